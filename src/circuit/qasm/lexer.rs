@@ -1,0 +1,266 @@
+//! Tokens of OpenQASM 2, read straight from the source bytes without allocating.
+
+use super::error::ParseErrorKind;
+
+/// Token kinds. The text of identifiers, numbers and strings is a slice of the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tok {
+    Ident,
+    Int,
+    Real,
+    Str,
+    Semi,
+    Comma,
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    LBrace,
+    RBrace,
+    Arrow,
+    EqEq,
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Caret,
+    Eof,
+}
+
+/// One token: kind, byte range and line (from 1).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) line: u32,
+}
+
+pub(crate) struct Lexer<'s> {
+    src: &'s [u8],
+    pos: usize,
+    line: u32,
+}
+
+/// A lexing error at a byte offset and line.
+pub(crate) struct LexError {
+    pub(crate) offset: usize,
+    pub(crate) line: u32,
+    pub(crate) kind: ParseErrorKind,
+}
+
+impl<'s> Lexer<'s> {
+    pub(crate) fn new(src: &'s str) -> Lexer<'s> {
+        Lexer {
+            src: src.as_bytes(),
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    fn err(&self, offset: usize, line: u32, kind: ParseErrorKind) -> LexError {
+        LexError { offset, line, kind }
+    }
+
+    /// Skips white space and comments.
+    #[inline]
+    fn skip_trivia(&mut self) -> Result<(), LexError> {
+        let src = self.src;
+        loop {
+            match src.get(self.pos) {
+                Some(b'\n') => {
+                    self.line += 1;
+                    self.pos += 1;
+                }
+                Some(b' ' | b'\t' | b'\r') => self.pos += 1,
+                Some(b'/') if src.get(self.pos + 1) == Some(&b'/') => {
+                    match memchr_newline(&src[self.pos..]) {
+                        Some(n) => self.pos += n,
+                        None => self.pos = src.len(),
+                    }
+                }
+                Some(b'/') if src.get(self.pos + 1) == Some(&b'*') => {
+                    let (start, line) = (self.pos, self.line);
+                    self.pos += 2;
+                    loop {
+                        match src.get(self.pos) {
+                            None => {
+                                return Err(self.err(
+                                    start,
+                                    line,
+                                    ParseErrorKind::UnterminatedComment,
+                                ));
+                            }
+                            Some(b'*') if src.get(self.pos + 1) == Some(&b'/') => {
+                                self.pos += 2;
+                                break;
+                            }
+                            Some(b'\n') => {
+                                self.line += 1;
+                                self.pos += 1;
+                            }
+                            Some(_) => self.pos += 1,
+                        }
+                    }
+                }
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// The next token.
+    #[inline]
+    pub(crate) fn next_token(&mut self) -> Result<Token, LexError> {
+        self.skip_trivia()?;
+        let src = self.src;
+        let start = self.pos;
+        let line = self.line;
+        let Some(&b) = src.get(start) else {
+            return Ok(Token {
+                tok: Tok::Eof,
+                start: start as u32,
+                end: start as u32,
+                line,
+            });
+        };
+        let tok = match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let mut p = start + 1;
+                while let Some(c) = src.get(p) {
+                    if c.is_ascii_alphanumeric() || *c == b'_' {
+                        p += 1;
+                    } else {
+                        break;
+                    }
+                }
+                self.pos = p;
+                Tok::Ident
+            }
+            b'0'..=b'9' | b'.' => return self.number(start, line),
+            b'"' => {
+                let mut p = start + 1;
+                loop {
+                    match src.get(p) {
+                        Some(b'"') => break,
+                        Some(b'\n') | None => {
+                            return Err(self.err(start, line, ParseErrorKind::UnterminatedString));
+                        }
+                        Some(_) => p += 1,
+                    }
+                }
+                self.pos = p + 1;
+                Tok::Str
+            }
+            b';' => self.single(Tok::Semi),
+            b',' => self.single(Tok::Comma),
+            b'(' => self.single(Tok::LParen),
+            b')' => self.single(Tok::RParen),
+            b'[' => self.single(Tok::LBracket),
+            b']' => self.single(Tok::RBracket),
+            b'{' => self.single(Tok::LBrace),
+            b'}' => self.single(Tok::RBrace),
+            b'+' => self.single(Tok::Plus),
+            b'*' => self.single(Tok::Star),
+            b'/' => self.single(Tok::Slash),
+            b'^' => self.single(Tok::Caret),
+            b'-' if src.get(start + 1) == Some(&b'>') => {
+                self.pos += 2;
+                Tok::Arrow
+            }
+            b'-' => self.single(Tok::Minus),
+            b'=' if src.get(start + 1) == Some(&b'=') => {
+                self.pos += 2;
+                Tok::EqEq
+            }
+            _ => {
+                // Report the whole character, not one byte of it.
+                let rest = std::str::from_utf8(&src[start..src.len().min(start + 4)])
+                    .or_else(|e| std::str::from_utf8(&src[start..start + e.valid_up_to()]))
+                    .unwrap_or("");
+                let ch = rest.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+                return Err(self.err(start, line, ParseErrorKind::UnexpectedChar { ch }));
+            }
+        };
+        Ok(Token {
+            tok,
+            start: start as u32,
+            end: self.pos as u32,
+            line,
+        })
+    }
+
+    #[inline]
+    fn single(&mut self, tok: Tok) -> Tok {
+        self.pos += 1;
+        tok
+    }
+
+    /// `123`, `1.5`, `.5`, `5.`, `1e-3`, `2.5E+10`.
+    fn number(&mut self, start: usize, line: u32) -> Result<Token, LexError> {
+        let src = self.src;
+        let mut p = start;
+        let digits = |p: &mut usize| {
+            let s = *p;
+            while src.get(*p).is_some_and(u8::is_ascii_digit) {
+                *p += 1;
+            }
+            *p - s
+        };
+        let int_digits = digits(&mut p);
+        let mut real = false;
+        let mut ok = true;
+        if src.get(p) == Some(&b'.') {
+            p += 1;
+            real = true;
+            let frac = digits(&mut p);
+            ok = int_digits + frac > 0;
+        }
+        if matches!(src.get(p), Some(b'e' | b'E')) {
+            real = true;
+            p += 1;
+            if matches!(src.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            ok &= digits(&mut p) > 0;
+        }
+        // A number glued to letters (`12ab`) is one bad token, not two.
+        while src
+            .get(p)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+        {
+            p += 1;
+            ok = false;
+        }
+        self.pos = p;
+        if !ok {
+            let text = String::from_utf8_lossy(&src[start..p]).into_owned();
+            return Err(self.err(start, line, ParseErrorKind::InvalidNumber { text }));
+        }
+        Ok(Token {
+            tok: if real { Tok::Real } else { Tok::Int },
+            start: start as u32,
+            end: p as u32,
+            line,
+        })
+    }
+}
+
+#[inline]
+fn memchr_newline(s: &[u8]) -> Option<usize> {
+    s.iter().position(|&b| b == b'\n')
+}
+
+/// How a token reads in an error message.
+pub(crate) fn describe(src: &str, t: &Token) -> String {
+    match t.tok {
+        Tok::Eof => "end of file".to_string(),
+        _ => {
+            let text = &src[t.start as usize..t.end as usize];
+            let mut shown: String = text.chars().take(40).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
+            format!("`{shown}`")
+        }
+    }
+}

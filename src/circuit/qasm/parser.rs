@@ -1,0 +1,1179 @@
+//! Recursive-descent parser from OpenQASM 2 tokens straight into a [`Circuit`].
+//!
+//! Top-level gate calls are emitted as they are read; user `gate` definitions are stored as a
+//! body over local qubit numbers plus an expression arena, and inlined at every call.
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::error::{ParseError, ParseErrorKind};
+use super::expr::{Arena, BinOp, Func, Node};
+use super::lexer::{LexError, Lexer, Tok, Token, describe};
+use super::{ParseLimits, QasmParser};
+use crate::circuit::gate::{ALL_GATES, Gate};
+use crate::circuit::{Circuit, Condition, OpKind};
+
+type Result<T> = std::result::Result<T, ParseError>;
+
+/// Something a gate call can name.
+#[derive(Clone)]
+enum Callable {
+    Builtin(Gate),
+    User(Rc<UserGate>),
+    Opaque { index: u32, params: usize, arity: usize },
+}
+
+impl Callable {
+    fn shape(&self) -> (usize, usize) {
+        match self {
+            Callable::Builtin(g) => (g.num_params(), g.arity()),
+            Callable::User(u) => (u.num_params, u.arity),
+            Callable::Opaque { params, arity, .. } => (*params, *arity),
+        }
+    }
+    fn nesting(&self) -> u32 {
+        match self {
+            Callable::User(u) => u.nesting,
+            _ => 0,
+        }
+    }
+}
+
+struct UserGate {
+    num_params: usize,
+    arity: usize,
+    arena: Arena,
+    body: Vec<BodyOp>,
+    /// 1 + the deepest user gate it calls.
+    nesting: u32,
+}
+
+struct BodyOp {
+    /// `None` for a barrier.
+    callee: Option<Callable>,
+    qubits: Vec<u32>,
+    params: Vec<u32>,
+}
+
+/// A qubit or bit argument as written.
+#[derive(Clone, Copy)]
+enum Arg {
+    /// One bit: flat index, register, index in register.
+    Bit(u32, u32, u32),
+    /// A whole register (index into the circuit's register list).
+    Reg(u32),
+}
+
+/// State shared by the top file and every file it includes.
+pub(super) struct State {
+    circuit: Circuit,
+    limits: ParseLimits,
+    include_dir: Option<PathBuf>,
+    qregs: FxHashMap<String, u32>,
+    cregs: FxHashMap<String, u32>,
+    gates: FxHashMap<String, Callable>,
+    qelib1: bool,
+    include_stack: Vec<PathBuf>,
+    work: u64,
+    condition: Option<Condition>,
+    arena: Arena,
+    values: Vec<f64>,
+    params: Vec<f64>,
+    qubits: Vec<u32>,
+    args: Vec<(Arg, Token)>,
+}
+
+impl State {
+    pub(super) fn new(opts: &QasmParser) -> State {
+        let mut gates = FxHashMap::default();
+        gates.insert("U".to_string(), Callable::Builtin(Gate::BigU));
+        gates.insert("CX".to_string(), Callable::Builtin(Gate::BigCx));
+        State {
+            circuit: Circuit::new(),
+            limits: opts.limits.clone(),
+            include_dir: opts.include_dir.clone(),
+            qregs: FxHashMap::default(),
+            cregs: FxHashMap::default(),
+            gates,
+            qelib1: false,
+            include_stack: Vec::new(),
+            work: 0,
+            condition: None,
+            arena: Arena::default(),
+            values: Vec::new(),
+            params: Vec::new(),
+            qubits: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+
+    pub(super) fn finish(self) -> Circuit {
+        self.circuit
+    }
+}
+
+/// Parses one source text (the top file or an included one) into the shared state.
+pub(super) fn parse_source(
+    st: &mut State,
+    src: &str,
+    file: Option<Arc<PathBuf>>,
+    depth: u32,
+) -> Result<()> {
+    let mut p = FileParser {
+        src,
+        file,
+        lex: Lexer::new(src),
+        tok: Token {
+            tok: Tok::Eof,
+            start: 0,
+            end: 0,
+            line: 1,
+        },
+        depth,
+        st,
+    };
+    p.advance()?;
+    if depth == 0 {
+        let approx_ops = (src.len() / 14).min(p.st.limits.max_ops as usize);
+        p.st.circuit.reserve(approx_ops, approx_ops * 2);
+    }
+    p.program()
+}
+
+struct FileParser<'s, 'st> {
+    src: &'s str,
+    file: Option<Arc<PathBuf>>,
+    lex: Lexer<'s>,
+    tok: Token,
+    depth: u32,
+    st: &'st mut State,
+}
+
+/// The position of a byte offset: (line, column in characters), both from 1.
+pub(super) fn line_col(src: &str, offset: usize, line: u32) -> (u32, u32) {
+    let offset = offset.min(src.len());
+    let line_start = src.as_bytes()[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = src
+        .get(line_start..offset)
+        .map_or(offset - line_start, |s| s.chars().count());
+    (line, col as u32 + 1)
+}
+
+impl<'s> FileParser<'s, '_> {
+    // ----- tokens and errors -------------------------------------------------------------
+
+    #[inline]
+    fn advance(&mut self) -> Result<Token> {
+        let next = self.lex.next_token().map_err(|e| self.lex_error(e))?;
+        Ok(std::mem::replace(&mut self.tok, next))
+    }
+
+    fn lex_error(&self, e: LexError) -> ParseError {
+        let (line, col) = line_col(self.src, e.offset, e.line);
+        ParseError {
+            file: self.file.clone(),
+            line,
+            col,
+            kind: e.kind,
+        }
+    }
+
+    fn error(&self, at: &Token, kind: ParseErrorKind) -> ParseError {
+        let (line, col) = line_col(self.src, at.start as usize, at.line);
+        ParseError {
+            file: self.file.clone(),
+            line,
+            col,
+            kind,
+        }
+    }
+
+    fn unexpected(&self, expected: &'static str) -> ParseError {
+        self.error(
+            &self.tok,
+            ParseErrorKind::Unexpected {
+                expected,
+                found: describe(self.src, &self.tok),
+            },
+        )
+    }
+
+    #[inline]
+    fn text(&self, t: &Token) -> &'s str {
+        &self.src[t.start as usize..t.end as usize]
+    }
+
+    #[inline]
+    fn expect(&mut self, tok: Tok, what: &'static str) -> Result<Token> {
+        if self.tok.tok == tok {
+            self.advance()
+        } else {
+            Err(self.unexpected(what))
+        }
+    }
+
+    #[inline]
+    fn eat(&mut self, tok: Tok) -> Result<bool> {
+        if self.tok.tok == tok {
+            self.advance()?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    fn is_keyword(&self, kw: &str) -> bool {
+        self.tok.tok == Tok::Ident && self.text(&self.tok) == kw
+    }
+
+    fn uint(&mut self, what: &'static str) -> Result<(u64, Token)> {
+        let t = self.expect(Tok::Int, what)?;
+        let text = self.text(&t);
+        let v = text.parse::<u64>().map_err(|_| {
+            self.error(
+                &t,
+                ParseErrorKind::IntegerTooLarge {
+                    text: text.to_string(),
+                },
+            )
+        })?;
+        Ok((v, t))
+    }
+
+    // ----- program structure -------------------------------------------------------------
+
+    fn program(&mut self) -> Result<()> {
+        if self.is_keyword("OPENQASM") {
+            self.advance()?;
+            let v = match self.tok.tok {
+                Tok::Real | Tok::Int => self.advance()?,
+                _ => return Err(self.unexpected("a version number")),
+            };
+            let version = self.text(&v);
+            if version.split('.').next() != Some("2") {
+                return Err(self.error(
+                    &v,
+                    ParseErrorKind::UnsupportedVersion {
+                        version: version.to_string(),
+                    },
+                ));
+            }
+            self.expect(Tok::Semi, "`;`")?;
+        } else if self.depth == 0 {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::MissingHeader {
+                    found: describe(self.src, &self.tok),
+                },
+            ));
+        }
+        while self.tok.tok != Tok::Eof {
+            self.statement()?;
+        }
+        Ok(())
+    }
+
+    fn statement(&mut self) -> Result<()> {
+        if self.tok.tok != Tok::Ident {
+            return Err(self.unexpected("a statement"));
+        }
+        match self.text(&self.tok) {
+            "include" => self.include(),
+            "qreg" => self.register(true),
+            "creg" => self.register(false),
+            "gate" => self.gate_definition(),
+            "opaque" => self.opaque(),
+            "barrier" => self.barrier(),
+            "if" => self.conditional(),
+            "OPENQASM" => Err(self.unexpected("a statement (the header comes only once, first)")),
+            _ => self.quantum_op(),
+        }
+    }
+
+    fn include(&mut self) -> Result<()> {
+        let kw = self.advance()?;
+        let t = self.expect(Tok::Str, "a file name in double quotes")?;
+        let name = &self.src[t.start as usize + 1..t.end as usize - 1];
+        self.expect(Tok::Semi, "`;`")?;
+        if name == "qelib1.inc" {
+            if !self.st.qelib1 {
+                for &g in ALL_GATES.iter().filter(|g| g.info().qelib1) {
+                    if self.st.gates.contains_key(g.name()) {
+                        return Err(self.error(
+                            &t,
+                            ParseErrorKind::GateRedefined {
+                                name: g.name().to_string(),
+                            },
+                        ));
+                    }
+                    self.st
+                        .gates
+                        .insert(g.name().to_string(), Callable::Builtin(g));
+                }
+                self.st.qelib1 = true;
+            }
+            return Ok(());
+        }
+        let base = match &self.file {
+            Some(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => self.st.include_dir.clone().unwrap_or_default(),
+        };
+        let path = base.join(name);
+        if self.depth + 1 > self.st.limits.max_include_depth {
+            return Err(self.error(
+                &kw,
+                ParseErrorKind::Limit {
+                    what: "include nesting",
+                    limit: self.st.limits.max_include_depth as u64,
+                },
+            ));
+        }
+        let canonical = path.canonicalize().map_err(|e| {
+            self.error(
+                &t,
+                ParseErrorKind::Io {
+                    path: path.clone(),
+                    source: Arc::new(e),
+                },
+            )
+        })?;
+        if self.st.include_stack.contains(&canonical) {
+            return Err(self.error(&t, ParseErrorKind::IncludeCycle { path }));
+        }
+        let text = super::read_source(&path, &self.st.limits).map_err(|mut e| {
+            // Reading problems are reported at the include statement.
+            if e.line == 0 {
+                let at = self.error(&t, e.kind.clone());
+                e = at;
+            }
+            e
+        })?;
+        self.st.include_stack.push(canonical);
+        let r = parse_source(self.st, &text, Some(Arc::new(path)), self.depth + 1);
+        self.st.include_stack.pop();
+        r
+    }
+
+    fn register(&mut self, quantum: bool) -> Result<()> {
+        self.advance()?;
+        let name_tok = self.expect(Tok::Ident, "a register name")?;
+        let name = self.text(&name_tok);
+        self.expect(Tok::LBracket, "`[`")?;
+        let (size, size_tok) = self.uint("a register size")?;
+        self.expect(Tok::RBracket, "`]`")?;
+        self.expect(Tok::Semi, "`;`")?;
+        if self.st.qregs.contains_key(name) || self.st.cregs.contains_key(name) {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::RegisterRedeclared {
+                    name: name.to_string(),
+                },
+            ));
+        }
+        if size == 0 {
+            return Err(self.error(
+                &size_tok,
+                ParseErrorKind::EmptyRegister {
+                    name: name.to_string(),
+                },
+            ));
+        }
+        let (what, have, limit) = if quantum {
+            (
+                "quantum",
+                self.st.circuit.num_qubits(),
+                self.st.limits.max_qubits,
+            )
+        } else {
+            (
+                "classical",
+                self.st.circuit.num_clbits(),
+                self.st.limits.max_clbits,
+            )
+        };
+        let total = have as u64 + size;
+        if total > limit {
+            return Err(self.error(
+                &size_tok,
+                ParseErrorKind::TooManyBits {
+                    what,
+                    name: name.to_string(),
+                    size,
+                    total,
+                    limit,
+                },
+            ));
+        }
+        let c = &mut self.st.circuit;
+        let r = if quantum {
+            c.add_qreg(name, size as u32)
+        } else {
+            c.add_creg(name, size as u32)
+        };
+        r.map_err(|e| self.error(&name_tok, e.into()))?;
+        if quantum {
+            let i = self.st.circuit.qregs().len() as u32 - 1;
+            self.st.qregs.insert(name.to_string(), i);
+        } else {
+            let i = self.st.circuit.cregs().len() as u32 - 1;
+            self.st.cregs.insert(name.to_string(), i);
+        }
+        Ok(())
+    }
+
+    /// `name` or `name(p, q)` followed by `a, b`: the declaration part of `gate` and `opaque`.
+    fn gate_signature(&mut self) -> Result<(Token, Vec<&'s str>, Vec<&'s str>)> {
+        let name_tok = self.expect(Tok::Ident, "a gate name")?;
+        let gate = self.text(&name_tok);
+        if self.st.gates.contains_key(gate) {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::GateRedefined {
+                    name: gate.to_string(),
+                },
+            ));
+        }
+        let mut params = Vec::new();
+        if self.eat(Tok::LParen)? {
+            if self.tok.tok != Tok::RParen {
+                self.ident_list(gate, &mut params)?;
+            }
+            self.expect(Tok::RParen, "`)`")?;
+        }
+        let mut qubits = Vec::new();
+        if self.tok.tok != Tok::Ident {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::NoQubits {
+                    gate: gate.to_string(),
+                },
+            ));
+        }
+        self.ident_list(gate, &mut qubits)?;
+        if let Some(dup) = params.iter().find(|p| qubits.contains(p)) {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::DuplicateName {
+                    gate: gate.to_string(),
+                    name: dup.to_string(),
+                },
+            ));
+        }
+        Ok((name_tok, params, qubits))
+    }
+
+    fn ident_list(&mut self, gate: &str, out: &mut Vec<&'s str>) -> Result<()> {
+        loop {
+            let t = self.expect(Tok::Ident, "a name")?;
+            let name = self.text(&t);
+            if out.contains(&name) {
+                return Err(self.error(
+                    &t,
+                    ParseErrorKind::DuplicateName {
+                        gate: gate.to_string(),
+                        name: name.to_string(),
+                    },
+                ));
+            }
+            out.push(name);
+            if !self.eat(Tok::Comma)? {
+                return Ok(());
+            }
+        }
+    }
+
+    fn opaque(&mut self) -> Result<()> {
+        self.advance()?;
+        let (name_tok, params, qubits) = self.gate_signature()?;
+        self.expect(Tok::Semi, "`;`")?;
+        let name = self.text(&name_tok);
+        let index = self
+            .st
+            .circuit
+            .declare_opaque(name, params.len(), qubits.len());
+        self.st.gates.insert(
+            name.to_string(),
+            Callable::Opaque {
+                index,
+                params: params.len(),
+                arity: qubits.len(),
+            },
+        );
+        Ok(())
+    }
+
+    fn gate_definition(&mut self) -> Result<()> {
+        self.advance()?;
+        let (name_tok, params, qubits) = self.gate_signature()?;
+        let gate_name = self.text(&name_tok);
+        self.expect(Tok::LBrace, "`{`")?;
+        let mut arena = Arena::default();
+        let mut body = Vec::new();
+        let mut nesting = 1;
+        while self.tok.tok != Tok::RBrace {
+            if self.tok.tok != Tok::Ident {
+                return Err(self.unexpected("a gate call or `}`"));
+            }
+            let stmt = self.tok;
+            let word = self.text(&stmt);
+            let callee = match word {
+                "barrier" => None,
+                "measure" | "reset" | "if" | "qreg" | "creg" | "gate" | "opaque" | "include" => {
+                    let what = match word {
+                        "measure" => "measure",
+                        "reset" => "reset",
+                        "if" => "if",
+                        "gate" => "gate",
+                        "opaque" => "opaque",
+                        "include" => "include",
+                        _ => "register declaration",
+                    };
+                    return Err(self.error(&stmt, ParseErrorKind::NotInGate { what }));
+                }
+                _ => Some(self.lookup_gate(&stmt)?),
+            };
+            self.advance()?;
+            let mut roots = Vec::new();
+            if callee.is_some() && self.eat(Tok::LParen)? {
+                if self.tok.tok != Tok::RParen {
+                    loop {
+                        roots.push(self.expr(&mut arena, &params, 0)?);
+                        if !self.eat(Tok::Comma)? {
+                            break;
+                        }
+                    }
+                }
+                self.expect(Tok::RParen, "`)`")?;
+            }
+            let mut locals: Vec<u32> = Vec::new();
+            loop {
+                let t = self.expect(Tok::Ident, "a qubit argument of the gate")?;
+                let name = self.text(&t);
+                let Some(i) = qubits.iter().position(|&q| q == name) else {
+                    return Err(self.error(
+                        &t,
+                        ParseErrorKind::UnknownGateArg {
+                            gate: gate_name.to_string(),
+                            name: name.to_string(),
+                        },
+                    ));
+                };
+                if locals.contains(&(i as u32)) {
+                    if callee.is_none() {
+                        // A repeated qubit in a barrier is harmless.
+                        if !self.eat(Tok::Comma)? {
+                            break;
+                        }
+                        continue;
+                    }
+                    return Err(self.error(
+                        &t,
+                        ParseErrorKind::DuplicateQubit {
+                            gate: word.to_string(),
+                            arg: name.to_string(),
+                        },
+                    ));
+                }
+                locals.push(i as u32);
+                if !self.eat(Tok::Comma)? {
+                    break;
+                }
+            }
+            self.expect(Tok::Semi, "`;`")?;
+            if let Some(c) = &callee {
+                self.check_shape(&stmt, word, c, roots.len(), locals.len())?;
+                nesting = nesting.max(c.nesting() + 1);
+            }
+            body.push(BodyOp {
+                callee,
+                qubits: locals,
+                params: roots,
+            });
+        }
+        self.advance()?;
+        if nesting > self.st.limits.max_gate_nesting {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::Limit {
+                    what: "nesting of gate definitions",
+                    limit: self.st.limits.max_gate_nesting as u64,
+                },
+            ));
+        }
+        let def = UserGate {
+            num_params: params.len(),
+            arity: qubits.len(),
+            arena,
+            body,
+            nesting,
+        };
+        self.st
+            .gates
+            .insert(gate_name.to_string(), Callable::User(Rc::new(def)));
+        Ok(())
+    }
+
+    fn lookup_gate(&self, t: &Token) -> Result<Callable> {
+        let name = self.text(t);
+        match self.st.gates.get(name) {
+            Some(c) => Ok(c.clone()),
+            None => Err(self.error(
+                t,
+                ParseErrorKind::UnknownGate {
+                    name: name.to_string(),
+                    qelib1_hint: !self.st.qelib1
+                        && Gate::from_name(name).is_some_and(|g| g.info().qelib1),
+                },
+            )),
+        }
+    }
+
+    fn check_shape(
+        &self,
+        at: &Token,
+        name: &str,
+        c: &Callable,
+        nparams: usize,
+        nargs: usize,
+    ) -> Result<()> {
+        let (p, a) = c.shape();
+        if p != nparams {
+            return Err(self.error(
+                at,
+                ParseErrorKind::ParamCount {
+                    gate: name.to_string(),
+                    expected: p,
+                    found: nparams,
+                },
+            ));
+        }
+        if a != nargs {
+            return Err(self.error(
+                at,
+                ParseErrorKind::ArgCount {
+                    gate: name.to_string(),
+                    expected: a,
+                    found: nargs,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    // ----- expressions -------------------------------------------------------------------
+
+    fn enter(&self, depth: u32) -> Result<u32> {
+        if depth >= self.st.limits.max_expr_depth {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::Limit {
+                    what: "expression nesting",
+                    limit: self.st.limits.max_expr_depth as u64,
+                },
+            ));
+        }
+        Ok(depth + 1)
+    }
+
+    /// expr := term (('+' | '-') term)*
+    fn expr(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+        let depth = self.enter(depth)?;
+        let mut lhs = self.term(a, scope, depth)?;
+        loop {
+            let op = match self.tok.tok {
+                Tok::Plus => BinOp::Add,
+                Tok::Minus => BinOp::Sub,
+                _ => return Ok(lhs),
+            };
+            self.advance()?;
+            let rhs = self.term(a, scope, depth)?;
+            lhs = a.push(Node::Bin(op, lhs, rhs));
+        }
+    }
+
+    /// term := unary (('*' | '/') unary)*
+    fn term(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+        let mut lhs = self.unary(a, scope, depth)?;
+        loop {
+            let op = match self.tok.tok {
+                Tok::Star => BinOp::Mul,
+                Tok::Slash => BinOp::Div,
+                _ => return Ok(lhs),
+            };
+            self.advance()?;
+            let rhs = self.unary(a, scope, depth)?;
+            lhs = a.push(Node::Bin(op, lhs, rhs));
+        }
+    }
+
+    /// unary := ('-' | '+') unary | power.  `-2^2` is `-(2^2)`, as in Python.
+    fn unary(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+        match self.tok.tok {
+            Tok::Minus => {
+                let depth = self.enter(depth)?;
+                self.advance()?;
+                let x = self.unary(a, scope, depth)?;
+                Ok(a.push(Node::Neg(x)))
+            }
+            Tok::Plus => {
+                let depth = self.enter(depth)?;
+                self.advance()?;
+                self.unary(a, scope, depth)
+            }
+            _ => self.power(a, scope, depth),
+        }
+    }
+
+    /// power := atom ('^' unary)?  (right-associative)
+    fn power(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+        let base = self.atom(a, scope, depth)?;
+        if self.tok.tok == Tok::Caret {
+            let depth = self.enter(depth)?;
+            self.advance()?;
+            let exp = self.unary(a, scope, depth)?;
+            return Ok(a.push(Node::Bin(BinOp::Pow, base, exp)));
+        }
+        Ok(base)
+    }
+
+    fn atom(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+        let t = self.tok;
+        match t.tok {
+            Tok::Int | Tok::Real => {
+                self.advance()?;
+                // Integers too large for u64 are still fine as reals.
+                let v: f64 = self.text(&t).parse().map_err(|_| {
+                    self.error(
+                        &t,
+                        ParseErrorKind::InvalidNumber {
+                            text: self.text(&t).to_string(),
+                        },
+                    )
+                })?;
+                Ok(a.push(Node::Num(v)))
+            }
+            Tok::LParen => {
+                self.advance()?;
+                let x = self.expr(a, scope, depth)?;
+                self.expect(Tok::RParen, "`)`")?;
+                Ok(x)
+            }
+            Tok::Ident => {
+                let name = self.text(&t);
+                self.advance()?;
+                if name == "pi" {
+                    return Ok(a.push(Node::Num(std::f64::consts::PI)));
+                }
+                if let Some(i) = scope.iter().position(|&s| s == name) {
+                    return Ok(a.push(Node::Param(i as u32)));
+                }
+                if let Some(f) = Func::from_name(name) {
+                    self.expect(Tok::LParen, "`(` after a function name")?;
+                    let x = self.expr(a, scope, depth)?;
+                    self.expect(Tok::RParen, "`)`")?;
+                    return Ok(a.push(Node::Call(f, x)));
+                }
+                Err(self.error(
+                    &t,
+                    ParseErrorKind::UnknownIdentifier {
+                        name: name.to_string(),
+                    },
+                ))
+            }
+            _ => Err(self.unexpected("an expression")),
+        }
+    }
+
+    /// `(e1, e2, ...)` at top level, evaluated into `st.params`. No parentheses: no params.
+    fn top_params(&mut self) -> Result<()> {
+        self.st.params.clear();
+        if self.tok.tok != Tok::LParen {
+            return Ok(());
+        }
+        self.advance()?;
+        if self.eat(Tok::RParen)? {
+            return Ok(());
+        }
+        let mut arena = std::mem::take(&mut self.st.arena);
+        arena.nodes.clear();
+        let mut starts = Vec::new();
+        let mut roots = Vec::new();
+        let r = (|| {
+            loop {
+                starts.push(self.tok);
+                roots.push(self.expr(&mut arena, &[], 0)?);
+                if !self.eat(Tok::Comma)? {
+                    break;
+                }
+            }
+            self.expect(Tok::RParen, "`)` or `,`")?;
+            Ok(())
+        })();
+        if r.is_ok() {
+            if arena.nodes.len() == roots.len() {
+                // Every parameter is a plain number: the common case.
+                self.st
+                    .params
+                    .extend(arena.nodes.iter().map(|n| match n {
+                        Node::Num(v) => *v,
+                        _ => f64::NAN,
+                    }));
+            } else {
+                let mut values = std::mem::take(&mut self.st.values);
+                arena.eval_all(&[], &mut values);
+                self.st
+                    .params
+                    .extend(roots.iter().map(|&r| values[r as usize]));
+                self.st.values = values;
+            }
+        }
+        self.st.arena = arena;
+        r?;
+        for (i, &v) in self.st.params.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(self.error(&starts[i], ParseErrorKind::NonFinite { value: v }));
+            }
+        }
+        Ok(())
+    }
+
+    // ----- quantum operations ------------------------------------------------------------
+
+    /// `q` or `q[i]` naming a quantum (or classical) register.
+    fn argument(&mut self, quantum: bool) -> Result<(Arg, Token)> {
+        let t = self.expect(
+            Tok::Ident,
+            if quantum {
+                "a qubit or quantum register"
+            } else {
+                "a bit or classical register"
+            },
+        )?;
+        let name = self.text(&t);
+        let found = if quantum {
+            self.st.qregs.get(name)
+        } else {
+            self.st.cregs.get(name)
+        };
+        let Some(&reg) = found else {
+            return Err(self.error(
+                &t,
+                ParseErrorKind::UnknownRegister {
+                    what: if quantum { "quantum" } else { "classical" },
+                    name: name.to_string(),
+                },
+            ));
+        };
+        if self.tok.tok != Tok::LBracket {
+            return Ok((Arg::Reg(reg), t));
+        }
+        self.advance()?;
+        let (index, it) = self.uint("an index")?;
+        self.expect(Tok::RBracket, "`]`")?;
+        let r = if quantum {
+            &self.st.circuit.qregs()[reg as usize]
+        } else {
+            &self.st.circuit.cregs()[reg as usize]
+        };
+        if index >= r.size as u64 {
+            return Err(self.error(
+                &it,
+                ParseErrorKind::IndexOutOfRange {
+                    register: r.name.clone(),
+                    index,
+                    size: r.size,
+                },
+            ));
+        }
+        Ok((Arg::Bit(r.offset + index as u32, reg, index as u32), t))
+    }
+
+    fn arg_list(&mut self) -> Result<()> {
+        let mut args = std::mem::take(&mut self.st.args);
+        args.clear();
+        let r = (|| {
+            loop {
+                args.push(self.argument(true)?);
+                if !self.eat(Tok::Comma)? {
+                    return Ok(());
+                }
+            }
+        })();
+        self.st.args = args;
+        r
+    }
+
+    /// Size of a broadcast over `args`: `None` when all are single bits.
+    fn broadcast_size(&self, args: &[(Arg, Token)], quantum: bool) -> Result<Option<u32>> {
+        let mut first: Option<(u32, u32)> = None;
+        for (a, t) in args {
+            if let Arg::Reg(r) = *a {
+                let regs = if quantum {
+                    self.st.circuit.qregs()
+                } else {
+                    self.st.circuit.cregs()
+                };
+                let size = regs[r as usize].size;
+                match first {
+                    None => first = Some((r, size)),
+                    Some((r0, s0)) if s0 != size => {
+                        return Err(self.error(
+                            t,
+                            ParseErrorKind::BroadcastMismatch {
+                                first: regs[r0 as usize].name.clone(),
+                                first_size: s0,
+                                other: regs[r as usize].name.clone(),
+                                other_size: size,
+                            },
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(first.map(|(_, s)| s))
+    }
+
+    fn arg_text(&self, a: Arg) -> String {
+        match a {
+            Arg::Bit(_, reg, i) => format!("{}[{i}]", self.st.circuit.qregs()[reg as usize].name),
+            Arg::Reg(reg) => self.st.circuit.qregs()[reg as usize].name.clone(),
+        }
+    }
+
+    /// A gate call, `measure` or `reset` (possibly under `if`).
+    fn quantum_op(&mut self) -> Result<()> {
+        let stmt = self.tok;
+        match self.text(&stmt) {
+            "measure" => return self.measure(),
+            "reset" => return self.reset(),
+            _ => {}
+        }
+        let callee = self.lookup_gate(&stmt)?;
+        self.advance()?;
+        self.top_params()?;
+        self.arg_list()?;
+        self.expect(Tok::Semi, "`;` or `,`")?;
+        let name = self.text(&stmt);
+        self.check_shape(&stmt, name, &callee, self.st.params.len(), self.st.args.len())?;
+        let args = std::mem::take(&mut self.st.args);
+        let params = std::mem::take(&mut self.st.params);
+        let r = self.emit_broadcast(&stmt, &callee, &args, &params);
+        self.st.args = args;
+        self.st.params = params;
+        r
+    }
+
+    fn emit_broadcast(
+        &mut self,
+        stmt: &Token,
+        callee: &Callable,
+        args: &[(Arg, Token)],
+        params: &[f64],
+    ) -> Result<()> {
+        let n = self.broadcast_size(args, true)?;
+        let mut qubits = std::mem::take(&mut self.st.qubits);
+        let mut result = Ok(());
+        for i in 0..n.unwrap_or(1) {
+            qubits.clear();
+            for (a, _) in args {
+                qubits.push(match *a {
+                    Arg::Bit(q, _, _) => q,
+                    Arg::Reg(r) => self.st.circuit.qregs()[r as usize].offset + i,
+                });
+            }
+            if let Some(dup) = (1..qubits.len()).find(|&k| qubits[..k].contains(&qubits[k])) {
+                let name = self.text(stmt).to_string();
+                result = Err(self.error(
+                    &args[dup].1,
+                    ParseErrorKind::DuplicateQubit {
+                        gate: name,
+                        arg: self.arg_text(args[dup].0),
+                    },
+                ));
+                break;
+            }
+            if let Err(e) = self.emit(stmt, callee, &qubits, params) {
+                result = Err(e);
+                break;
+            }
+        }
+        self.st.qubits = qubits;
+        result
+    }
+
+    fn count_work(&mut self, at: &Token) -> Result<()> {
+        self.st.work += 1;
+        if self.st.work > self.st.limits.max_ops {
+            return Err(self.error(
+                at,
+                ParseErrorKind::Limit {
+                    what: "number of operations (after inlining gate definitions)",
+                    limit: self.st.limits.max_ops,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    fn push_op(
+        &mut self,
+        at: &Token,
+        kind: OpKind,
+        qubits: &[u32],
+        params: &[f64],
+        clbit: Option<u32>,
+    ) -> Result<()> {
+        self.count_work(at)?;
+        let cond = self.st.condition;
+        self.st
+            .circuit
+            .push(kind, qubits, params, clbit, cond)
+            .map_err(|e| self.error(at, e.into()))
+    }
+
+    /// Emits one call with concrete qubits and parameters, inlining user gates.
+    fn emit(&mut self, at: &Token, callee: &Callable, qubits: &[u32], params: &[f64]) -> Result<()> {
+        match callee {
+            Callable::Builtin(g) => self.push_op(at, OpKind::Gate(*g), qubits, params, None),
+            Callable::Opaque { index, .. } => {
+                self.push_op(at, OpKind::Opaque(*index), qubits, params, None)
+            }
+            Callable::User(def) => {
+                self.count_work(at)?;
+                let mut values = Vec::new();
+                def.arena.eval_all(params, &mut values);
+                let mut q = Vec::with_capacity(8);
+                let mut p = Vec::with_capacity(4);
+                for op in &def.body {
+                    q.clear();
+                    q.extend(op.qubits.iter().map(|&l| qubits[l as usize]));
+                    p.clear();
+                    p.extend(op.params.iter().map(|&r| values[r as usize]));
+                    if let Some(&v) = p.iter().find(|v| !v.is_finite()) {
+                        return Err(self.error(at, ParseErrorKind::NonFinite { value: v }));
+                    }
+                    match &op.callee {
+                        Some(c) => self.emit(at, c, &q, &p)?,
+                        None => self.push_op(at, OpKind::Barrier, &q, &[], None)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn measure(&mut self) -> Result<()> {
+        let stmt = self.advance()?;
+        let (q, qt) = self.argument(true)?;
+        self.expect(Tok::Arrow, "`->`")?;
+        let (c, _) = self.argument(false)?;
+        self.expect(Tok::Semi, "`;`")?;
+        match (q, c) {
+            (Arg::Bit(q, _, _), Arg::Bit(c, _, _)) => {
+                self.push_op(&stmt, OpKind::Measure, &[q], &[], Some(c))
+            }
+            (Arg::Reg(qr), Arg::Reg(cr)) => {
+                let qreg = self.st.circuit.qregs()[qr as usize].clone();
+                let creg = self.st.circuit.cregs()[cr as usize].clone();
+                if qreg.size != creg.size {
+                    return Err(self.error(
+                        &qt,
+                        ParseErrorKind::BroadcastMismatch {
+                            first: qreg.name,
+                            first_size: qreg.size,
+                            other: creg.name,
+                            other_size: creg.size,
+                        },
+                    ));
+                }
+                for i in 0..qreg.size {
+                    self.push_op(
+                        &stmt,
+                        OpKind::Measure,
+                        &[qreg.offset + i],
+                        &[],
+                        Some(creg.offset + i),
+                    )?;
+                }
+                Ok(())
+            }
+            _ => Err(self.error(&qt, ParseErrorKind::MeasureShape)),
+        }
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        let stmt = self.advance()?;
+        let (q, _) = self.argument(true)?;
+        self.expect(Tok::Semi, "`;`")?;
+        match q {
+            Arg::Bit(q, _, _) => self.push_op(&stmt, OpKind::Reset, &[q], &[], None),
+            Arg::Reg(r) => {
+                let reg = self.st.circuit.qregs()[r as usize].clone();
+                for q in reg.range() {
+                    self.push_op(&stmt, OpKind::Reset, &[q], &[], None)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn barrier(&mut self) -> Result<()> {
+        let stmt = self.advance()?;
+        self.arg_list()?;
+        self.expect(Tok::Semi, "`;` or `,`")?;
+        let mut qubits = std::mem::take(&mut self.st.qubits);
+        qubits.clear();
+        for (a, _) in &self.st.args {
+            match *a {
+                Arg::Bit(q, _, _) => qubits.push(q),
+                Arg::Reg(r) => qubits.extend(self.st.circuit.qregs()[r as usize].range()),
+            }
+        }
+        // Keep the first occurrence of each qubit, in order.
+        if qubits.len() > 1 {
+            let mut seen = rustc_hash::FxHashSet::default();
+            qubits.retain(|q| seen.insert(*q));
+        }
+        let r = self.push_op(&stmt, OpKind::Barrier, &qubits, &[], None);
+        self.st.qubits = qubits;
+        r
+    }
+
+    fn conditional(&mut self) -> Result<()> {
+        self.advance()?;
+        self.expect(Tok::LParen, "`(`")?;
+        let t = self.expect(Tok::Ident, "a classical register")?;
+        let name = self.text(&t);
+        let Some(&creg) = self.st.cregs.get(name) else {
+            return Err(self.error(
+                &t,
+                ParseErrorKind::UnknownRegister {
+                    what: "classical",
+                    name: name.to_string(),
+                },
+            ));
+        };
+        self.expect(Tok::EqEq, "`==`")?;
+        let (value, _) = self.uint("an integer")?;
+        self.expect(Tok::RParen, "`)`")?;
+        if self.tok.tok != Tok::Ident
+            || matches!(
+                self.text(&self.tok),
+                "if" | "barrier" | "qreg" | "creg" | "gate" | "opaque" | "include"
+            )
+        {
+            return Err(self.unexpected("a gate call, `measure` or `reset` after `if (...)`"));
+        }
+        self.st.condition = Some(Condition { creg, value });
+        let r = self.quantum_op();
+        self.st.condition = None;
+        r
+    }
+}

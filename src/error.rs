@@ -1,0 +1,27 @@
+//! The crate's error type, folding each module's errors.
+
+use crate::circuit::CircuitError;
+use crate::circuit::generate::GenError;
+use crate::circuit::qasm::ParseError;
+use crate::features::SchemaMismatch;
+
+/// Any error from qroute's library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading OpenQASM failed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A circuit operation was malformed.
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    /// Generator parameters were out of range.
+    #[error(transparent)]
+    Gen(#[from] GenError),
+    /// Features of the wrong schema version.
+    #[error(transparent)]
+    Schema(#[from] SchemaMismatch),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,140 @@
+//! Feature vectors as a table, JSON or CSV (what `qroute features` prints).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{FEATURE_NAMES, FEATURE_SCHEMA, Features};
+use crate::circuit::CircuitId;
+
+/// How to print features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum OutputFormat {
+    /// One row per feature, one column per circuit.
+    #[default]
+    Table,
+    /// A JSON array of objects `{file, circuit_id, schema_version, features: {name: value}}`.
+    Json,
+    /// A header `file,circuit_id,<feature names>` and one line per circuit.
+    Csv,
+}
+
+/// One circuit's features with where they came from.
+#[derive(Debug, Clone)]
+pub struct FeatureRow {
+    /// The file (or other label) the circuit came from.
+    pub file: String,
+    /// Its canonical id.
+    pub circuit_id: CircuitId,
+    /// Its features.
+    pub features: Features,
+}
+
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    file: &'a str,
+    circuit_id: String,
+    schema_version: u32,
+    features: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Renders rows in the chosen format; the text ends with a newline.
+pub fn render(rows: &[FeatureRow], format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Table => table(rows),
+        OutputFormat::Json => {
+            let out: Vec<JsonRow<'_>> = rows
+                .iter()
+                .map(|r| JsonRow {
+                    file: &r.file,
+                    circuit_id: r.circuit_id.to_string(),
+                    schema_version: r.features.schema_version,
+                    features: r
+                        .features
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), number(v)))
+                        .collect(),
+                })
+                .collect();
+            let mut s = serde_json::to_string_pretty(&out).unwrap_or_else(|_| "[]".into());
+            s.push('\n');
+            s
+        }
+        OutputFormat::Csv => {
+            let mut s = String::from("file,circuit_id");
+            for n in FEATURE_NAMES {
+                s.push(',');
+                s.push_str(n);
+            }
+            s.push('\n');
+            for r in rows {
+                s.push_str(&csv_field(&r.file));
+                let _ = write!(s, ",{}", r.circuit_id);
+                for v in &r.features.values {
+                    let _ = write!(s, ",{}", fmt_value(*v));
+                }
+                s.push('\n');
+            }
+            s
+        }
+    }
+}
+
+/// Integers print without a fraction; reals with up to 6 significant decimals.
+fn fmt_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else if v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn number(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && v.abs() < 9e15 {
+        serde_json::Value::from(v as i64)
+    } else {
+        serde_json::Value::from(v)
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn table(rows: &[FeatureRow]) -> String {
+    let mut header = vec![format!("feature (schema v{})", FEATURE_SCHEMA.version)];
+    header.extend(rows.iter().map(|r| r.file.clone()));
+    let mut lines: Vec<Vec<String>> = vec![header];
+    let mut ids = vec!["circuit_id".to_string()];
+    ids.extend(rows.iter().map(|r| r.circuit_id.to_string()));
+    lines.push(ids);
+    for (i, name) in FEATURE_NAMES.iter().enumerate() {
+        let mut line = vec![name.to_string()];
+        line.extend(rows.iter().map(|r| fmt_value(r.features.values[i])));
+        lines.push(line);
+    }
+    let cols = lines[0].len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut s = String::new();
+    for l in &lines {
+        for (c, cell) in l.iter().enumerate() {
+            if c == 0 {
+                let _ = write!(s, "{cell:<w$}", w = widths[c]);
+            } else {
+                let _ = write!(s, "  {cell:>w$}", w = widths[c]);
+            }
+        }
+        s.push('\n');
+    }
+    s
+}

@@ -1,0 +1,34 @@
+//! qroute: a predictive router and planner for quantum-circuit execution.
+//!
+//! qroute reads circuits (OpenQASM 2) into one IR, [`circuit::Circuit`], and computes one
+//! fixed-length feature vector per circuit, [`features::Features`]. Every other part — the
+//! executors, telemetry, models and the router — reads those two types.
+//!
+//! ```
+//! use qroute::circuit::qasm;
+//! use qroute::features::{self, Feature};
+//!
+//! let circuit = qasm::parse_str(r#"
+//!     OPENQASM 2.0;
+//!     include "qelib1.inc";
+//!     qreg q[3]; creg c[3];
+//!     h q[0]; cx q[0], q[1]; cx q[1], q[2]; t q[2];
+//!     measure q -> c;
+//! "#)?;
+//! let f = features::extract(&circuit);
+//! assert_eq!(f[Feature::NumQubits], 3.0);
+//! assert_eq!(f[Feature::Gates2q], 2.0);
+//! assert_eq!(f[Feature::TCount], 1.0);
+//! assert_eq!(f[Feature::IsClifford], 0.0);
+//! # Ok::<(), qroute::Error>(())
+//! ```
+//!
+//! Cargo features: `cli` (on by default) builds the `qroute` binary. A host program that only
+//! embeds the library turns default features off.
+
+pub mod circuit;
+mod error;
+pub mod features;
+pub mod rng;
+
+pub use error::{Error, Result};
