@@ -1,4 +1,5 @@
 //! Inputs shared by the parse and features benches.
+#![allow(unreachable_pub, dead_code)]
 
 use std::path::PathBuf;
 

@@ -13,10 +13,15 @@ fn bench(c: &mut Criterion) {
         .iter()
         .filter_map(|f| {
             let path = common::corpus_dir().join(f);
-            std::fs::read_to_string(&path).ok().map(|t| (f.to_string(), t))
+            std::fs::read_to_string(&path)
+                .ok()
+                .map(|t| (f.to_string(), t))
         })
         .collect();
-    inputs.push(("generated_random_1M".into(), qasm::to_qasm(&common::million_gates())));
+    inputs.push((
+        "generated_random_1M".into(),
+        qasm::to_qasm(&common::million_gates()),
+    ));
     for (name, text) in &inputs {
         let circuit = qasm::parse_str(text).expect("bench input parses");
         let gates = features::extract(&circuit)[features::Feature::GateCount];

@@ -219,7 +219,9 @@ impl Gate {
             Gate::U1 | Gate::P => phase_matrix(p(0)),
             Gate::Id | Gate::U0 => GateMatrix::identity(1),
             Gate::X => GateMatrix::from_real(1, &[0.0, 1.0, 1.0, 0.0]),
-            Gate::Y => GateMatrix::new(1, vec![c(0.0, 0.0), c(0.0, -1.0), c(0.0, 1.0), c(0.0, 0.0)]),
+            Gate::Y => {
+                GateMatrix::new(1, vec![c(0.0, 0.0), c(0.0, -1.0), c(0.0, 1.0), c(0.0, 0.0)])
+            }
             Gate::Z => GateMatrix::from_real(1, &[1.0, 0.0, 0.0, -1.0]),
             Gate::H => GateMatrix::from_real(
                 1,
@@ -435,7 +437,11 @@ pub struct GateMatrix {
 impl GateMatrix {
     /// A matrix from row-major entries; `data.len()` must be `4^arity`.
     pub fn new(arity: usize, data: Vec<Complex64>) -> GateMatrix {
-        assert_eq!(data.len(), 1 << (2 * arity), "matrix size does not match arity");
+        assert_eq!(
+            data.len(),
+            1 << (2 * arity),
+            "matrix size does not match arity"
+        );
         GateMatrix { arity, data }
     }
 
@@ -656,7 +662,11 @@ fn is_pauli(m: &GateMatrix) -> bool {
     for r in 0..d {
         for col in 0..d {
             let expect = if col == r ^ x {
-                let sign = if (r & z).count_ones() % 2 == 1 { -1.0 } else { 1.0 };
+                let sign = if (r & z).count_ones() % 2 == 1 {
+                    -1.0
+                } else {
+                    1.0
+                };
                 phase * sign
             } else {
                 c(0.0, 0.0)
@@ -713,7 +723,15 @@ mod tests {
     fn rotations_by_quarter_turns_are_clifford() {
         for k in -8..8 {
             let a = k as f64 * FRAC_PI_2;
-            for g in [Gate::Rx, Gate::Ry, Gate::Rz, Gate::P, Gate::U1, Gate::Rzz, Gate::Rxx] {
+            for g in [
+                Gate::Rx,
+                Gate::Ry,
+                Gate::Rz,
+                Gate::P,
+                Gate::U1,
+                Gate::Rzz,
+                Gate::Rxx,
+            ] {
                 assert!(g.is_clifford(&[a]), "{}({a})", g.name());
             }
             assert!(!Gate::Rz.is_clifford(&[a + FRAC_PI_4]));

@@ -96,7 +96,9 @@ pub enum GenError {
         kind: GenKind,
     },
     /// Depth zero, or a circuit over [`MAX_GEN_GATES`].
-    #[error("--depth {depth} with {qubits} qubits is out of range (1 to {MAX_GEN_GATES} gates in all)")]
+    #[error(
+        "--depth {depth} with {qubits} qubits is out of range (1 to {MAX_GEN_GATES} gates in all)"
+    )]
     Depth {
         /// Given.
         depth: u32,
@@ -324,12 +326,20 @@ mod tests {
             let ghz = state(&generate(&spec(GenKind::Ghz, n)));
             let last = (1usize << n) - 1;
             for (i, a) in ghz.iter().enumerate() {
-                let want = if i == 0 || i == last { 0.5f64.sqrt() } else { 0.0 };
+                let want = if i == 0 || i == last {
+                    0.5f64.sqrt()
+                } else {
+                    0.0
+                };
                 assert!((a.norm() - want).abs() < 1e-12, "ghz n={n} i={i}");
             }
             let w = state(&generate(&spec(GenKind::Wstate, n)));
             for (i, a) in w.iter().enumerate() {
-                let want = if i.count_ones() == 1 { (1.0 / n as f64).sqrt() } else { 0.0 };
+                let want = if i.count_ones() == 1 {
+                    (1.0 / n as f64).sqrt()
+                } else {
+                    0.0
+                };
                 assert!((a.norm() - want).abs() < 1e-12, "w n={n} i={i}: {a}");
             }
         }
@@ -345,19 +355,49 @@ mod tests {
 
     #[test]
     fn generators_are_deterministic_and_seed_sensitive() {
-        for kind in [GenKind::Random, GenKind::Clifford, GenKind::Brickwork, GenKind::Qaoa, GenKind::Hea] {
+        for kind in [
+            GenKind::Random,
+            GenKind::Clifford,
+            GenKind::Brickwork,
+            GenKind::Qaoa,
+            GenKind::Hea,
+        ] {
             let a = generate(&spec(kind, 7));
             assert_eq!(a, generate(&spec(kind, 7)), "{kind:?}");
-            let other = GenSpec { kind, qubits: 7, depth: None, seed: 2 }.check().unwrap();
+            let other = GenSpec {
+                kind,
+                qubits: 7,
+                depth: None,
+                seed: 2,
+            }
+            .check()
+            .unwrap();
             assert_ne!(a, generate(&other), "{kind:?}");
         }
     }
 
     #[test]
     fn bad_specs_are_refused() {
-        let bad = |kind, qubits, depth| GenSpec { kind, qubits, depth, seed: 0 }.check();
-        assert_eq!(bad(GenKind::Ghz, 0, None), Err(GenError::Qubits { qubits: 0 }));
-        assert!(matches!(bad(GenKind::Ghz, 3, Some(2)), Err(GenError::NoDepth { .. })));
-        assert!(matches!(bad(GenKind::Random, 3, Some(0)), Err(GenError::Depth { .. })));
+        let bad = |kind, qubits, depth| {
+            GenSpec {
+                kind,
+                qubits,
+                depth,
+                seed: 0,
+            }
+            .check()
+        };
+        assert_eq!(
+            bad(GenKind::Ghz, 0, None),
+            Err(GenError::Qubits { qubits: 0 })
+        );
+        assert!(matches!(
+            bad(GenKind::Ghz, 3, Some(2)),
+            Err(GenError::NoDepth { .. })
+        ));
+        assert!(matches!(
+            bad(GenKind::Random, 3, Some(0)),
+            Err(GenError::Depth { .. })
+        ));
     }
 }

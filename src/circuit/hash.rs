@@ -13,6 +13,10 @@ use std::fmt;
 use super::{Circuit, OpKind};
 
 /// A circuit's canonical id: 128 bits, shown as 32 lowercase hex digits.
+///
+/// The first 128 bits of a BLAKE3 hash over the circuit's structure. Register names,
+/// comments, whitespace and the way the text was written do not enter it; aliases with
+/// identical matrices hash alike (see the module source for the exact byte layout).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CircuitId(pub [u8; 16]);
 
@@ -34,7 +38,7 @@ impl fmt::Debug for CircuitId {
 const DOMAIN: &[u8] = b"qroute circuit id v1";
 
 impl Circuit {
-    /// The canonical id (see the [module docs](self)).
+    /// The canonical id; [`CircuitId`] says what enters it.
     pub fn id(&self) -> CircuitId {
         let mut h = blake3::Hasher::new();
         h.update(DOMAIN);

@@ -101,7 +101,9 @@ pub enum CircuitError {
         name: String,
     },
     /// Too many qubits or bits in total.
-    #[error("{what} register {name}[{size}] would make {total} {what} bits, over the limit of {limit}")]
+    #[error(
+        "{what} register {name}[{size}] would make {total} {what} bits, over the limit of {limit}"
+    )]
     TooLarge {
         /// "quantum" or "classical".
         what: &'static str,
@@ -380,7 +382,11 @@ impl Circuit {
                 Some((o.name.as_str(), o.arity, o.num_params))
             }
             OpKind::Measure | OpKind::Reset => Some((
-                if kind == OpKind::Measure { "measure" } else { "reset" },
+                if kind == OpKind::Measure {
+                    "measure"
+                } else {
+                    "reset"
+                },
                 1,
                 0,
             )),
@@ -401,8 +407,7 @@ impl Circuit {
                     found: params.len(),
                 });
             }
-            if let Some((index, &value)) = params.iter().enumerate().find(|(_, p)| !p.is_finite())
-            {
+            if let Some((index, &value)) = params.iter().enumerate().find(|(_, p)| !p.is_finite()) {
                 return Err(CircuitError::NonFiniteParam {
                     gate: name.to_string(),
                     index,

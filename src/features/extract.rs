@@ -125,6 +125,24 @@ pub fn extract(circuit: &Circuit) -> Features {
 
     for op in circuit.ops() {
         if op.kind == OpKind::Barrier {
+            // As in Qiskit's depth: a barrier adds no layer but lines its qubits up.
+            let top = op
+                .qubits
+                .iter()
+                .map(|&q| level[q as usize])
+                .max()
+                .unwrap_or(0);
+            let c = op
+                .qubits
+                .iter()
+                .filter(|&&q| level[q as usize] == top)
+                .map(|&q| crit[q as usize])
+                .max()
+                .unwrap_or(0);
+            for &q in op.qubits {
+                level[q as usize] = top;
+                crit[q as usize] = c;
+            }
             continue;
         }
         let arity = op.qubits.len();
@@ -290,7 +308,10 @@ pub fn extract(circuit: &Circuit) -> Features {
         ratio(2.0 * graph.edges as f64, nf * (nf - 1.0)),
     );
     set(Feature::CriticalDepth, ratio(critical_2q, multi_total));
-    set(Feature::EntanglementRatio, ratio(multi_total, gate_count as f64));
+    set(
+        Feature::EntanglementRatio,
+        ratio(multi_total, gate_count as f64),
+    );
     set(
         Feature::Parallelism,
         if n > 1 && depth > 0.0 {
@@ -338,4 +359,3 @@ fn mark(layers: &mut Vec<bool>, l: u32) {
     }
     layers[i] = true;
 }
-

@@ -1,6 +1,6 @@
 //! Circuit features: the one fixed-length vector every model reads.
 //!
-//! [`extract`] computes [`Features`] from a [`Circuit`] in one pass over its operations. The
+//! [`extract`] computes [`Features`] from a [`Circuit`](crate::circuit::Circuit) in one pass over its operations. The
 //! names, order and meaning of the values form a schema with a version ([`FEATURE_SCHEMA`]);
 //! the exact definition of every feature is in `docs/features.md`, and a test keeps that table
 //! and [`Feature`] in step. A model records the schema version it was trained on and refuses
@@ -189,7 +189,10 @@ impl Features {
 
     /// `(name, value)` pairs in schema order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
-        FEATURE_NAMES.iter().copied().zip(self.values.iter().copied())
+        FEATURE_NAMES
+            .iter()
+            .copied()
+            .zip(self.values.iter().copied())
     }
 }
 

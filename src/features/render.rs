@@ -123,7 +123,13 @@ fn table(rows: &[FeatureRow]) -> String {
     }
     let cols = lines[0].len();
     let widths: Vec<usize> = (0..cols)
-        .map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut s = String::new();
     for l in &lines {

@@ -135,7 +135,9 @@ pub enum ParseErrorKind {
         name: String,
     },
     /// Over the configured qubit or bit limit.
-    #[error("{what} register `{name}[{size}]` would make {total} bits in all, over the limit of {limit}")]
+    #[error(
+        "{what} register `{name}[{size}]` would make {total} bits in all, over the limit of {limit}"
+    )]
     TooManyBits {
         /// "quantum" or "classical".
         what: &'static str,
@@ -183,7 +185,9 @@ pub enum ParseErrorKind {
         arg: String,
     },
     /// Registers of different sizes in one broadcast operation.
-    #[error("registers in one operation must have the same size: `{first}` has {first_size}, `{other}` has {other_size}")]
+    #[error(
+        "registers in one operation must have the same size: `{first}` has {first_size}, `{other}` has {other_size}"
+    )]
     BroadcastMismatch {
         /// First register.
         first: String,

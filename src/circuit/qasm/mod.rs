@@ -50,7 +50,7 @@ pub struct ParseLimits {
     pub max_ops: u64,
     /// Deepest chain of `include`s. Default 32.
     pub max_include_depth: u32,
-    /// Deepest nesting of parentheses, unary signs and powers in one expression. Default 256.
+    /// Deepest nesting of parentheses, unary signs and powers in one expression. Default 64.
     pub max_expr_depth: u32,
     /// Deepest chain of gate definitions calling gate definitions. Default 256.
     pub max_gate_nesting: u32,
@@ -64,7 +64,7 @@ impl Default for ParseLimits {
             max_clbits: 1 << 20,
             max_ops: 50_000_000,
             max_include_depth: 32,
-            max_expr_depth: 256,
+            max_expr_depth: 64,
             max_gate_nesting: 256,
         }
     }

@@ -23,7 +23,11 @@ type Result<T> = std::result::Result<T, ParseError>;
 enum Callable {
     Builtin(Gate),
     User(Rc<UserGate>),
-    Opaque { index: u32, params: usize, arity: usize },
+    Opaque {
+        index: u32,
+        params: usize,
+        arity: usize,
+    },
 }
 
 impl Callable {
@@ -818,12 +822,10 @@ impl<'s> FileParser<'s, '_> {
         if r.is_ok() {
             if arena.nodes.len() == roots.len() {
                 // Every parameter is a plain number: the common case.
-                self.st
-                    .params
-                    .extend(arena.nodes.iter().map(|n| match n {
-                        Node::Num(v) => *v,
-                        _ => f64::NAN,
-                    }));
+                self.st.params.extend(arena.nodes.iter().map(|n| match n {
+                    Node::Num(v) => *v,
+                    _ => f64::NAN,
+                }));
             } else {
                 let mut values = std::mem::take(&mut self.st.values);
                 arena.eval_all(&[], &mut values);
@@ -961,7 +963,13 @@ impl<'s> FileParser<'s, '_> {
         self.arg_list()?;
         self.expect(Tok::Semi, "`;` or `,`")?;
         let name = self.text(&stmt);
-        self.check_shape(&stmt, name, &callee, self.st.params.len(), self.st.args.len())?;
+        self.check_shape(
+            &stmt,
+            name,
+            &callee,
+            self.st.params.len(),
+            self.st.args.len(),
+        )?;
         let args = std::mem::take(&mut self.st.args);
         let params = std::mem::take(&mut self.st.params);
         let r = self.emit_broadcast(&stmt, &callee, &args, &params);
@@ -1039,7 +1047,13 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// Emits one call with concrete qubits and parameters, inlining user gates.
-    fn emit(&mut self, at: &Token, callee: &Callable, qubits: &[u32], params: &[f64]) -> Result<()> {
+    fn emit(
+        &mut self,
+        at: &Token,
+        callee: &Callable,
+        qubits: &[u32],
+        params: &[f64],
+    ) -> Result<()> {
         match callee {
             Callable::Builtin(g) => self.push_op(at, OpKind::Gate(*g), qubits, params, None),
             Callable::Opaque { index, .. } => {

@@ -41,7 +41,12 @@ pub fn to_qasm(circuit: &Circuit) -> String {
     let cname = names(circuit.num_clbits(), circuit.cregs());
     for op in circuit.ops() {
         if let Some(c) = op.condition {
-            let _ = write!(s, "if({}=={}) ", circuit.cregs()[c.creg as usize].name, c.value);
+            let _ = write!(
+                s,
+                "if({}=={}) ",
+                circuit.cregs()[c.creg as usize].name,
+                c.value
+            );
         }
         let name = match op.kind {
             OpKind::Gate(g) => g.name(),

@@ -1,0 +1,108 @@
+//! The `qroute features` and `qroute gen` commands, run as a user would.
+
+mod common;
+
+use std::process::Command;
+
+fn qroute() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_qroute"))
+}
+
+#[test]
+fn features_reports_a_bad_file_and_still_prints_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = common::corpus_dir().join("mqtbench/ghz_5.qasm");
+    let bad = dir.path().join("bad.qasm");
+    std::fs::write(
+        &bad,
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncx q[0], q[7];\n",
+    )
+    .unwrap();
+    let out = qroute()
+        .args(["features", "--format", "csv"])
+        .arg(&bad)
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{}:4:12: index 7 is out of range for register `q` of size 2",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("file,circuit_id,num_qubits,"));
+    assert!(lines[1].contains("ghz_5.qasm,"));
+}
+
+#[test]
+fn features_walks_directories_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, n) in [("ghz", "3"), ("qft", "4")] {
+        let out = qroute()
+            .args(["gen", kind, "--qubits", n, "-o"])
+            .arg(dir.path().join(format!("{kind}.qasm")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not a circuit").unwrap();
+    let out = qroute()
+        .args(["features", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["file"].as_str().unwrap().ends_with("ghz.qasm"));
+    assert_eq!(rows[0]["schema_version"], 1);
+    assert_eq!(rows[0]["features"]["num_qubits"], 3);
+    assert_eq!(rows[1]["features"]["gates_2q"], 8); // 6 cp + 2 swaps on 4 qubits
+    assert_eq!(rows[0]["circuit_id"].as_str().unwrap().len(), 32);
+}
+
+#[test]
+fn gen_is_deterministic_and_refuses_nonsense() {
+    let run = |args: &[&str]| qroute().args(args).output().unwrap();
+    let a = run(&["gen", "random", "-n", "5", "-d", "3", "-s", "9"]);
+    let b = run(&["gen", "random", "-n", "5", "-d", "3", "-s", "9"]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+    assert!(String::from_utf8_lossy(&a.stdout).starts_with("OPENQASM 2.0;"));
+    let c = run(&["gen", "random", "-n", "5", "-d", "3", "-s", "10"]);
+    assert_ne!(a.stdout, c.stdout);
+
+    let e = run(&["gen", "ghz", "-n", "3", "--depth", "2"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("no depth parameter"));
+    let e = run(&["gen", "qft", "-n", "0"]);
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--qubits must be between 1"));
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = qroute().arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("features") && help.contains("gen"), "{help}");
+    let out = qroute().args(["features", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.contains("directories") && help.contains("--format"),
+        "{help}"
+    );
+}
