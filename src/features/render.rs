@@ -4,14 +4,15 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{FEATURE_NAMES, FEATURE_SCHEMA, Features};
+use super::{FEATURE_NAMES, FEATURE_SCHEMA, Feature, Features};
 use crate::circuit::CircuitId;
 
 /// How to print features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OutputFormat {
-    /// One row per feature, one column per circuit.
+    /// Up to four circuits: one row per feature, one column per circuit. More: one row per
+    /// circuit with the main features (csv and json have all of them).
     #[default]
     Table,
     /// A JSON array of objects `{file, circuit_id, schema_version, features: {name: value}}`.
@@ -109,7 +110,26 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// Above this many circuits the table shows a summary row per circuit.
+const TRANSPOSED_MAX: usize = 4;
+
+/// Columns of the summary table.
+const SUMMARY: &[(Feature, &str)] = &[
+    (Feature::NumQubits, "qubits"),
+    (Feature::GateCount, "gates"),
+    (Feature::Gates2q, "2q"),
+    (Feature::Gates3qPlus, "3q+"),
+    (Feature::Depth, "depth"),
+    (Feature::IsClifford, "clifford"),
+    (Feature::TCount, "t"),
+    (Feature::Log2BondBound, "log2_bond"),
+    (Feature::DenseMemoryBytes, "dense_mem"),
+];
+
 fn table(rows: &[FeatureRow]) -> String {
+    if rows.len() > TRANSPOSED_MAX {
+        return summary_table(rows);
+    }
     let mut header = vec![format!("feature (schema v{})", FEATURE_SCHEMA.version)];
     header.extend(rows.iter().map(|r| r.file.clone()));
     let mut lines: Vec<Vec<String>> = vec![header];
@@ -121,6 +141,53 @@ fn table(rows: &[FeatureRow]) -> String {
         line.extend(rows.iter().map(|r| fmt_value(r.features.values[i])));
         lines.push(line);
     }
+    align(&lines)
+}
+
+fn summary_table(rows: &[FeatureRow]) -> String {
+    let mut header = vec!["file".to_string()];
+    header.extend(SUMMARY.iter().map(|(_, h)| h.to_string()));
+    let mut lines = vec![header];
+    for r in rows {
+        let mut line = vec![r.file.clone()];
+        for (f, _) in SUMMARY {
+            let v = r.features[*f];
+            line.push(match f {
+                Feature::IsClifford => (if v == 1.0 { "yes" } else { "no" }).to_string(),
+                Feature::DenseMemoryBytes => bytes(v),
+                _ => fmt_value(v),
+            });
+        }
+        lines.push(line);
+    }
+    let mut s = align(&lines);
+    let _ = writeln!(
+        s,
+        "{} circuits; all {} features: --format csv or --format json",
+        rows.len(),
+        FEATURE_NAMES.len()
+    );
+    s
+}
+
+/// 1536 → "1.5 KiB"; beyond EiB, a power of two.
+fn bytes(v: f64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut x = v;
+    for u in UNITS {
+        if x < 1024.0 {
+            return if x.fract() == 0.0 {
+                format!("{x} {u}")
+            } else {
+                format!("{x:.1} {u}")
+            };
+        }
+        x /= 1024.0;
+    }
+    format!("2^{} B", v.log2().round())
+}
+
+fn align(lines: &[Vec<String>]) -> String {
     let cols = lines[0].len();
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -132,7 +199,7 @@ fn table(rows: &[FeatureRow]) -> String {
         })
         .collect();
     let mut s = String::new();
-    for l in &lines {
+    for l in lines {
         for (c, cell) in l.iter().enumerate() {
             if c == 0 {
                 let _ = write!(s, "{cell:<w$}", w = widths[c]);
