@@ -186,9 +186,17 @@ impl Gate {
                     }
                 }
                 if all_quarter {
-                    quarter_turn_table(self)[key]
-                } else {
-                    matrix_is_clifford(&self.matrix(params))
+                    return quarter_turn_table(self)[key];
+                }
+                match self {
+                    // θ sets the entries' magnitudes (cos θ/2, sin θ/2), which a Clifford
+                    // keeps at 0, 2^-1/2 or 1; with θ a quarter turn only the matrix can tell.
+                    Gate::U3 | Gate::U | Gate::BigU | Gate::Cu3 | Gate::Cu => {
+                        quarter_turns(params[0]).is_some()
+                            && matrix_is_clifford(&self.matrix(params))
+                    }
+                    // One-angle rotations (and u2) are Clifford only at quarter turns.
+                    _ => false,
                 }
             }
         }
@@ -741,6 +749,35 @@ mod tests {
         // u3(0, π/4, -π/4) is the identity although no angle is a quarter turn.
         assert!(Gate::U3.is_clifford(&[0.0, FRAC_PI_4, -FRAC_PI_4]));
         assert!(Gate::U3.is_clifford(&[FRAC_PI_2, 0.0, PI]));
+    }
+
+    #[test]
+    fn fast_clifford_answer_matches_the_matrix() {
+        let mut rng = crate::rng::Rng::new(5);
+        let quarter = [0.0, FRAC_PI_2, PI, -FRAC_PI_2, 2.0 * PI];
+        for &g in ALL_GATES {
+            if g.info().clifford != Cliffordness::Depends {
+                continue;
+            }
+            for _ in 0..300 {
+                // Mix quarter turns and arbitrary angles in every position.
+                let params: Vec<f64> = (0..g.num_params())
+                    .map(|_| {
+                        if rng.below(2) == 0 {
+                            quarter[rng.below(5) as usize]
+                        } else {
+                            (rng.f64() - 0.5) * 20.0
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    g.is_clifford(&params),
+                    matrix_is_clifford(&g.matrix(&params)),
+                    "{}{params:?}",
+                    g.name()
+                );
+            }
+        }
     }
 
     #[test]

@@ -364,6 +364,19 @@ impl Circuit {
         clbit: Option<u32>,
         condition: Option<Condition>,
     ) -> Result<(), CircuitError> {
+        self.validate(kind, qubits, params, clbit, condition)?;
+        self.push_checked_by_caller(kind, qubits, params, clbit, condition);
+        Ok(())
+    }
+
+    fn validate(
+        &self,
+        kind: OpKind,
+        qubits: &[u32],
+        params: &[f64],
+        clbit: Option<u32>,
+        condition: Option<Condition>,
+    ) -> Result<(), CircuitError> {
         for &q in qubits {
             if q >= self.num_qubits {
                 return Err(CircuitError::QubitOutOfRange {
@@ -381,15 +394,8 @@ impl Circuit {
                     .ok_or(CircuitError::UnknownOpaque { index: i })?;
                 Some((o.name.as_str(), o.arity, o.num_params))
             }
-            OpKind::Measure | OpKind::Reset => Some((
-                if kind == OpKind::Measure {
-                    "measure"
-                } else {
-                    "reset"
-                },
-                1,
-                0,
-            )),
+            OpKind::Measure => Some(("measure", 1, 0)),
+            OpKind::Reset => Some(("reset", 1, 0)),
             OpKind::Barrier => None,
         };
         if let Some((name, arity, nparams)) = shape {
@@ -423,25 +429,50 @@ impl Circuit {
                 }
             }
         }
-        let clbit = match (kind, clbit) {
-            (OpKind::Measure, Some(c)) if c < self.num_clbits => c,
+        match (kind, clbit) {
+            (OpKind::Measure, Some(c)) if c < self.num_clbits => {}
             (OpKind::Measure, c) => {
                 return Err(CircuitError::ClbitOutOfRange {
                     clbit: c.unwrap_or(NONE),
                     num_clbits: self.num_clbits,
                 });
             }
-            _ => NONE,
-        };
+            (_, None) => {}
+            (_, Some(c)) => {
+                return Err(CircuitError::ClbitOutOfRange {
+                    clbit: c,
+                    num_clbits: self.num_clbits,
+                });
+            }
+        }
+        if let Some(cond) = condition {
+            if cond.creg as usize >= self.cregs.len() {
+                return Err(CircuitError::UnknownCreg {
+                    creg: cond.creg,
+                    num_cregs: self.cregs.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends an operation the caller has already checked (the parser, which has every fact
+    /// `push` checks at hand). Checked again in debug builds.
+    pub(crate) fn push_checked_by_caller(
+        &mut self,
+        kind: OpKind,
+        qubits: &[u32],
+        params: &[f64],
+        clbit: Option<u32>,
+        condition: Option<Condition>,
+    ) {
+        debug_assert_eq!(
+            self.validate(kind, qubits, params, clbit, condition),
+            Ok(())
+        );
         let condition = match condition {
             None => NONE,
             Some(cond) => {
-                if cond.creg as usize >= self.cregs.len() {
-                    return Err(CircuitError::UnknownCreg {
-                        creg: cond.creg,
-                        num_cregs: self.cregs.len(),
-                    });
-                }
                 if self.conditions.last() != Some(&cond) {
                     self.conditions.push(cond);
                 }
@@ -454,14 +485,12 @@ impl Circuit {
             qubits_len: qubits.len() as u32,
             params_start: self.params.len() as u32,
             params_len: params.len() as u32,
-            clbit,
+            clbit: clbit.unwrap_or(NONE),
             condition,
         });
         self.qubit_args.extend_from_slice(qubits);
-        // -0.0 and 0.0 are the same angle; keep one so that equal circuits compare equal.
         self.params
             .extend(params.iter().map(|&p| if p == 0.0 { 0.0 } else { p }));
-        Ok(())
     }
 
     /// Reserves room for `ops` more operations with about `args` qubit arguments.

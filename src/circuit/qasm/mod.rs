@@ -108,7 +108,7 @@ impl QasmParser {
             ));
         }
         let mut st = parser::State::new(self);
-        parser::parse_source(&mut st, src, None, 0)?;
+        parser::parse_source(&mut st, src, None, 0).map_err(|e| *e)?;
         Ok(st.finish())
     }
 
@@ -124,7 +124,7 @@ impl QasmParser {
         let text = read_source(path, &self.limits)?;
         let mut st = parser::State::new(self);
         let file = Arc::new(path.to_path_buf());
-        parser::parse_source(&mut st, &text, Some(file), 0)?;
+        parser::parse_source(&mut st, &text, Some(file), 0).map_err(|e| *e)?;
         Ok(st.finish())
     }
 }

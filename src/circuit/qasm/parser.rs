@@ -10,13 +10,14 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::error::{ParseError, ParseErrorKind};
-use super::expr::{Arena, BinOp, Func, Node};
+use super::expr::{Arena, BinOp, Direct, ExprSink, Func};
 use super::lexer::{LexError, Lexer, Tok, Token, describe};
 use super::{ParseLimits, QasmParser};
 use crate::circuit::gate::{ALL_GATES, Gate};
 use crate::circuit::{Circuit, Condition, OpKind};
 
-type Result<T> = std::result::Result<T, ParseError>;
+/// Errors are boxed inside the parser so that every `Result` stays small on the hot path.
+type Result<T> = std::result::Result<T, Box<ParseError>>;
 
 /// Something a gate call can name.
 #[derive(Clone)]
@@ -83,8 +84,7 @@ pub(super) struct State {
     include_stack: Vec<PathBuf>,
     work: u64,
     condition: Option<Condition>,
-    arena: Arena,
-    values: Vec<f64>,
+
     params: Vec<f64>,
     qubits: Vec<u32>,
     args: Vec<(Arg, Token)>,
@@ -106,8 +106,7 @@ impl State {
             include_stack: Vec::new(),
             work: 0,
             condition: None,
-            arena: Arena::default(),
-            values: Vec::new(),
+
             params: Vec::new(),
             qubits: Vec::new(),
             args: Vec::new(),
@@ -172,33 +171,36 @@ pub(super) fn line_col(src: &str, offset: usize, line: u32) -> (u32, u32) {
 impl<'s> FileParser<'s, '_> {
     // ----- tokens and errors -------------------------------------------------------------
 
-    #[inline]
+    #[inline(always)]
     fn advance(&mut self) -> Result<Token> {
         let next = self.lex.next_token().map_err(|e| self.lex_error(e))?;
         Ok(std::mem::replace(&mut self.tok, next))
     }
 
-    fn lex_error(&self, e: LexError) -> ParseError {
+    #[cold]
+    fn lex_error(&self, e: Box<LexError>) -> Box<ParseError> {
         let (line, col) = line_col(self.src, e.offset, e.line);
-        ParseError {
+        Box::new(ParseError {
             file: self.file.clone(),
             line,
             col,
             kind: e.kind,
-        }
+        })
     }
 
-    fn error(&self, at: &Token, kind: ParseErrorKind) -> ParseError {
+    #[cold]
+    fn error(&self, at: &Token, kind: ParseErrorKind) -> Box<ParseError> {
         let (line, col) = line_col(self.src, at.start as usize, at.line);
-        ParseError {
+        Box::new(ParseError {
             file: self.file.clone(),
             line,
             col,
             kind,
-        }
+        })
     }
 
-    fn unexpected(&self, expected: &'static str) -> ParseError {
+    #[cold]
+    fn unexpected(&self, expected: &'static str) -> Box<ParseError> {
         self.error(
             &self.tok,
             ParseErrorKind::Unexpected {
@@ -239,14 +241,24 @@ impl<'s> FileParser<'s, '_> {
     fn uint(&mut self, what: &'static str) -> Result<(u64, Token)> {
         let t = self.expect(Tok::Int, what)?;
         let text = self.text(&t);
-        let v = text.parse::<u64>().map_err(|_| {
-            self.error(
-                &t,
-                ParseErrorKind::IntegerTooLarge {
-                    text: text.to_string(),
-                },
-            )
-        })?;
+        let mut v: u64 = 0;
+        for b in text.bytes() {
+            // The lexer made this token of digits only.
+            v = match v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add((b - b'0') as u64))
+            {
+                Some(v) => v,
+                None => {
+                    return Err(self.error(
+                        &t,
+                        ParseErrorKind::IntegerTooLarge {
+                            text: text.to_string(),
+                        },
+                    ));
+                }
+            };
+        }
         Ok((v, t))
     }
 
@@ -350,13 +362,13 @@ impl<'s> FileParser<'s, '_> {
         if self.st.include_stack.contains(&canonical) {
             return Err(self.error(&t, ParseErrorKind::IncludeCycle { path }));
         }
-        let text = super::read_source(&path, &self.st.limits).map_err(|mut e| {
+        let text = super::read_source(&path, &self.st.limits).map_err(|e| {
             // Reading problems are reported at the include statement.
             if e.line == 0 {
-                let at = self.error(&t, e.kind.clone());
-                e = at;
+                self.error(&t, e.kind.clone())
+            } else {
+                Box::new(e)
             }
-            e
         })?;
         self.st.include_stack.push(canonical);
         let r = parse_source(self.st, &text, Some(Arc::new(path)), self.depth + 1);
@@ -623,8 +635,16 @@ impl<'s> FileParser<'s, '_> {
         Ok(())
     }
 
+    #[inline]
     fn lookup_gate(&self, t: &Token) -> Result<Callable> {
         let name = self.text(t);
+        // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
+        // compiled name match answers without hashing.
+        if let Some(g) = Gate::from_name(name) {
+            if !g.info().qelib1 || self.st.qelib1 {
+                return Ok(Callable::Builtin(g));
+            }
+        }
         match self.st.gates.get(name) {
             Some(c) => Ok(c.clone()),
             None => Err(self.error(
@@ -686,7 +706,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// expr := term (('+' | '-') term)*
-    fn expr(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+    fn expr<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let depth = self.enter(depth)?;
         let mut lhs = self.term(a, scope, depth)?;
         loop {
@@ -697,12 +717,12 @@ impl<'s> FileParser<'s, '_> {
             };
             self.advance()?;
             let rhs = self.term(a, scope, depth)?;
-            lhs = a.push(Node::Bin(op, lhs, rhs));
+            lhs = a.bin(op, lhs, rhs);
         }
     }
 
     /// term := unary (('*' | '/') unary)*
-    fn term(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+    fn term<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let mut lhs = self.unary(a, scope, depth)?;
         loop {
             let op = match self.tok.tok {
@@ -712,18 +732,18 @@ impl<'s> FileParser<'s, '_> {
             };
             self.advance()?;
             let rhs = self.unary(a, scope, depth)?;
-            lhs = a.push(Node::Bin(op, lhs, rhs));
+            lhs = a.bin(op, lhs, rhs);
         }
     }
 
     /// unary := ('-' | '+') unary | power.  `-2^2` is `-(2^2)`, as in Python.
-    fn unary(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+    fn unary<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         match self.tok.tok {
             Tok::Minus => {
                 let depth = self.enter(depth)?;
                 self.advance()?;
                 let x = self.unary(a, scope, depth)?;
-                Ok(a.push(Node::Neg(x)))
+                Ok(a.neg(x))
             }
             Tok::Plus => {
                 let depth = self.enter(depth)?;
@@ -735,18 +755,18 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// power := atom ('^' unary)?  (right-associative)
-    fn power(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+    fn power<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let base = self.atom(a, scope, depth)?;
         if self.tok.tok == Tok::Caret {
             let depth = self.enter(depth)?;
             self.advance()?;
             let exp = self.unary(a, scope, depth)?;
-            return Ok(a.push(Node::Bin(BinOp::Pow, base, exp)));
+            return Ok(a.bin(BinOp::Pow, base, exp));
         }
         Ok(base)
     }
 
-    fn atom(&mut self, a: &mut Arena, scope: &[&str], depth: u32) -> Result<u32> {
+    fn atom<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let t = self.tok;
         match t.tok {
             Tok::Int | Tok::Real => {
@@ -760,7 +780,7 @@ impl<'s> FileParser<'s, '_> {
                         },
                     )
                 })?;
-                Ok(a.push(Node::Num(v)))
+                Ok(a.num(v))
             }
             Tok::LParen => {
                 self.advance()?;
@@ -772,16 +792,16 @@ impl<'s> FileParser<'s, '_> {
                 let name = self.text(&t);
                 self.advance()?;
                 if name == "pi" {
-                    return Ok(a.push(Node::Num(std::f64::consts::PI)));
+                    return Ok(a.num(std::f64::consts::PI));
                 }
                 if let Some(i) = scope.iter().position(|&s| s == name) {
-                    return Ok(a.push(Node::Param(i as u32)));
+                    return Ok(a.param(i as u32));
                 }
                 if let Some(f) = Func::from_name(name) {
                     self.expect(Tok::LParen, "`(` after a function name")?;
                     let x = self.expr(a, scope, depth)?;
                     self.expect(Tok::RParen, "`)`")?;
-                    return Ok(a.push(Node::Call(f, x)));
+                    return Ok(a.call(f, x));
                 }
                 Err(self.error(
                     &t,
@@ -804,44 +824,18 @@ impl<'s> FileParser<'s, '_> {
         if self.eat(Tok::RParen)? {
             return Ok(());
         }
-        let mut arena = std::mem::take(&mut self.st.arena);
-        arena.nodes.clear();
-        let mut starts = Vec::new();
-        let mut roots = Vec::new();
-        let r = (|| {
-            loop {
-                starts.push(self.tok);
-                roots.push(self.expr(&mut arena, &[], 0)?);
-                if !self.eat(Tok::Comma)? {
-                    break;
-                }
-            }
-            self.expect(Tok::RParen, "`)` or `,`")?;
-            Ok(())
-        })();
-        if r.is_ok() {
-            if arena.nodes.len() == roots.len() {
-                // Every parameter is a plain number: the common case.
-                self.st.params.extend(arena.nodes.iter().map(|n| match n {
-                    Node::Num(v) => *v,
-                    _ => f64::NAN,
-                }));
-            } else {
-                let mut values = std::mem::take(&mut self.st.values);
-                arena.eval_all(&[], &mut values);
-                self.st
-                    .params
-                    .extend(roots.iter().map(|&r| values[r as usize]));
-                self.st.values = values;
-            }
-        }
-        self.st.arena = arena;
-        r?;
-        for (i, &v) in self.st.params.iter().enumerate() {
+        loop {
+            let start = self.tok;
+            let v = self.expr(&mut Direct, &[], 0)?;
             if !v.is_finite() {
-                return Err(self.error(&starts[i], ParseErrorKind::NonFinite { value: v }));
+                return Err(self.error(&start, ParseErrorKind::NonFinite { value: v }));
+            }
+            self.st.params.push(v);
+            if !self.eat(Tok::Comma)? {
+                break;
             }
         }
+        self.expect(Tok::RParen, "`)` or `,`")?;
         Ok(())
     }
 
@@ -858,12 +852,20 @@ impl<'s> FileParser<'s, '_> {
             },
         )?;
         let name = self.text(&t);
-        let found = if quantum {
-            self.st.qregs.get(name)
+        // Most files have one to three registers: a scan beats hashing.
+        let regs = if quantum {
+            self.st.circuit.qregs()
         } else {
-            self.st.cregs.get(name)
+            self.st.circuit.cregs()
         };
-        let Some(&reg) = found else {
+        let found = if regs.len() <= 8 {
+            regs.iter().position(|r| r.name == name).map(|i| i as u32)
+        } else if quantum {
+            self.st.qregs.get(name).copied()
+        } else {
+            self.st.cregs.get(name).copied()
+        };
+        let Some(reg) = found else {
             return Err(self.error(
                 &t,
                 ParseErrorKind::UnknownRegister {
@@ -875,9 +877,25 @@ impl<'s> FileParser<'s, '_> {
         if self.tok.tok != Tok::LBracket {
             return Ok((Arg::Reg(reg), t));
         }
-        self.advance()?;
-        let (index, it) = self.uint("an index")?;
-        self.expect(Tok::RBracket, "`]`")?;
+        let bracket = self.tok;
+        let (index, it) = match self.lex.index_then_rbracket() {
+            Some((v, start, end)) => {
+                self.advance()?;
+                let it = Token {
+                    tok: Tok::Int,
+                    start,
+                    end,
+                    line: bracket.line,
+                };
+                (v, it)
+            }
+            None => {
+                self.advance()?;
+                let r = self.uint("an index")?;
+                self.expect(Tok::RBracket, "`]`")?;
+                r
+            }
+        };
         let r = if quantum {
             &self.st.circuit.qregs()[reg as usize]
         } else {
@@ -1040,10 +1058,12 @@ impl<'s> FileParser<'s, '_> {
     ) -> Result<()> {
         self.count_work(at)?;
         let cond = self.st.condition;
+        // The parser has checked everything `Circuit::push` would: qubits and bits in range
+        // and distinct, arity and parameter count, finite parameters, the condition register.
         self.st
             .circuit
-            .push(kind, qubits, params, clbit, cond)
-            .map_err(|e| self.error(at, e.into()))
+            .push_checked_by_caller(kind, qubits, params, clbit, cond);
+        Ok(())
     }
 
     /// Emits one call with concrete qubits and parameters, inlining user gates.
