@@ -1,8 +1,11 @@
 //! The crate's error type, folding each module's errors.
 
+use crate::backend::BackendError;
+use crate::backend::registry::RegistryError;
 use crate::circuit::CircuitError;
 use crate::circuit::generate::GenError;
 use crate::circuit::qasm::ParseError;
+use crate::config::ConfigError;
 use crate::features::SchemaMismatch;
 
 /// Any error from qroute's library.
@@ -21,6 +24,15 @@ pub enum Error {
     /// Features of the wrong schema version.
     #[error(transparent)]
     Schema(#[from] SchemaMismatch),
+    /// An execution failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The backend configuration cannot be built.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The configuration file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// `Result` with [`Error`].

@@ -26,7 +26,9 @@
 //! Cargo features: `cli` (on by default) builds the `qroute` binary. A host program that only
 //! embeds the library turns default features off.
 
+pub mod backend;
 pub mod circuit;
+pub mod config;
 mod error;
 pub mod features;
 pub mod rng;

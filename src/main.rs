@@ -4,16 +4,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use qroute::backend::prism::{PrismBackend, PrismTarget};
+use qroute::backend::{Availability, Backend, Isolation, Registry, RunSpec, human_bytes};
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::circuit::qasm;
+use qroute::config::{Config, default_price};
 use qroute::features::{self, FeatureRow, OutputFormat};
 
 /// Predictive router and planner for quantum-circuit execution.
 #[derive(Parser)]
 #[command(version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// Configuration file (default: ./qroute.toml when it exists, else built-in defaults).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +61,52 @@ enum Command {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// List the configured backends: name, kind, limits, price, and whether each is available.
+    Backends {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one OpenQASM 2 file on one backend and print the top counts, time, memory and
+    /// fidelity.
+    ///
+    /// The run happens in a `qroute executor` child process, so a timeout or an out-of-memory
+    /// run kills the child, not this command (use --in-process to skip that).
+    Simulate {
+        /// Backend name (see `qroute backends`).
+        #[arg(long, short = 'b')]
+        backend: String,
+        /// Shots to sample.
+        #[arg(long, default_value_t = 1024)]
+        shots: u64,
+        /// Seed of the run.
+        #[arg(long, short = 's', default_value_t = 0)]
+        seed: u64,
+        /// Kill the run after this many seconds.
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// Threads the simulator may use (0: all cores).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Memory budget in bytes (default: the machine's memory).
+        #[arg(long)]
+        memory_budget: Option<u64>,
+        /// Run inside this process (no timeout, no isolation).
+        #[arg(long)]
+        in_process: bool,
+        /// How many bitstrings to show.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// The circuit.
+        file: PathBuf,
+    },
+    /// Serve executor-protocol requests on stdin/stdout (started by qroute itself).
+    #[command(hide = true)]
+    Executor {
+        /// Address-space cap of this process, bytes.
+        #[arg(long)]
+        memory_cap: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,8 +120,82 @@ fn main() -> ExitCode {
     }
 }
 
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Ok(Config::load(p)?),
+        None => {
+            let default = Path::new("qroute.toml");
+            if default.exists() {
+                Ok(Config::load(default)?)
+            } else {
+                Ok(Config::default())
+            }
+        }
+    }
+}
+
+fn process_isolation() -> anyhow::Result<Isolation> {
+    let exe = std::env::current_exe().context("cannot find the qroute executable")?;
+    Ok(Isolation::Process { exe: exe.into() })
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config_path = cli.config.clone();
     match cli.command {
+        Command::Backends { json } => {
+            let config = load_config(config_path.as_deref())?;
+            let reg = Registry::from_config(&config, &process_isolation()?)?;
+            backends_cmd(&reg, json)
+        }
+        Command::Simulate {
+            backend,
+            shots,
+            seed,
+            timeout,
+            threads,
+            memory_budget,
+            in_process,
+            top,
+            file,
+        } => {
+            let config = load_config(config_path.as_deref())?;
+            let isolation = if in_process {
+                Isolation::InProcess
+            } else {
+                process_isolation()?
+            };
+            let reg = Registry::from_config(&config, &isolation)?;
+            let timeout = match timeout {
+                Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+                Some(t) => bail!("--timeout must be a positive number of seconds, got {t}"),
+                None => None,
+            };
+            let spec = RunSpec {
+                shots,
+                seed,
+                memory_budget,
+                threads,
+                timeout,
+                options: Default::default(),
+            };
+            simulate_cmd(&reg, &backend, &spec, &file, top)
+        }
+        Command::Executor { memory_cap } => {
+            if let Some(cap) = memory_cap {
+                rlimit::setrlimit(rlimit::Resource::AS, cap, cap)
+                    .context("cannot set the memory cap")?;
+            }
+            let resolve = |name: &str| -> Option<Arc<dyn Backend>> {
+                PrismTarget::from_name(name)
+                    .map(|t| Arc::new(PrismBackend::new(t, default_price())) as Arc<dyn Backend>)
+            };
+            qroute::backend::process::serve(
+                resolve,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Features { files, format } => features_cmd(&files, format),
         Command::Gen {
             kind,
@@ -118,6 +247,176 @@ fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<Exit
     if failed > 0 {
         eprintln!("{failed} of {} file(s) failed", files.len());
         return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backends_cmd(reg: &Registry, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let rows: Vec<serde_json::Value> = reg
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b.name(),
+                    "kind": b.kind().to_string(),
+                    "version": b.version(),
+                    "capabilities": b.capabilities(),
+                    "price": b.price(),
+                    "available": b.availability() == Availability::Available,
+                    "unavailable_reason": match b.availability() {
+                        Availability::Unavailable(r) => Some(r),
+                        Availability::Available => None,
+                    },
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut lines = vec![vec![
+        "name".to_string(),
+        "kind".into(),
+        "limits".into(),
+        "price (core-s / shot / task)".into(),
+        "status".into(),
+    ]];
+    for b in reg.iter() {
+        let c = b.capabilities();
+        let mut limits = Vec::new();
+        if let Some(q) = c.max_qubits {
+            limits.push(format!("<= {q} qubits"));
+        }
+        if c.clifford_only {
+            limits.push("Clifford only".into());
+        }
+        if c.approximate {
+            limits.push("approximate".into());
+        }
+        if b.kind() == qroute::backend::BackendKind::Statevector {
+            limits.push("16 B x 2^n memory".into());
+        }
+        let p = b.price();
+        lines.push(vec![
+            b.name().to_string(),
+            b.kind().to_string(),
+            if limits.is_empty() {
+                "-".into()
+            } else {
+                limits.join(", ")
+            },
+            format!("{} / {} / {}", p.per_core_second, p.per_shot, p.per_task),
+            match b.availability() {
+                Availability::Available => "available".into(),
+                Availability::Unavailable(r) => format!("unavailable: {r}"),
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..lines[0].len())
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for l in &lines {
+        let row: Vec<String> = l
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| format!("{cell:<w$}", w = widths[i]))
+            .collect();
+        println!("{}", row.join("  ").trim_end());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn simulate_cmd(
+    reg: &Registry,
+    name: &str,
+    spec: &RunSpec,
+    file: &Path,
+    top: usize,
+) -> anyhow::Result<ExitCode> {
+    let Some(backend) = reg.get(name) else {
+        let names: Vec<&str> = reg.iter().map(|b| b.name()).collect();
+        bail!(
+            "unknown backend `{name}` (configured: {})",
+            names.join(", ")
+        );
+    };
+    let circuit = qasm::parse_file(file)?;
+    let f = features::extract(&circuit);
+    if let Err(e) = backend.check(&circuit, &f, spec) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    let out = match backend.execute(&circuit, spec) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let cores = if spec.threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        spec.threads
+    };
+    let cost = backend.price().cost(out.wall, cores, spec.shots);
+    let n = f[features::Feature::NumQubits];
+    println!(
+        "circuit      {} ({n} qubits, {} gates, id {})",
+        file.display(),
+        f[features::Feature::GateCount],
+        circuit.id()
+    );
+    let engine = out.metadata.get("engine").cloned().unwrap_or_default();
+    println!(
+        "backend      {} ({}{})",
+        backend.name(),
+        backend.version(),
+        if engine.is_empty() {
+            String::new()
+        } else {
+            format!(", engine {engine}")
+        }
+    );
+    println!("shots        {} (seed {})", spec.shots, spec.seed);
+    println!("wall time    {:.3} ms", out.wall.as_secs_f64() * 1e3);
+    println!("cpu time     {:.3} ms", out.cpu.as_secs_f64() * 1e3);
+    match out.peak_memory {
+        Some(m) => println!("peak memory  {}", human_bytes(m as f64)),
+        None => println!("peak memory  not measured (in-process run)"),
+    }
+    println!(
+        "fidelity     {}{}",
+        out.fidelity,
+        if out.fidelity == 1.0 {
+            " (exact)"
+        } else {
+            " (lower bound)"
+        }
+    );
+    println!("cost         {cost:.9}");
+    let mut counts: Vec<(&String, &u64)> = out.counts.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    println!(
+        "counts       top {} of {} outcome(s), classical bit 0 rightmost",
+        top.min(counts.len()),
+        counts.len()
+    );
+    let total: u64 = out.counts.values().sum();
+    for (bits, c) in counts.iter().take(top) {
+        let shown = if bits.is_empty() {
+            "(no classical bits)"
+        } else {
+            bits.as_str()
+        };
+        println!(
+            "  {shown}  {c:>8}  {:>6.2}%",
+            **c as f64 * 100.0 / total.max(1) as f64
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

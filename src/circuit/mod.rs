@@ -445,13 +445,13 @@ impl Circuit {
                 });
             }
         }
-        if let Some(cond) = condition {
-            if cond.creg as usize >= self.cregs.len() {
-                return Err(CircuitError::UnknownCreg {
-                    creg: cond.creg,
-                    num_cregs: self.cregs.len(),
-                });
-            }
+        if let Some(cond) = condition
+            && cond.creg as usize >= self.cregs.len()
+        {
+            return Err(CircuitError::UnknownCreg {
+                creg: cond.creg,
+                num_cregs: self.cregs.len(),
+            });
         }
         Ok(())
     }

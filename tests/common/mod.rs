@@ -53,3 +53,148 @@ pub fn manifest() -> Vec<ManifestRow> {
         })
         .collect()
 }
+
+use std::collections::BTreeMap;
+
+use qroute::circuit::{Circuit, OpKind};
+
+/// The qroute binary built for these tests.
+pub fn qroute_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_qroute"))
+}
+
+/// The circuit's gates only (measurements dropped), for comparing exact distributions.
+pub fn gates_only(c: &Circuit) -> Circuit {
+    let mut out = Circuit::new();
+    for r in c.qregs() {
+        out.add_qreg(&r.name, r.size).unwrap();
+    }
+    for op in c.ops() {
+        if let OpKind::Gate(g) = op.kind {
+            out.gate(g, op.qubits, op.params).unwrap();
+        }
+    }
+    out
+}
+
+/// Probabilities over the classical bitstrings a circuit that measures every qubit `q[i]`
+/// into `c[i]` produces, from a state's probabilities (qubit 0 = least significant bit),
+/// keyed like counts (bit 0 rightmost).
+pub fn as_bitstrings(probs: &[f64], n: usize) -> BTreeMap<String, f64> {
+    probs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| **p > 0.0)
+        .map(|(i, p)| {
+            let s: String = (0..n)
+                .rev()
+                .map(|b| if i >> b & 1 == 1 { '1' } else { '0' })
+                .collect();
+            (s, *p)
+        })
+        .collect()
+}
+
+/// Pearson's chi-square test of observed counts against expected probabilities, with cells
+/// of small expectation pooled. Returns (statistic, critical value at significance 1e-6).
+/// With fixed seeds the result is deterministic; the tiny significance means a correct
+/// sampler essentially never fails, while a wrong distribution fails by a wide margin.
+pub fn chi_square(counts: &BTreeMap<String, u64>, expected: &BTreeMap<String, f64>) -> (f64, f64) {
+    let shots: u64 = counts.values().sum();
+    let n = shots as f64;
+    let mut stat = 0.0;
+    let mut cells = 0usize;
+    let (mut pooled_obs, mut pooled_exp) = (0.0, 0.0);
+    for (k, p) in expected {
+        let e = p * n;
+        let o = *counts.get(k).unwrap_or(&0) as f64;
+        if e < 5.0 {
+            pooled_obs += o;
+            pooled_exp += e;
+        } else {
+            stat += (o - e) * (o - e) / e;
+            cells += 1;
+        }
+    }
+    // Outcomes the distribution says are impossible.
+    let stray: u64 = counts
+        .iter()
+        .filter(|(k, _)| expected.get(*k).is_none_or(|p| *p == 0.0))
+        .map(|(_, c)| *c)
+        .sum();
+    pooled_obs += stray as f64;
+    if pooled_exp > 0.0 {
+        stat += (pooled_obs - pooled_exp).powi(2) / pooled_exp.max(1e-9);
+        cells += 1;
+    } else if pooled_obs > 0.0 {
+        stat = f64::INFINITY;
+    }
+    let df = cells.saturating_sub(1).max(1) as f64;
+    // Wilson–Hilferty approximation of the chi-square quantile; z for 1 - 1e-6 is 4.753.
+    let z = 4.753;
+    let t = 1.0 - 2.0 / (9.0 * df) + z * (2.0 / (9.0 * df)).sqrt();
+    (stat, df * t * t * t)
+}
+
+/// Two-sample chi-square test of homogeneity (equal shot counts or not), cells with a small
+/// pooled count merged. Returns (statistic, critical value at significance 1e-6).
+pub fn two_sample_chi_square(a: &BTreeMap<String, u64>, b: &BTreeMap<String, u64>) -> (f64, f64) {
+    let (na, nb) = (
+        a.values().sum::<u64>() as f64,
+        b.values().sum::<u64>() as f64,
+    );
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let (mut stat, mut cells) = (0.0, 0usize);
+    let (mut pa, mut pb) = (0.0, 0.0);
+    let add = |oa: f64, ob: f64, stat: &mut f64| {
+        let total = oa + ob;
+        let ea = total * na / (na + nb);
+        let eb = total * nb / (na + nb);
+        *stat += (oa - ea).powi(2) / ea + (ob - eb).powi(2) / eb;
+    };
+    for k in keys {
+        let oa = *a.get(k).unwrap_or(&0) as f64;
+        let ob = *b.get(k).unwrap_or(&0) as f64;
+        if oa + ob < 10.0 {
+            pa += oa;
+            pb += ob;
+        } else {
+            add(oa, ob, &mut stat);
+            cells += 1;
+        }
+    }
+    if pa + pb > 0.0 {
+        add(pa, pb, &mut stat);
+        cells += 1;
+    }
+    let df = cells.saturating_sub(1).max(1) as f64;
+    let z = 4.753;
+    let t = 1.0 - 2.0 / (9.0 * df) + z * (2.0 / (9.0 * df)).sqrt();
+    (stat, df * t * t * t)
+}
+
+/// `QROUTE_PYTHON`: the Python interpreter that has qiskit-aer (tests only; default
+/// `python3`). `.ci/run` points it at the virtual environment it makes.
+pub const ENV_PYTHON: &str = "QROUTE_PYTHON";
+/// `QROUTE_REQUIRE_AER=1`: fail the Aer tests when qiskit-aer is missing instead of skipping
+/// them (CI sets it).
+pub const ENV_REQUIRE_AER: &str = "QROUTE_REQUIRE_AER";
+
+/// The Python with qiskit-aer, or `None` (after saying why) when the tests should skip.
+pub fn aer_python() -> Option<String> {
+    let python = std::env::var(ENV_PYTHON).unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import qiskit_aer, qiskit"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var(ENV_REQUIRE_AER).is_ok_and(|v| v == "1") {
+        panic!("{ENV_REQUIRE_AER}=1 but `{python}` cannot import qiskit_aer (set {ENV_PYTHON})");
+    }
+    eprintln!(
+        "skipping: `{python}` has no qiskit-aer (set {ENV_PYTHON}, or {ENV_REQUIRE_AER}=1 to fail)"
+    );
+    None
+}

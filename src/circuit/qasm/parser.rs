@@ -178,6 +178,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     #[cold]
+    #[allow(clippy::boxed_local)] // the lexer hands its error over boxed
     fn lex_error(&self, e: Box<LexError>) -> Box<ParseError> {
         let (line, col) = line_col(self.src, e.offset, e.line);
         Box::new(ParseError {
@@ -640,10 +641,10 @@ impl<'s> FileParser<'s, '_> {
         let name = self.text(t);
         // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
         // compiled name match answers without hashing.
-        if let Some(g) = Gate::from_name(name) {
-            if !g.info().qelib1 || self.st.qelib1 {
-                return Ok(Callable::Builtin(g));
-            }
+        if let Some(g) = Gate::from_name(name)
+            && (!g.info().qelib1 || self.st.qelib1)
+        {
+            return Ok(Callable::Builtin(g));
         }
         match self.st.gates.get(name) {
             Some(c) => Ok(c.clone()),

@@ -1,0 +1,425 @@
+//! prism-q's simulators, each its own routing target.
+//!
+//! | name | prism-q backend |
+//! |---|---|
+//! | `statevector` | dense state vector |
+//! | `stabilizer` | stabilizer tableau (Clifford only) |
+//! | `factored-stabilizer` | tableaux per independent block (Clifford only) |
+//! | `sparse` | sparse state vector |
+//! | `mps-<bond>` | matrix product state with that bond cap (`mps-64`, `mps-256`) |
+//! | `product` | per-qubit product state (no entangling gates) |
+//! | `tensor-network` | deferred tensor-network contraction |
+//! | `factored` | dynamically split state |
+//! | `prism-auto` | prism-q's own rule-based dispatch among the above |
+
+mod lower;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use prism_q::{BackendKind as PKind, Exactness, Limits, PrismError, ThreadPool, simulate};
+
+pub use lower::{LowerError, lower};
+
+use super::{
+    Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Price, RunSpec,
+    check_common, human_bytes,
+};
+use crate::circuit::Circuit;
+use crate::features::{Feature, Features};
+
+/// The prism-q version qroute is built against.
+pub const PRISM_VERSION: &str = "0.37";
+
+/// Which prism-q simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PrismTarget {
+    /// Dense state vector.
+    Statevector,
+    /// Stabilizer tableau.
+    Stabilizer,
+    /// Tableaux per independent block.
+    FactoredStabilizer,
+    /// Sparse state vector.
+    Sparse,
+    /// Matrix product state with a bond cap.
+    Mps {
+        /// Largest bond dimension kept.
+        max_bond: usize,
+    },
+    /// Product state.
+    Product,
+    /// Tensor network.
+    TensorNetwork,
+    /// Dynamically split state.
+    Factored,
+    /// prism-q's own choice.
+    Auto,
+}
+
+impl PrismTarget {
+    /// The stable routing name.
+    pub fn name(self) -> String {
+        match self {
+            PrismTarget::Statevector => "statevector".into(),
+            PrismTarget::Stabilizer => "stabilizer".into(),
+            PrismTarget::FactoredStabilizer => "factored-stabilizer".into(),
+            PrismTarget::Sparse => "sparse".into(),
+            PrismTarget::Mps { max_bond } => format!("mps-{max_bond}"),
+            PrismTarget::Product => "product".into(),
+            PrismTarget::TensorNetwork => "tensor-network".into(),
+            PrismTarget::Factored => "factored".into(),
+            PrismTarget::Auto => "prism-auto".into(),
+        }
+    }
+
+    /// Parses a routing name (`mps-<bond>` with any bond from 1 to 65536).
+    pub fn from_name(name: &str) -> Option<PrismTarget> {
+        Some(match name {
+            "statevector" => PrismTarget::Statevector,
+            "stabilizer" => PrismTarget::Stabilizer,
+            "factored-stabilizer" => PrismTarget::FactoredStabilizer,
+            "sparse" => PrismTarget::Sparse,
+            "product" => PrismTarget::Product,
+            "tensor-network" => PrismTarget::TensorNetwork,
+            "factored" => PrismTarget::Factored,
+            "prism-auto" => PrismTarget::Auto,
+            _ => {
+                let bond: usize = name.strip_prefix("mps-")?.parse().ok()?;
+                if !(1..=65536).contains(&bond) {
+                    return None;
+                }
+                PrismTarget::Mps { max_bond: bond }
+            }
+        })
+    }
+
+    /// The default targets: every simulator, MPS at bond 64 and 256, and prism-auto.
+    pub fn defaults() -> Vec<PrismTarget> {
+        vec![
+            PrismTarget::Statevector,
+            PrismTarget::Stabilizer,
+            PrismTarget::FactoredStabilizer,
+            PrismTarget::Sparse,
+            PrismTarget::Mps { max_bond: 64 },
+            PrismTarget::Mps { max_bond: 256 },
+            PrismTarget::Product,
+            PrismTarget::TensorNetwork,
+            PrismTarget::Factored,
+            PrismTarget::Auto,
+        ]
+    }
+
+    fn kind(self) -> BackendKind {
+        match self {
+            PrismTarget::Statevector => BackendKind::Statevector,
+            PrismTarget::Stabilizer => BackendKind::Stabilizer,
+            PrismTarget::FactoredStabilizer => BackendKind::FactoredStabilizer,
+            PrismTarget::Sparse => BackendKind::Sparse,
+            PrismTarget::Mps { .. } => BackendKind::Mps,
+            PrismTarget::Product => BackendKind::Product,
+            PrismTarget::TensorNetwork => BackendKind::TensorNetwork,
+            PrismTarget::Factored => BackendKind::Factored,
+            PrismTarget::Auto => BackendKind::PrismAuto,
+        }
+    }
+
+    fn prism_kind(self, spec: &RunSpec) -> PKind {
+        match self {
+            PrismTarget::Statevector => PKind::Statevector,
+            PrismTarget::Stabilizer => PKind::Stabilizer,
+            PrismTarget::FactoredStabilizer => PKind::FactoredStabilizer,
+            PrismTarget::Sparse => PKind::Sparse,
+            PrismTarget::Mps { max_bond } => PKind::Mps {
+                max_bond_dim: spec.options.max_bond_dim.unwrap_or(max_bond),
+            },
+            PrismTarget::Product => PKind::ProductState,
+            PrismTarget::TensorNetwork => PKind::TensorNetwork,
+            PrismTarget::Factored => PKind::Factored,
+            PrismTarget::Auto => PKind::Auto,
+        }
+    }
+}
+
+/// One prism-q simulator as a [`Backend`].
+#[derive(Debug, Clone)]
+pub struct PrismBackend {
+    target: PrismTarget,
+    name: String,
+    price: Price,
+}
+
+impl PrismBackend {
+    /// The backend for `target` with `price`.
+    pub fn new(target: PrismTarget, price: Price) -> PrismBackend {
+        PrismBackend {
+            target,
+            name: target.name(),
+            price,
+        }
+    }
+
+    /// Which simulator.
+    pub fn target(&self) -> PrismTarget {
+        self.target
+    }
+
+    /// The exact output distribution (length `2^n`, qubit 0 the least significant bit of the
+    /// index) of the circuit with its measurements, resets and conditions applied as the
+    /// simulator runs them once with `seed`. For tests and cross-checks.
+    pub fn probabilities(
+        &self,
+        circuit: &Circuit,
+        spec: &RunSpec,
+    ) -> Result<Vec<f64>, BackendError> {
+        let pc = lower(circuit).map_err(|e| self.sim_error(e.to_string()))?;
+        let run = || {
+            simulate(&pc)
+                .backend(self.target.prism_kind(spec))
+                .limits(limits(spec))
+                .seed(spec.seed)
+                .run()
+        };
+        let out = in_pool(spec.threads, run).map_err(|e| self.prism_error(e))?;
+        out.probabilities
+            .map(|p| p.to_vec())
+            .ok_or_else(|| self.sim_error("the backend exposes no probabilities".into()))
+    }
+
+    fn sim_error(&self, message: String) -> BackendError {
+        BackendError::Simulation {
+            backend: self.name.clone(),
+            message,
+        }
+    }
+
+    fn prism_error(&self, e: PrismError) -> BackendError {
+        match e {
+            PrismError::ResourceLimit { .. } => BackendError::OutOfMemory {
+                backend: self.name.clone(),
+                detail: e.to_string(),
+            },
+            PrismError::IncompatibleBackend { .. } => BackendError::Ineligible(Ineligible {
+                backend: self.name.clone(),
+                reason: e.to_string(),
+            }),
+            _ => self.sim_error(e.to_string()),
+        }
+    }
+
+    fn ineligible(&self, reason: String) -> Ineligible {
+        Ineligible {
+            backend: self.name.clone(),
+            reason,
+        }
+    }
+}
+
+/// Memory a run may use: the spec's budget, else the machine's total memory.
+fn budget(spec: &RunSpec) -> Option<u64> {
+    spec.memory_budget.or_else(machine_memory)
+}
+
+/// Total memory of this machine in bytes (from /proc/meminfo), when known.
+pub fn machine_memory() -> Option<u64> {
+    static MEM: OnceLock<Option<u64>> = OnceLock::new();
+    *MEM.get_or_init(|| {
+        let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    })
+}
+
+fn limits(spec: &RunSpec) -> Limits {
+    let mut l = Limits::new();
+    l.memory_budget_bytes = spec.memory_budget;
+    l
+}
+
+/// Runs `f` on a cached rayon pool of `threads` workers (0: rayon's default width).
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    let pool = {
+        let mut pools = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match pools.get(&threads) {
+            Some(p) => Some(p.clone()),
+            None => match ThreadPool::with_threads(threads) {
+                Ok(p) => {
+                    let p = Arc::new(p);
+                    pools.insert(threads, p.clone());
+                    Some(p)
+                }
+                Err(_) => None,
+            },
+        }
+    };
+    match pool {
+        Some(p) => p.install(f),
+        None => f(),
+    }
+}
+
+/// A prism-q count key (bit 0 first) as a bitstring with bit 0 rightmost.
+fn bitstring(key: &[u64], num_bits: usize) -> String {
+    (0..num_bits)
+        .rev()
+        .map(|i| {
+            let w = key.get(i / 64).copied().unwrap_or(0);
+            if (w >> (i % 64)) & 1 == 1 { '1' } else { '0' }
+        })
+        .collect()
+}
+
+impl Backend for PrismBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> BackendKind {
+        self.target.kind()
+    }
+
+    fn check(
+        &self,
+        circuit: &Circuit,
+        features: &Features,
+        spec: &RunSpec,
+    ) -> Result<(), Ineligible> {
+        check_common(&self.name, &self.capabilities(), features)?;
+        if let Some(o) = circuit.opaque_gates().first()
+            && circuit
+                .ops()
+                .any(|op| matches!(op.kind, crate::circuit::OpKind::Opaque(_)))
+        {
+            return Err(self.ineligible(format!("opaque gate `{}` cannot be executed", o.name)));
+        }
+        let n = features[Feature::NumQubits];
+        match self.target {
+            PrismTarget::Statevector => {
+                let need = features[Feature::DenseMemoryBytes];
+                if let Some(b) = budget(spec)
+                    && need > b as f64
+                {
+                    return Err(self.ineligible(format!(
+                        "needs {} for {n} qubits, memory budget {}",
+                        human_bytes(need),
+                        human_bytes(b as f64)
+                    )));
+                }
+            }
+            PrismTarget::Product => {
+                let multi = features[Feature::Gates2q] + features[Feature::Gates3qPlus];
+                if multi > 0.0 {
+                    return Err(self.ineligible(format!(
+                        "circuit has {multi} multi-qubit gate(s); product states take none"
+                    )));
+                }
+            }
+            PrismTarget::Mps { max_bond } => {
+                let bond = spec.options.max_bond_dim.unwrap_or(max_bond);
+                let need = features[Feature::Log2BondBound];
+                if spec.options.min_fidelity.is_some_and(|f| f >= 1.0)
+                    && need > (bond as f64).log2()
+                {
+                    return Err(self.ineligible(format!(
+                        "an exact result may need bond dimension up to 2^{need}, cap is {bond}"
+                    )));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn execute(&self, circuit: &Circuit, spec: &RunSpec) -> Result<Outcome, BackendError> {
+        let pc = lower(circuit).map_err(|e| self.sim_error(e.to_string()))?;
+        let kind = self.target.prism_kind(spec);
+        let lim = limits(spec);
+        let wall0 = Instant::now();
+        let cpu0 = cpu_time::ProcessTime::try_now().ok();
+        let result = in_pool(spec.threads, || {
+            let sim = simulate(&pc).backend(kind).limits(lim).seed(spec.seed);
+            if spec.shots > 0 {
+                sim.sample_counts(spec.shots as usize)
+                    .map(|c| (Some((c.counts, c.num_classical_bits)), c.metadata))
+            } else {
+                sim.run().map(|o| (None, o.metadata))
+            }
+        });
+        let wall = wall0.elapsed();
+        let cpu = cpu0.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
+        let (counts, md) = result.map_err(|e| self.prism_error(e))?;
+        let mut out_counts = BTreeMap::new();
+        if let Some((counts, nbits)) = counts {
+            for (key, n) in counts {
+                *out_counts.entry(bitstring(&key, nbits)).or_insert(0) += n;
+            }
+        }
+        let fidelity = match md.exactness {
+            Exactness::Exact => 1.0,
+            Exactness::Approximate {
+                fidelity_lower_bound: Some(f),
+            } => f,
+            Exactness::Approximate {
+                fidelity_lower_bound: None,
+            } => match md.bond {
+                Some(b) if b.peak < b.cap => 1.0,
+                _ => 0.0,
+            },
+            _ => 0.0,
+        };
+        if let Some(min) = spec.options.min_fidelity
+            && fidelity < min
+        {
+            return Err(self.sim_error(format!(
+                "fidelity lower bound {fidelity:.6} is below the requested {min}"
+            )));
+        }
+        let mut metadata = BTreeMap::new();
+        metadata.insert("engine".into(), format!("{:?}", md.backend));
+        metadata.insert("route".into(), format!("{:?}", md.reason));
+        metadata.insert("version".into(), format!("prism-q {PRISM_VERSION}"));
+        if let Some(b) = md.bond {
+            metadata.insert("bond_peak".into(), b.peak.to_string());
+            metadata.insert("bond_cap".into(), b.cap.to_string());
+        }
+        if !md.blocks.is_empty() {
+            metadata.insert("blocks".into(), format!("{:?}", md.blocks));
+        }
+        Ok(Outcome {
+            counts: out_counts,
+            wall,
+            cpu,
+            peak_memory: None,
+            fidelity,
+            metadata,
+        })
+    }
+
+    fn price(&self) -> Price {
+        self.price
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            max_qubits: None,
+            clifford_only: matches!(
+                self.target,
+                PrismTarget::Stabilizer | PrismTarget::FactoredStabilizer
+            ),
+            gates: None,
+            dynamic_circuits: true,
+            approximate: matches!(self.target, PrismTarget::Mps { .. } | PrismTarget::Auto),
+        }
+    }
+
+    fn version(&self) -> String {
+        format!("prism-q {PRISM_VERSION}")
+    }
+}

@@ -1,0 +1,190 @@
+//! The executor protocol: JSON lines over a child's stdin and stdout.
+//!
+//! Spoken by `qroute executor` and by every external plugin; `docs/executor-protocol.md` is
+//! the reference. One request per line, one response line per request, in order.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::{BackendOptions, Capabilities, Price};
+
+/// Protocol version; `describe` answers carry it and the parent refuses another major version.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest response line the parent accepts, in bytes (a larger one is an error).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// A request from the parent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Ask what the executor is.
+    Describe,
+    /// Run one circuit.
+    Run(RunRequest),
+    /// Exit cleanly.
+    Shutdown,
+}
+
+/// A `run` request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// Job id, echoed in the response.
+    pub id: u64,
+    /// Which backend (for `qroute executor`, which serves every built-in one; plugins that
+    /// serve one backend may ignore it).
+    #[serde(default)]
+    pub backend: String,
+    /// The circuit as OpenQASM 2.0.
+    pub qasm: String,
+    /// Shots.
+    pub shots: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Threads (0: the executor's default).
+    #[serde(default)]
+    pub threads: usize,
+    /// Memory budget in bytes.
+    #[serde(default)]
+    pub memory_budget: Option<u64>,
+    /// Backend options.
+    #[serde(default)]
+    pub options: BackendOptions,
+}
+
+/// What `describe` returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Description {
+    /// Protocol version spoken.
+    pub protocol: u32,
+    /// The executor's name.
+    pub name: String,
+    /// Version of the engine.
+    #[serde(default)]
+    pub version: String,
+    /// Limits and abilities.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// Price (used when the configuration gives none).
+    #[serde(default)]
+    pub price: Option<Price>,
+}
+
+/// A successful run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Counts keyed by bitstring, classical bit 0 rightmost.
+    pub counts: BTreeMap<String, u64>,
+    /// Wall time of the simulation, seconds.
+    pub wall_s: f64,
+    /// CPU time of the simulation, seconds.
+    #[serde(default)]
+    pub cpu_s: f64,
+    /// Peak resident memory during the job, bytes.
+    #[serde(default)]
+    pub peak_memory: Option<u64>,
+    /// 1.0 when exact, else a lower bound.
+    #[serde(default = "one")]
+    pub fidelity: f64,
+    /// Anything else.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// An error the executor reports for one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireError {
+    /// `ineligible`, `simulation`, `out_of_memory`, `parse`, `protocol`, ...
+    pub kind: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// One response line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    /// True on success.
+    pub ok: bool,
+    /// The job id for `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// For `describe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub describe: Option<Description>,
+    /// For a successful `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RunResult>,
+    /// For a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+impl Response {
+    /// A failure response.
+    pub fn error(id: Option<u64>, kind: &str, message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            id,
+            describe: None,
+            result: None,
+            error: Some(WireError {
+                kind: kind.to_string(),
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+/// Reads one line of at most `max` bytes. `Ok(None)` at end of input; an error when the line
+/// is longer (the rest of the stream is then unusable).
+pub fn read_line_bounded(r: &mut impl BufRead, max: usize) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(if buf.is_empty() {
+                None
+            } else {
+                Some(String::from_utf8_lossy(&buf).into_owned())
+            });
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                buf.extend_from_slice(&chunk[..i]);
+                r.consume(i + 1);
+                if buf.len() > max {
+                    return Err(too_long(max));
+                }
+                return Ok(Some(String::from_utf8_lossy(&buf).into_owned()));
+            }
+            None => {
+                let n = chunk.len();
+                buf.extend_from_slice(chunk);
+                r.consume(n);
+                if buf.len() > max {
+                    return Err(too_long(max));
+                }
+            }
+        }
+    }
+}
+
+fn too_long(max: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("line longer than {max} bytes"),
+    )
+}
+
+/// Writes one message as a JSON line and flushes.
+pub fn write_message<T: Serialize>(w: &mut impl Write, msg: &T) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *w, msg)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}

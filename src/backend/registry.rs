@@ -1,0 +1,169 @@
+//! The configured set of backends.
+
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use super::Backend;
+use super::prism::{PrismBackend, PrismTarget};
+use super::process::ProcessBackend;
+use crate::config::{BackendEntry, Config};
+
+/// Where built-in backends run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Isolation {
+    /// In this process: no timeouts, no memory caps, no process overhead.
+    InProcess,
+    /// In `qroute executor` child processes started from this binary.
+    Process {
+        /// The qroute binary.
+        exe: OsString,
+    },
+}
+
+/// A backend configuration that cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A built-in name that no target has.
+    #[error("unknown built-in backend `{name}` (known: {known})")]
+    UnknownBuiltin {
+        /// The name.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// Two backends with one name.
+    #[error("backend `{name}` is configured twice")]
+    Duplicate {
+        /// The name.
+        name: String,
+    },
+    /// An external backend with an empty command.
+    #[error("external backend `{name}` has an empty command")]
+    EmptyCommand {
+        /// The name.
+        name: String,
+    },
+}
+
+/// The backends qroute routes among, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    backends: Vec<Arc<dyn Backend>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.backends.iter().map(|b| b.name()))
+            .finish()
+    }
+}
+
+impl Registry {
+    /// A registry of exactly these backends.
+    pub fn new(backends: Vec<Arc<dyn Backend>>) -> Registry {
+        Registry { backends }
+    }
+
+    /// Builds the configured backends: the built-in prism-q targets (all of them unless the
+    /// configuration names some), then each `[[backend]]` entry. External plugins are started
+    /// and asked to describe themselves; one that fails is kept as unavailable, with why.
+    pub fn from_config(config: &Config, isolation: &Isolation) -> Result<Registry, RegistryError> {
+        let section = &config.backends;
+        let targets: Vec<PrismTarget> = match &section.builtin {
+            None => PrismTarget::defaults(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    PrismTarget::from_name(n).ok_or_else(|| RegistryError::UnknownBuiltin {
+                        name: n.clone(),
+                        known: known_builtins(),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let mut reg = Registry::default();
+        let wrap = |inner: PrismBackend| -> Arc<dyn Backend> {
+            match isolation {
+                Isolation::InProcess => Arc::new(inner),
+                Isolation::Process { exe } => Arc::new(ProcessBackend::builtin(
+                    exe.clone(),
+                    Arc::new(inner),
+                    section.memory_cap,
+                )),
+            }
+        };
+        for t in targets {
+            reg.push(wrap(PrismBackend::new(t, section.default_price)))?;
+        }
+        for entry in &config.extra {
+            match entry {
+                BackendEntry::Prism { name, price } => {
+                    let t = PrismTarget::from_name(name).ok_or_else(|| {
+                        RegistryError::UnknownBuiltin {
+                            name: name.clone(),
+                            known: known_builtins(),
+                        }
+                    })?;
+                    reg.push(wrap(PrismBackend::new(
+                        t,
+                        price.unwrap_or(section.default_price),
+                    )))?;
+                }
+                BackendEntry::External {
+                    name,
+                    command,
+                    price,
+                } => {
+                    if command.is_empty() {
+                        return Err(RegistryError::EmptyCommand { name: name.clone() });
+                    }
+                    let full = format!("external:{name}");
+                    if reg.get(&full).is_some() {
+                        return Err(RegistryError::Duplicate { name: full });
+                    }
+                    let cmd = command.iter().map(OsString::from).collect();
+                    reg.push(Arc::new(ProcessBackend::external(&full, cmd, *price)))?;
+                }
+            }
+        }
+        Ok(reg)
+    }
+
+    fn push(&mut self, b: Arc<dyn Backend>) -> Result<(), RegistryError> {
+        if self.get(b.name()).is_some() {
+            return Err(RegistryError::Duplicate {
+                name: b.name().to_string(),
+            });
+        }
+        self.backends.push(b);
+        Ok(())
+    }
+
+    /// The backend called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {
+        self.backends.iter().find(|b| b.name() == name)
+    }
+
+    /// Every backend, in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Backend>> {
+        self.backends.iter()
+    }
+
+    /// Number of backends.
+    pub fn len(&self) -> usize {
+        self.backends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.backends.is_empty()
+    }
+}
+
+fn known_builtins() -> String {
+    let mut names: Vec<String> = PrismTarget::defaults().iter().map(|t| t.name()).collect();
+    names.push("mps-<bond>".into());
+    names.join(", ")
+}

@@ -1,0 +1,155 @@
+//! `qroute.toml`: the configuration file.
+//!
+//! Every section is optional; with no file at all qroute runs on its defaults. Unknown keys
+//! are errors (a misspelt key should not be silently ignored), reported with line and column.
+//!
+//! ```toml
+//! [backends]
+//! # Built-in targets to offer (default: all of them, see `qroute backends`).
+//! builtin = ["statevector", "stabilizer", "mps-64", "mps-256", "prism-auto"]
+//! # Address-space cap of each executor process, bytes (default: none).
+//! memory_cap = 17179869184
+//! # Price of built-in targets (default below).
+//! default_price = { per_core_second = 0.0001, per_shot = 0.0, per_task = 0.000001 }
+//!
+//! [[backend]]
+//! kind = "external"
+//! name = "aer-mps"
+//! command = ["python3", "examples/plugins/aer_plugin.py", "--method", "matrix_product_state"]
+//! price = { per_core_second = 0.0002, per_shot = 0.0, per_task = 0.0 }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::backend::Price;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[backends]`: the built-in targets.
+    #[serde(default)]
+    pub backends: BackendsSection,
+    /// `[[backend]]`: extra targets (external plugins, more MPS bond caps).
+    #[serde(default, rename = "backend")]
+    pub extra: Vec<BackendEntry>,
+}
+
+/// The `[backends]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendsSection {
+    /// Built-in target names to offer; `None`: every default target.
+    #[serde(default)]
+    pub builtin: Option<Vec<String>>,
+    /// Address-space cap of each executor process in bytes.
+    #[serde(default)]
+    pub memory_cap: Option<u64>,
+    /// Price of every built-in target without its own.
+    #[serde(default = "default_price")]
+    pub default_price: Price,
+}
+
+impl Default for BackendsSection {
+    fn default() -> Self {
+        BackendsSection {
+            builtin: None,
+            memory_cap: None,
+            default_price: default_price(),
+        }
+    }
+}
+
+/// The price of a built-in CPU target unless configured: 0.0001 per core-second (0.36 per
+/// core-hour) and 0.000001 per job.
+pub fn default_price() -> Price {
+    Price {
+        per_core_second: 1e-4,
+        per_shot: 0.0,
+        per_task: 1e-6,
+    }
+}
+
+/// One `[[backend]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BackendEntry {
+    /// A prism-q target by name, e.g. `mps-1024`.
+    Prism {
+        /// Routing name.
+        name: String,
+        /// Its price.
+        #[serde(default)]
+        price: Option<Price>,
+    },
+    /// A program speaking the executor protocol.
+    External {
+        /// Routing name; the backend is called `external:<name>`.
+        name: String,
+        /// Program and arguments.
+        command: Vec<String>,
+        /// Its price (default: what the plugin declares).
+        #[serde(default)]
+        price: Option<Price>,
+    },
+}
+
+/// A configuration file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has wrong keys or values.
+    #[error("{path}:{line}:{col}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Line from 1 (0 when unknown).
+        line: usize,
+        /// Column from 1 (0 when unknown).
+        col: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let (line, col) = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    (line, col)
+                })
+                .unwrap_or((0, 0));
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })
+    }
+}
