@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use qroute::backend::prism::{PrismBackend, PrismTarget};
-use qroute::backend::{Availability, Backend, Isolation, Registry, RunSpec, human_bytes};
+use qroute::backend::registry::builtin;
+use qroute::backend::{
+    Availability, Backend, BackendOptions, Isolation, Precision, Registry, RunSpec, human_bytes,
+};
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::circuit::qasm;
 use qroute::config::{Config, default_price};
@@ -91,6 +93,10 @@ enum Command {
         /// Memory budget in bytes (default: the machine's memory).
         #[arg(long)]
         memory_budget: Option<u64>,
+        /// Floating-point precision, for backends that offer a choice (gpu: f32 by default;
+        /// f64 needs an adapter with SHADER_F64).
+        #[arg(long, value_enum)]
+        precision: Option<Precision>,
         /// Run inside this process (no timeout, no isolation).
         #[arg(long)]
         in_process: bool,
@@ -154,6 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout,
             threads,
             memory_budget,
+            precision,
             in_process,
             top,
             file,
@@ -176,7 +183,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 memory_budget,
                 threads,
                 timeout,
-                options: Default::default(),
+                options: BackendOptions {
+                    precision,
+                    ..Default::default()
+                },
             };
             simulate_cmd(&reg, &backend, &spec, &file, top)
         }
@@ -185,10 +195,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 rlimit::setrlimit(rlimit::Resource::AS, cap, cap)
                     .context("cannot set the memory cap")?;
             }
-            let resolve = |name: &str| -> Option<Arc<dyn Backend>> {
-                PrismTarget::from_name(name)
-                    .map(|t| Arc::new(PrismBackend::new(t, default_price())) as Arc<dyn Backend>)
-            };
+            let resolve =
+                |name: &str| -> Option<Arc<dyn Backend>> { builtin(name, default_price()) };
             qroute::backend::process::serve(
                 resolve,
                 std::io::stdin().lock(),

@@ -11,7 +11,7 @@ use qroute::backend::{Backend, BackendError, RunSpec};
 use qroute::circuit::gate::ALL_GATES;
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::circuit::qasm::parse_str;
-use qroute::circuit::{Circuit, Gate, GateMatrix, OpKind};
+use qroute::circuit::{Circuit, Gate, OpKind};
 use qroute::config::default_price;
 use qroute::features::extract;
 use qroute::rng::Rng;
@@ -25,33 +25,6 @@ fn spec(shots: u64, seed: u64) -> RunSpec {
         shots,
         seed,
         ..RunSpec::default()
-    }
-}
-
-/// The exact state of a measurement-free circuit from |0…0⟩, by multiplying gate matrices.
-fn reference_probabilities(c: &Circuit) -> Vec<f64> {
-    let n = c.num_qubits() as usize;
-    let mut u = GateMatrix::identity(n);
-    for op in c.ops() {
-        if let OpKind::Gate(g) = op.kind {
-            let qs: Vec<usize> = op.qubits.iter().map(|&q| q as usize).collect();
-            u.apply(&g.matrix(op.params), &qs);
-        }
-    }
-    (0..u.dim()).map(|r| u.get(r, 0).norm_sqr()).collect()
-}
-
-fn assert_probs_eq(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol, "{what}: p[{i}] = {g}, expected {w}");
-    }
-}
-
-fn random_layer(c: &mut Circuit, rng: &mut Rng) {
-    for q in 0..c.num_qubits() {
-        let a: Vec<f64> = (0..3).map(|_| rng.f64() * 6.3).collect();
-        c.gate(Gate::U3, &[q], &a).unwrap();
     }
 }
 
@@ -85,16 +58,16 @@ fn every_gate_lowers_to_its_matrix() {
             let qubits = &qubits[..k];
             let mut c = Circuit::new();
             c.add_qreg("q", n).unwrap();
-            random_layer(&mut c, &mut rng);
+            common::random_layer(&mut c, &mut rng);
             c.gate(g, qubits, &params).unwrap();
-            random_layer(&mut c, &mut rng);
+            common::random_layer(&mut c, &mut rng);
             for q in 1..n {
                 c.gate(Gate::Cx, &[q - 1, q], &[]).unwrap();
             }
-            random_layer(&mut c, &mut rng);
+            common::random_layer(&mut c, &mut rng);
             let got = sv.probabilities(&c, &spec(0, 1)).unwrap();
             let what = format!("{}{params:?} on {qubits:?}", g.name());
-            assert_probs_eq(&got, &reference_probabilities(&c), 1e-9, &what);
+            common::assert_probs_eq(&got, &common::reference_probabilities(&c), 1e-9, &what);
         }
     }
 }
@@ -148,7 +121,7 @@ fn stabilizers_agree_with_the_state_vector_on_clifford_circuits() {
             .unwrap();
         for t in [PrismTarget::Stabilizer, PrismTarget::FactoredStabilizer] {
             let got = backend(t).probabilities(&c, &spec(0, 1)).unwrap();
-            assert_probs_eq(&got, &reference, 1e-9, &t.name());
+            common::assert_probs_eq(&got, &reference, 1e-9, &t.name());
         }
         // Sampled counts against the exact distribution: a seeded chi-square test.
         let expected = common::as_bitstrings(&reference, n as usize);
@@ -269,7 +242,7 @@ fn known_states_on_every_backend() {
             let got = b
                 .probabilities(c, &spec(0, 1))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_probs_eq(&got, &expected, 1e-9, &format!("{name} on {}", t.name()));
+            common::assert_probs_eq(&got, &expected, 1e-9, &format!("{name} on {}", t.name()));
             ran += 1;
         }
         assert!(ran >= 5, "{name} ran on only {ran} backends");
@@ -395,7 +368,7 @@ fn eligibility_reasons_carry_numbers() {
     let exact = RunSpec {
         options: qroute::backend::BackendOptions {
             min_fidelity: Some(1.0),
-            max_bond_dim: None,
+            ..Default::default()
         },
         ..spec(0, 1)
     };

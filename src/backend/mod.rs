@@ -13,6 +13,8 @@
 //! (Qiskit's order): measuring `x q[0]; measure q -> c;` on two qubits gives `"01"`. prism-q
 //! reports bits LSB-first; the adapter reverses them.
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod prism;
 pub mod process;
 pub mod protocol;
@@ -98,6 +100,21 @@ pub struct BackendOptions {
     /// Smallest acceptable fidelity (lower bound) for approximate backends, in [0, 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_fidelity: Option<f64>,
+    /// Floating-point precision for backends that offer a choice (the GPU: f32 by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+}
+
+/// Floating-point precision of a state vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Precision {
+    /// 32-bit floats.
+    #[default]
+    F32,
+    /// 64-bit floats.
+    F64,
 }
 
 /// How to run one circuit.

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use super::Backend;
+use super::Price;
 use super::prism::{PrismBackend, PrismTarget};
 use super::process::ProcessBackend;
 use crate::config::{BackendEntry, Config};
@@ -71,45 +72,32 @@ impl Registry {
     /// and asked to describe themselves; one that fails is kept as unavailable, with why.
     pub fn from_config(config: &Config, isolation: &Isolation) -> Result<Registry, RegistryError> {
         let section = &config.backends;
-        let targets: Vec<PrismTarget> = match &section.builtin {
-            None => PrismTarget::defaults(),
-            Some(names) => names
-                .iter()
-                .map(|n| {
-                    PrismTarget::from_name(n).ok_or_else(|| RegistryError::UnknownBuiltin {
-                        name: n.clone(),
-                        known: known_builtins(),
-                    })
-                })
-                .collect::<Result<_, _>>()?,
+        let names: Vec<String> = match &section.builtin {
+            None => default_builtins(),
+            Some(names) => names.clone(),
         };
         let mut reg = Registry::default();
-        let wrap = |inner: PrismBackend| -> Arc<dyn Backend> {
-            match isolation {
-                Isolation::InProcess => Arc::new(inner),
+        let wrap = |name: &str, price: Price| -> Result<Arc<dyn Backend>, RegistryError> {
+            let inner = builtin(name, price).ok_or_else(|| RegistryError::UnknownBuiltin {
+                name: name.to_string(),
+                known: known_builtins(),
+            })?;
+            Ok(match isolation {
+                Isolation::InProcess => inner,
                 Isolation::Process { exe } => Arc::new(ProcessBackend::builtin(
                     exe.clone(),
-                    Arc::new(inner),
+                    inner,
                     section.memory_cap,
                 )),
-            }
+            })
         };
-        for t in targets {
-            reg.push(wrap(PrismBackend::new(t, section.default_price)))?;
+        for name in &names {
+            reg.push(wrap(name, section.default_price)?)?;
         }
         for entry in &config.extra {
             match entry {
                 BackendEntry::Prism { name, price } => {
-                    let t = PrismTarget::from_name(name).ok_or_else(|| {
-                        RegistryError::UnknownBuiltin {
-                            name: name.clone(),
-                            known: known_builtins(),
-                        }
-                    })?;
-                    reg.push(wrap(PrismBackend::new(
-                        t,
-                        price.unwrap_or(section.default_price),
-                    )))?;
+                    reg.push(wrap(name, price.unwrap_or(section.default_price))?)?;
                 }
                 BackendEntry::External {
                     name,
@@ -162,8 +150,27 @@ impl Registry {
     }
 }
 
-fn known_builtins() -> String {
+/// The built-in backend called `name` (a prism-q target, or `gpu` when built with it),
+/// in-process, with `price`.
+pub fn builtin(name: &str, price: Price) -> Option<Arc<dyn Backend>> {
+    #[cfg(feature = "gpu")]
+    if name == "gpu" {
+        return Some(Arc::new(super::gpu::GpuBackend::new(price)));
+    }
+    PrismTarget::from_name(name).map(|t| Arc::new(PrismBackend::new(t, price)) as Arc<dyn Backend>)
+}
+
+/// Names of the built-in targets offered when the configuration names none.
+pub fn default_builtins() -> Vec<String> {
     let mut names: Vec<String> = PrismTarget::defaults().iter().map(|t| t.name()).collect();
+    if cfg!(feature = "gpu") {
+        names.push("gpu".into());
+    }
+    names
+}
+
+fn known_builtins() -> String {
+    let mut names = default_builtins();
     names.push("mps-<bond>".into());
     names.join(", ")
 }

@@ -286,8 +286,8 @@ impl Gate {
                 let (even, odd) = (Complex64::cis(-h), Complex64::cis(h));
                 GateMatrix::diagonal(&[even, odd, odd, even])
             }
-            Gate::Rccx => rccx_matrix(),
-            Gate::Rc3x => rc3x_matrix(),
+            Gate::Rccx => compose(3, RCCX_DEFINITION),
+            Gate::Rc3x => compose(4, RC3X_DEFINITION),
             Gate::C3x => Gate::X.matrix(&[]).controlled(3),
             Gate::C3sqrtx => sx_matrix(false).controlled(3),
             Gate::C4x => Gate::X.matrix(&[]).controlled(4),
@@ -378,52 +378,53 @@ fn swap_matrix() -> GateMatrix {
     )
 }
 
-/// Qiskit's relative-phase Toffoli, built from its `qelib1.inc` definition
-/// `h c; t c; cx b,c; tdg c; cx a,c; t c; cx b,c; tdg c; h c;`.
-fn rccx_matrix() -> GateMatrix {
-    use Gate::*;
-    compose(
-        3,
-        &[
-            (H, &[2]),
-            (T, &[2]),
-            (Cx, &[1, 2]),
-            (Tdg, &[2]),
-            (Cx, &[0, 2]),
-            (T, &[2]),
-            (Cx, &[1, 2]),
-            (Tdg, &[2]),
-            (H, &[2]),
-        ],
-    )
-}
+/// Qiskit's `qelib1.inc` definition of the relative-phase Toffoli `rccx a,b,c`:
+/// `h c; t c; cx b,c; tdg c; cx a,c; t c; cx b,c; tdg c; h c;` (operands by position).
+static RCCX_DEFINITION: &[(Gate, &[usize])] = &[
+    (Gate::H, &[2]),
+    (Gate::T, &[2]),
+    (Gate::Cx, &[1, 2]),
+    (Gate::Tdg, &[2]),
+    (Gate::Cx, &[0, 2]),
+    (Gate::T, &[2]),
+    (Gate::Cx, &[1, 2]),
+    (Gate::Tdg, &[2]),
+    (Gate::H, &[2]),
+];
 
-/// Qiskit's relative-phase 3-controlled X, built from its `qelib1.inc` definition.
-fn rc3x_matrix() -> GateMatrix {
-    use Gate::*;
-    compose(
-        4,
-        &[
-            (H, &[3]),
-            (T, &[3]),
-            (Cx, &[2, 3]),
-            (Tdg, &[3]),
-            (H, &[3]),
-            (Cx, &[0, 3]),
-            (T, &[3]),
-            (Cx, &[1, 3]),
-            (Tdg, &[3]),
-            (Cx, &[0, 3]),
-            (T, &[3]),
-            (Cx, &[1, 3]),
-            (Tdg, &[3]),
-            (H, &[3]),
-            (T, &[3]),
-            (Cx, &[2, 3]),
-            (Tdg, &[3]),
-            (H, &[3]),
-        ],
-    )
+/// Qiskit's `qelib1.inc` definition of the relative-phase 3-controlled X `rc3x a,b,c,d`.
+static RC3X_DEFINITION: &[(Gate, &[usize])] = &[
+    (Gate::H, &[3]),
+    (Gate::T, &[3]),
+    (Gate::Cx, &[2, 3]),
+    (Gate::Tdg, &[3]),
+    (Gate::H, &[3]),
+    (Gate::Cx, &[0, 3]),
+    (Gate::T, &[3]),
+    (Gate::Cx, &[1, 3]),
+    (Gate::Tdg, &[3]),
+    (Gate::Cx, &[0, 3]),
+    (Gate::T, &[3]),
+    (Gate::Cx, &[1, 3]),
+    (Gate::Tdg, &[3]),
+    (Gate::H, &[3]),
+    (Gate::T, &[3]),
+    (Gate::Cx, &[2, 3]),
+    (Gate::Tdg, &[3]),
+    (Gate::H, &[3]),
+];
+
+impl Gate {
+    /// For gates defined only by a sequence of other gates (`rccx`, `rc3x`): that sequence,
+    /// each entry a parameterless gate and the positions of its operands among this gate's.
+    /// Executors without the gate apply the sequence; its matrix is built from it.
+    pub fn definition(self) -> Option<&'static [(Gate, &'static [usize])]> {
+        match self {
+            Gate::Rccx => Some(RCCX_DEFINITION),
+            Gate::Rc3x => Some(RC3X_DEFINITION),
+            _ => None,
+        }
+    }
 }
 
 /// The unitary of a sequence of parameterless gates on `n` qubits (first gate applied first).

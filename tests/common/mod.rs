@@ -198,3 +198,50 @@ pub fn aer_python() -> Option<String> {
     );
     None
 }
+
+/// The exact state of a measurement-free circuit from |0…0⟩, by multiplying gate matrices.
+pub fn reference_probabilities(c: &Circuit) -> Vec<f64> {
+    let n = c.num_qubits() as usize;
+    let mut u = qroute::circuit::GateMatrix::identity(n);
+    for op in c.ops() {
+        if let OpKind::Gate(g) = op.kind {
+            let qs: Vec<usize> = op.qubits.iter().map(|&q| q as usize).collect();
+            u.apply(&g.matrix(op.params), &qs);
+        }
+    }
+    (0..u.dim()).map(|r| u.get(r, 0).norm_sqr()).collect()
+}
+
+pub fn assert_probs_eq(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= tol, "{what}: p[{i}] = {g}, expected {w}");
+    }
+}
+
+pub fn random_layer(c: &mut Circuit, rng: &mut qroute::rng::Rng) {
+    for q in 0..c.num_qubits() {
+        let a: Vec<f64> = (0..3).map(|_| rng.f64() * 6.3).collect();
+        c.gate(qroute::circuit::Gate::U3, &[q], &a).unwrap();
+    }
+}
+
+/// `QROUTE_REQUIRE_GPU=1`: fail the GPU tests when no adapter is found instead of skipping
+/// them (CI sets it, with Mesa's software Vulkan driver installed).
+pub const ENV_REQUIRE_GPU: &str = "QROUTE_REQUIRE_GPU";
+
+/// Whether GPU tests should run: an adapter exists, or (with the variable set) fail.
+#[cfg(feature = "gpu")]
+pub fn gpu_or_skip(b: &qroute::backend::gpu::GpuBackend) -> bool {
+    use qroute::backend::{Availability, Backend};
+    match b.availability() {
+        Availability::Available => true,
+        Availability::Unavailable(why) => {
+            if std::env::var(ENV_REQUIRE_GPU).is_ok_and(|v| v == "1") {
+                panic!("{ENV_REQUIRE_GPU}=1 but the GPU backend is unavailable: {why}");
+            }
+            eprintln!("skipping: no GPU adapter ({why}); set {ENV_REQUIRE_GPU}=1 to fail instead");
+            false
+        }
+    }
+}

@@ -191,46 +191,10 @@ pub(crate) fn lower_gate(g: Gate, params: &[f64], qs: &[usize], body: &mut Vec<I
             mcx(body, mat2(&X.matrix(&[])), &[c, a, b]);
             g2(body, PGate::Cx, b, a);
         }
-        Rccx => {
-            // Qiskit's definition: h c; t c; cx b,c; tdg c; cx a,c; t c; cx b,c; tdg c; h c.
-            let (a, b, c) = (qs[0], qs[1], qs[2]);
-            g1(body, PGate::H, c);
-            g1(body, PGate::T, c);
-            g2(body, PGate::Cx, b, c);
-            g1(body, PGate::Tdg, c);
-            g2(body, PGate::Cx, a, c);
-            g1(body, PGate::T, c);
-            g2(body, PGate::Cx, b, c);
-            g1(body, PGate::Tdg, c);
-            g1(body, PGate::H, c);
-        }
-        Rc3x => {
-            let (a, b, c, d) = (qs[0], qs[1], qs[2], qs[3]);
-            let seq: [(PGate, &[usize]); 18] = [
-                (PGate::H, &[d]),
-                (PGate::T, &[d]),
-                (PGate::Cx, &[c, d]),
-                (PGate::Tdg, &[d]),
-                (PGate::H, &[d]),
-                (PGate::Cx, &[a, d]),
-                (PGate::T, &[d]),
-                (PGate::Cx, &[b, d]),
-                (PGate::Tdg, &[d]),
-                (PGate::Cx, &[a, d]),
-                (PGate::T, &[d]),
-                (PGate::Cx, &[b, d]),
-                (PGate::Tdg, &[d]),
-                (PGate::H, &[d]),
-                (PGate::T, &[d]),
-                (PGate::Cx, &[c, d]),
-                (PGate::Tdg, &[d]),
-                (PGate::H, &[d]),
-            ];
-            for (gate, t) in seq {
-                body.push(Instruction::Gate {
-                    gate,
-                    targets: targets(t),
-                });
+        Rccx | Rc3x => {
+            for (sub, ops) in g.definition().unwrap_or(&[]) {
+                let mapped: Vec<usize> = ops.iter().map(|&i| qs[i]).collect();
+                lower_gate(*sub, &[], &mapped, body);
             }
         }
     }
