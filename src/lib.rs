@@ -29,6 +29,7 @@
 pub mod backend;
 pub mod circuit;
 pub mod config;
+pub mod display;
 mod error;
 pub mod features;
 pub mod rng;

@@ -16,6 +16,7 @@ use qroute::backend::{
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::circuit::qasm;
 use qroute::config::{Config, default_price};
+use qroute::display::{Align, table};
 use qroute::features::{self, FeatureRow, OutputFormat};
 
 /// Predictive router and planner for quantum-circuit execution.
@@ -319,23 +320,7 @@ fn backends_cmd(reg: &Registry, json: bool) -> anyhow::Result<ExitCode> {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..lines[0].len())
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for l in &lines {
-        let row: Vec<String> = l
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| format!("{cell:<w$}", w = widths[i]))
-            .collect();
-        println!("{}", row.join("  ").trim_end());
-    }
+    print!("{}", table(&lines, Align::Left));
     Ok(ExitCode::SUCCESS)
 }
 

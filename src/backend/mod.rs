@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::circuit::Circuit;
 use crate::features::{Feature, Features};
 
+pub use crate::display::human_bytes;
 pub use registry::{Isolation, Registry};
 
 /// What family of executor a backend is; used in telemetry and eligibility.
@@ -379,13 +380,26 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// Common eligibility: the backend's qubit limit and the circuit's dense-memory need against
-/// a budget, phrased with numbers.
+/// Common eligibility, phrased with numbers: no opaque gates, the backend's qubit limit,
+/// Clifford-only, and dynamic-circuit support.
 pub fn check_common(
     name: &str,
     caps: &Capabilities,
+    circuit: &Circuit,
     features: &Features,
 ) -> Result<(), Ineligible> {
+    if let Some(o) = circuit.ops().find_map(|op| match op.kind {
+        crate::circuit::OpKind::Opaque(i) => circuit.opaque_gates().get(i as usize),
+        _ => None,
+    }) {
+        return Err(Ineligible {
+            backend: name.to_string(),
+            reason: format!(
+                "opaque gate `{}` has no definition and cannot be executed",
+                o.name
+            ),
+        });
+    }
     let n = features[Feature::NumQubits];
     if let Some(max) = caps.max_qubits
         && n > max as f64
@@ -415,21 +429,4 @@ pub fn check_common(
         });
     }
     Ok(())
-}
-
-/// Bytes shown with a binary unit: `17179869184` → `16 GiB`.
-pub fn human_bytes(b: f64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut x = b;
-    for u in UNITS {
-        if x < 1024.0 {
-            return if x.fract() == 0.0 {
-                format!("{x} {u}")
-            } else {
-                format!("{x:.1} {u}")
-            };
-        }
-        x /= 1024.0;
-    }
-    format!("2^{} B", b.log2().round())
 }

@@ -73,7 +73,8 @@ impl Child {
         let stderr_pipe = proc.stderr.take();
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
+            // Large reads: a response with many counts is 100 KB or more.
+            let mut r = BufReader::with_capacity(1 << 20, stdout);
             loop {
                 let line = protocol::read_line_bounded(&mut r, MAX_LINE_BYTES);
                 let end = !matches!(line, Ok(Some(_)));
@@ -422,7 +423,7 @@ impl Backend for ProcessBackend {
         }
         match &self.rules {
             Some(inner) => inner.check(circuit, features, spec),
-            None => check_common(&self.name, &self.caps, features),
+            None => check_common(&self.name, &self.caps, circuit, features),
         }
     }
 
@@ -566,9 +567,11 @@ pub fn reset_peak_memory() -> bool {
 pub fn serve(
     resolve: impl Fn(&str) -> Option<Arc<dyn Backend>>,
     input: impl Read,
-    mut output: impl Write,
+    output: impl Write,
 ) -> std::io::Result<()> {
     let mut input = BufReader::new(input);
+    // One write per response (flushed by `write_message`) instead of one per 8 KiB.
+    let mut output = std::io::BufWriter::with_capacity(1 << 20, output);
     while let Some(line) = protocol::read_line_bounded(&mut input, 1 << 30)? {
         if line.trim().is_empty() {
             continue;

@@ -182,9 +182,11 @@ fn too_long(max: usize) -> std::io::Error {
     )
 }
 
-/// Writes one message as a JSON line and flushes.
+/// Writes one message as a JSON line in one write, and flushes. (Serialising straight into
+/// an unbuffered pipe would cost a system call per JSON token.)
 pub fn write_message<T: Serialize>(w: &mut impl Write, msg: &T) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *w, msg)?;
-    w.write_all(b"\n")?;
+    let mut line = serde_json::to_vec(msg)?;
+    line.push(b'\n');
+    w.write_all(&line)?;
     w.flush()
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{FEATURE_NAMES, FEATURE_SCHEMA, Feature, Features};
 use crate::circuit::CircuitId;
+use crate::display::{self, Align, human_bytes};
 
 /// How to print features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,7 +155,7 @@ fn summary_table(rows: &[FeatureRow]) -> String {
             let v = r.features[*f];
             line.push(match f {
                 Feature::IsClifford => (if v == 1.0 { "yes" } else { "no" }).to_string(),
-                Feature::DenseMemoryBytes => bytes(v),
+                Feature::DenseMemoryBytes => human_bytes(v),
                 _ => fmt_value(v),
             });
         }
@@ -170,44 +171,6 @@ fn summary_table(rows: &[FeatureRow]) -> String {
     s
 }
 
-/// 1536 → "1.5 KiB"; beyond EiB, a power of two.
-fn bytes(v: f64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut x = v;
-    for u in UNITS {
-        if x < 1024.0 {
-            return if x.fract() == 0.0 {
-                format!("{x} {u}")
-            } else {
-                format!("{x:.1} {u}")
-            };
-        }
-        x /= 1024.0;
-    }
-    format!("2^{} B", v.log2().round())
-}
-
 fn align(lines: &[Vec<String>]) -> String {
-    let cols = lines[0].len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut s = String::new();
-    for l in lines {
-        for (c, cell) in l.iter().enumerate() {
-            if c == 0 {
-                let _ = write!(s, "{cell:<w$}", w = widths[c]);
-            } else {
-                let _ = write!(s, "  {cell:>w$}", w = widths[c]);
-            }
-        }
-        s.push('\n');
-    }
-    s
+    display::table(lines, Align::FirstLeft)
 }

@@ -20,7 +20,7 @@ use super::{
     Availability, Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Precision,
     Price, RunSpec, check_common, human_bytes,
 };
-use crate::circuit::{Circuit, OpKind};
+use crate::circuit::Circuit;
 use crate::features::{Feature, Features};
 use crate::rng::Rng;
 
@@ -440,10 +440,7 @@ impl Backend for GpuBackend {
         let ctx = context()
             .as_ref()
             .map_err(|e| self.ineligible(format!("unavailable: {e}")))?;
-        check_common("gpu", &self.capabilities(), features)?;
-        if circuit.ops().any(|op| matches!(op.kind, OpKind::Opaque(_))) {
-            return Err(self.ineligible("opaque gates cannot be executed".into()));
-        }
+        check_common("gpu", &self.capabilities(), circuit, features)?;
         let n = features[Feature::NumQubits] as u32;
         if n > MAX_GPU_QUBITS {
             return Err(self.ineligible(format!(

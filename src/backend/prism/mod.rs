@@ -291,14 +291,7 @@ impl Backend for PrismBackend {
         features: &Features,
         spec: &RunSpec,
     ) -> Result<(), Ineligible> {
-        check_common(&self.name, &self.capabilities(), features)?;
-        if let Some(o) = circuit.opaque_gates().first()
-            && circuit
-                .ops()
-                .any(|op| matches!(op.kind, crate::circuit::OpKind::Opaque(_)))
-        {
-            return Err(self.ineligible(format!("opaque gate `{}` cannot be executed", o.name)));
-        }
+        check_common(&self.name, &self.capabilities(), circuit, features)?;
         let n = features[Feature::NumQubits];
         match self.target {
             PrismTarget::Statevector => {
