@@ -33,5 +33,6 @@ pub mod display;
 mod error;
 pub mod features;
 pub mod rng;
+pub mod telemetry;
 
 pub use error::{Error, Result};

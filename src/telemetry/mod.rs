@@ -1,0 +1,74 @@
+//! Telemetry: every execution attempt as a row of Parquet.
+//!
+//! [`ExecutionRecord`] is one row; [`schema`] its Arrow schema (version
+//! [`TELEMETRY_SCHEMA_VERSION`], stored in each file's metadata); [`TelemetryWriter`] writes
+//! crash-safe, date-partitioned files; [`reader`] reads a directory tree back, naming files it
+//! cannot read instead of failing. Column definitions: `docs/telemetry.md`.
+
+pub mod reader;
+pub mod record;
+pub mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use reader::{ReadReport, read_dir};
+pub use record::{ExecutionRecord, Status};
+pub use schema::TELEMETRY_SCHEMA_VERSION;
+pub use writer::{TelemetryWriter, WriterOptions, WriterStats};
+
+/// A telemetry directory or writer failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// A file or directory could not be used.
+    #[error("{path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The writer failed.
+    #[error("telemetry writer for {dir}: {message}")]
+    Writer {
+        /// Its directory.
+        dir: PathBuf,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl TelemetryError {
+    fn io(path: &Path, source: std::io::Error) -> TelemetryError {
+        TelemetryError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// This machine's name (from /proc or the environment), for telemetry and file names;
+/// characters other than letters, digits, `-` and `_` become `_`.
+pub fn host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let clean: String = raw
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        "unknown".into()
+    } else {
+        clean
+    }
+}

@@ -1,0 +1,108 @@
+//! One execution attempt, as recorded.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::Features;
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It produced an outcome.
+    Ok,
+    /// It failed (simulation error, crash, out of memory).
+    Failed,
+    /// It was killed at its timeout; `timeout_ms` says when (a censored observation).
+    Timeout,
+    /// The backend refused it before running.
+    Ineligible,
+}
+
+impl Status {
+    /// The name stored in telemetry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Ineligible => "ineligible",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "ok" => Status::Ok,
+            "failed" => Status::Failed,
+            "timeout" => Status::Timeout,
+            "ineligible" => Status::Ineligible,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of telemetry: one execution attempt of one circuit on one backend.
+///
+/// Columns are documented in `docs/telemetry.md`; optional fields are null where they do not
+/// apply (no wall time for an ineligible attempt, no prediction when not routed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    /// When the attempt started, microseconds since the Unix epoch (UTC).
+    pub ts_us: i64,
+    /// The run (one `qroute collect` or `qroute run` invocation) it belongs to.
+    pub run_id: String,
+    /// The job within the run.
+    pub job_id: String,
+    /// Canonical circuit id.
+    pub circuit_id: String,
+    /// File name or label of the circuit.
+    pub circuit_name: String,
+    /// Where the circuit came from (e.g. `mqtbench`), when known.
+    pub source: Option<String>,
+    /// Its family (e.g. `qft`), when known.
+    pub family: Option<String>,
+    /// Its features (the schema version is stored with them).
+    pub features: Features,
+    /// Backend name.
+    pub backend: String,
+    /// Backend kind.
+    pub backend_kind: String,
+    /// Backend version and details (adapter for the GPU).
+    pub backend_version: String,
+    /// Host name.
+    pub host: String,
+    /// Threads the run could use.
+    pub threads: u32,
+    /// Shots.
+    pub shots: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Timeout the attempt ran under, ms.
+    pub timeout_ms: Option<f64>,
+    /// Wall time, ms (for a timeout: the time until it was killed).
+    pub wall_ms: Option<f64>,
+    /// CPU time, ms.
+    pub cpu_ms: Option<f64>,
+    /// Peak resident memory, bytes.
+    pub peak_mem_bytes: Option<u64>,
+    /// Cost under the backend's price.
+    pub cost: Option<f64>,
+    /// How it ended.
+    pub status: Status,
+    /// Machine-readable error kind.
+    pub error_kind: Option<String>,
+    /// Error message.
+    pub error_message: Option<String>,
+    /// Fidelity estimate (1.0 when exact).
+    pub fidelity_estimate: Option<f64>,
+    /// Time spent waiting before running, ms.
+    pub queue_wait_ms: Option<f64>,
+    /// Routing strategy that chose the backend.
+    pub strategy: Option<String>,
+    /// Predicted wall time, ms.
+    pub predicted_ms: Option<f64>,
+    /// Predicted cost.
+    pub predicted_cost: Option<f64>,
+    /// Version of the model set that predicted.
+    pub model_version: Option<String>,
+}
