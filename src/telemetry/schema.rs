@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, TimestampMicrosecondType, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    ArrowPrimitiveType, Float64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
+};
 use arrow_array::{
     Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
     UInt32Array, UInt64Array,
@@ -165,26 +167,26 @@ impl<'a> Cols<'a> {
         self.str(name, i)?
             .ok_or_else(|| SchemaError(format!("column `{name}` is null in row {i}")))
     }
-    fn f64(&self, name: &str, i: usize) -> Result<Option<f64>, SchemaError> {
+    fn prim<T: ArrowPrimitiveType>(
+        &self,
+        name: &str,
+        i: usize,
+    ) -> Result<Option<T::Native>, SchemaError> {
         let a = self
             .col(name)?
-            .as_primitive_opt::<Float64Type>()
-            .ok_or_else(|| SchemaError(format!("column `{name}` is not f64")))?;
+            .as_primitive_opt::<T>()
+            .ok_or_else(|| SchemaError(format!("column `{name}` is not {}", T::DATA_TYPE)))?;
         Ok((!a.is_null(i)).then(|| a.value(i)))
+    }
+    fn f64(&self, name: &str, i: usize) -> Result<Option<f64>, SchemaError> {
+        self.prim::<Float64Type>(name, i)
     }
     fn u64(&self, name: &str, i: usize) -> Result<Option<u64>, SchemaError> {
-        let a = self
-            .col(name)?
-            .as_primitive_opt::<UInt64Type>()
-            .ok_or_else(|| SchemaError(format!("column `{name}` is not u64")))?;
-        Ok((!a.is_null(i)).then(|| a.value(i)))
+        self.prim::<UInt64Type>(name, i)
     }
     fn u32(&self, name: &str, i: usize) -> Result<u32, SchemaError> {
-        let a = self
-            .col(name)?
-            .as_primitive_opt::<UInt32Type>()
-            .ok_or_else(|| SchemaError(format!("column `{name}` is not u32")))?;
-        Ok(a.value(i))
+        self.prim::<UInt32Type>(name, i)?
+            .ok_or_else(|| SchemaError(format!("column `{name}` is null in row {i}")))
     }
 }
 
