@@ -7,8 +7,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use qroute::backend::registry::builtin;
 use qroute::backend::{
     Availability, Backend, BackendOptions, Isolation, Precision, Registry, RunSpec, human_bytes,
@@ -18,6 +21,7 @@ use qroute::circuit::qasm;
 use qroute::config::{Config, default_price};
 use qroute::display::{Align, table};
 use qroute::features::{self, FeatureRow, OutputFormat};
+use qroute::telemetry::collect::{CollectSpec, Progress, collect};
 
 /// Predictive router and planner for quantum-circuit execution.
 #[derive(Parser)]
@@ -107,6 +111,39 @@ enum Command {
         /// The circuit.
         file: PathBuf,
     },
+    /// Run every circuit on every backend and record each attempt as telemetry (Parquet).
+    ///
+    /// A full-information sweep: ineligible and timed-out attempts are recorded too (a
+    /// timeout row carries the timeout). The order is shuffled with the seed; a (circuit,
+    /// backend) that timed out or was refused is not repeated. Rerunning with the same
+    /// arguments resumes: attempts already in DIR are skipped. Ctrl-C stops after the running
+    /// attempt, flushes what was recorded and prints a summary. Columns: docs/telemetry.md.
+    Collect {
+        /// OpenQASM 2 files or directories (searched recursively for *.qasm).
+        #[arg(required = true)]
+        circuits: Vec<PathBuf>,
+        /// Backends: `all`, or names separated by commas (see `qroute backends`).
+        #[arg(long, default_value = "all")]
+        backends: String,
+        /// Attempts per circuit and backend.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Shots per attempt.
+        #[arg(long, default_value_t = 1024)]
+        shots: u64,
+        /// Timeout per attempt, seconds.
+        #[arg(long, default_value_t = 20.0)]
+        timeout: f64,
+        /// Threads per attempt.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Seed of the order and of every run.
+        #[arg(long, short = 's', default_value_t = 0)]
+        seed: u64,
+        /// Telemetry directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve executor-protocol requests on stdin/stdout (started by qroute itself).
     #[command(hide = true)]
     Executor {
@@ -190,6 +227,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
             };
             simulate_cmd(&reg, &backend, &spec, &file, top)
+        }
+        Command::Collect {
+            circuits,
+            backends,
+            repeat,
+            shots,
+            timeout,
+            threads,
+            seed,
+            out,
+        } => {
+            if !(timeout.is_finite() && timeout > 0.0) {
+                bail!("--timeout must be a positive number of seconds, got {timeout}");
+            }
+            if repeat == 0 {
+                bail!("--repeat must be at least 1");
+            }
+            let config = load_config(config_path.as_deref())?;
+            let reg = Registry::from_config(&config, &process_isolation()?)?;
+            let mut files = Vec::new();
+            for input in &circuits {
+                collect_qasm(input, &mut files)
+                    .with_context(|| format!("cannot read {}", input.display()))?;
+            }
+            let spec = CollectSpec {
+                circuits: files,
+                backends: if backends == "all" {
+                    Vec::new()
+                } else {
+                    backends.split(',').map(|s| s.trim().to_string()).collect()
+                },
+                repeat,
+                shots,
+                timeout: Duration::from_secs_f64(timeout),
+                threads,
+                seed,
+                out,
+                tags: corpus_tags,
+            };
+            collect_cmd(&spec, &reg)
         }
         Command::Executor { memory_cap } => {
             if let Some(cap) = memory_cap {
@@ -412,6 +489,95 @@ fn simulate_cmd(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Source and family of a corpus-style path: `mqtbench/qft_16.qasm` → (`mqtbench`, `qft`),
+/// `clifford/cliff_layered_n100_d10.qasm` → (`clifford`, `cliff_layered`).
+fn corpus_tags(path: &Path) -> (Option<String>, Option<String>) {
+    let source = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let family = stem.map(|s| {
+        let parts: Vec<&str> = s.split('_').collect();
+        let keep: Vec<&str> = parts
+            .iter()
+            .take_while(|p| {
+                let digits = p.trim_start_matches(['n', 'd']);
+                digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit())
+            })
+            .copied()
+            .collect();
+        keep.join("_")
+    });
+    (source, family)
+}
+
+fn collect_cmd(spec: &CollectSpec, reg: &Registry) -> anyhow::Result<ExitCode> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = collect(spec, reg, &STOP, |p| match p {
+        Progress::Planned { todo, done_before } => {
+            bar.set_length(todo as u64);
+            if done_before > 0 {
+                bar.println(format!(
+                    "resuming: {done_before} attempt(s) already in {}",
+                    spec.out.display()
+                ));
+            }
+        }
+        Progress::Job {
+            circuit,
+            backend,
+            status,
+        } => {
+            bar.inc(1);
+            let name = Path::new(&circuit)
+                .file_name()
+                .map_or(circuit.clone(), |n| n.to_string_lossy().into_owned());
+            bar.set_message(format!("{name} on {backend}: {}", status.as_str()));
+        }
+    })?;
+    bar.finish_and_clear();
+    for bad in &summary.bad_circuits {
+        eprintln!("error: {bad}");
+    }
+    println!(
+        "recorded {} attempt(s) in {}: {} ok, {} failed, {} timeout, {} ineligible; {} not repeated after a timeout or refusal; {} already there; {} duplicate circuit file(s) skipped{}",
+        summary.ok + summary.failed + summary.timeout + summary.ineligible,
+        spec.out.display(),
+        summary.ok,
+        summary.failed,
+        summary.timeout,
+        summary.ineligible,
+        summary.skipped,
+        summary.done_before,
+        summary.duplicates,
+        if summary.interrupted > 0 {
+            format!(
+                "; interrupted with {} left (rerun to resume)",
+                summary.interrupted
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(
+        if summary.bad_circuits.is_empty() && summary.interrupted == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// A file as is; a directory's *.qasm files, recursively, in sorted order.

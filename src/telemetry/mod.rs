@@ -5,6 +5,7 @@
 //! crash-safe, date-partitioned files; [`reader`] reads a directory tree back, naming files it
 //! cannot read instead of failing. Column definitions: `docs/telemetry.md`.
 
+pub mod collect;
 pub mod reader;
 pub mod record;
 pub mod schema;

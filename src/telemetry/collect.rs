@@ -1,0 +1,317 @@
+//! The full-information sweep behind `qroute collect`: every circuit on every backend, every
+//! attempt recorded — ineligible and timed-out ones too.
+//!
+//! Jobs are `(circuit, backend, repetition)`, run in an order shuffled with the seed. A job's
+//! id is `<circuit_id>:<backend>:<repetition>`; jobs whose id is already in the output
+//! directory are skipped, so an interrupted sweep resumes where it stopped. After a timeout or
+//! an ineligible answer the remaining repetitions of that circuit on that backend are not run.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::record::{ExecutionRecord, Status};
+use super::{TelemetryError, TelemetryWriter, WriterOptions, host_name, read_dir};
+use crate::backend::{Backend, BackendError, Registry, RunSpec};
+use crate::circuit::Circuit;
+use crate::circuit::qasm::{ParseError, parse_file};
+use crate::features::extract;
+use crate::rng::Rng;
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct CollectSpec {
+    /// Circuit files.
+    pub circuits: Vec<PathBuf>,
+    /// Backend names (all of the registry's when empty).
+    pub backends: Vec<String>,
+    /// Attempts per (circuit, backend).
+    pub repeat: u32,
+    /// Shots per attempt.
+    pub shots: u64,
+    /// Timeout per attempt.
+    pub timeout: Duration,
+    /// Threads per attempt.
+    pub threads: usize,
+    /// Seed of the order and of every run.
+    pub seed: u64,
+    /// Telemetry directory.
+    pub out: PathBuf,
+    /// Tags: source and family of a circuit, from its path (`None`: not known).
+    pub tags: fn(&Path) -> (Option<String>, Option<String>),
+}
+
+/// Progress events for a progress bar.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The sweep is planned: jobs to run, and jobs already in the directory.
+    Planned {
+        /// Jobs to run now.
+        todo: usize,
+        /// Jobs skipped because they were recorded before.
+        done_before: usize,
+    },
+    /// One job finished.
+    Job {
+        /// Circuit file.
+        circuit: String,
+        /// Backend.
+        backend: String,
+        /// How it ended.
+        status: Status,
+    },
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectSummary {
+    /// Attempts recorded now, by status: ok, failed, timeout, ineligible.
+    pub ok: u64,
+    /// Failed attempts.
+    pub failed: u64,
+    /// Timed-out attempts.
+    pub timeout: u64,
+    /// Ineligible attempts.
+    pub ineligible: u64,
+    /// Jobs skipped because a repetition before them timed out or was ineligible.
+    pub skipped: u64,
+    /// Jobs found already recorded.
+    pub done_before: u64,
+    /// Jobs not run because the sweep was interrupted.
+    pub interrupted: u64,
+    /// Files that could not be parsed, with the error.
+    pub bad_circuits: Vec<String>,
+    /// Files skipped because an earlier file holds the same circuit (same canonical id).
+    pub duplicates: u64,
+}
+
+/// A sweep that could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// The telemetry directory or writer failed.
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    /// A backend name that the registry does not have.
+    #[error("unknown backend `{name}` (configured: {known})")]
+    UnknownBackend {
+        /// The name.
+        name: String,
+        /// Names that exist.
+        known: String,
+    },
+}
+
+struct Loaded {
+    path: PathBuf,
+    circuit: Circuit,
+    id: String,
+    source: Option<String>,
+    family: Option<String>,
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Runs the sweep, writing to `spec.out`, until done or until `stop` is set (then the rows so
+/// far are flushed and the summary says how many jobs were left).
+pub fn collect(
+    spec: &CollectSpec,
+    registry: &Registry,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Progress),
+) -> Result<CollectSummary, CollectError> {
+    let mut summary = CollectSummary::default();
+    let backends: Vec<&std::sync::Arc<dyn Backend>> = if spec.backends.is_empty() {
+        registry.iter().collect()
+    } else {
+        spec.backends
+            .iter()
+            .map(|n| {
+                registry.get(n).ok_or_else(|| CollectError::UnknownBackend {
+                    name: n.clone(),
+                    known: registry
+                        .iter()
+                        .map(|b| b.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut circuits: Vec<Loaded> = Vec::new();
+    for path in &spec.circuits {
+        match parse_file(path) {
+            Ok(circuit) => {
+                // The same circuit under two names is one circuit: it is run once.
+                let id = circuit.id().to_string();
+                if circuits.iter().any(|c| c.id == id) {
+                    summary.duplicates += 1;
+                    continue;
+                }
+                let (source, family) = (spec.tags)(path);
+                circuits.push(Loaded {
+                    path: path.clone(),
+                    id,
+                    circuit,
+                    source,
+                    family,
+                });
+            }
+            Err(e) => summary.bad_circuits.push(ParseError::to_string(&e)),
+        }
+    }
+    std::fs::create_dir_all(&spec.out).map_err(|e| TelemetryError::Io {
+        path: spec.out.clone(),
+        source: e,
+    })?;
+    let existing = read_dir(&spec.out)?.records;
+    let recorded: HashSet<&str> = existing.iter().map(|r| r.job_id.as_str()).collect();
+    let mut jobs: Vec<(usize, usize, u32)> = Vec::new();
+    for ci in 0..circuits.len() {
+        for bi in 0..backends.len() {
+            for rep in 0..spec.repeat {
+                jobs.push((ci, bi, rep));
+            }
+        }
+    }
+    let key = |(ci, bi, rep): (usize, usize, u32)| {
+        format!("{}:{}:{rep}", circuits[ci].id, backends[bi].name())
+    };
+    let before = jobs.len();
+    jobs.retain(|&j| !recorded.contains(key(j).as_str()));
+    summary.done_before = (before - jobs.len()) as u64;
+    // A (circuit, backend) whose earlier attempt timed out or was ineligible is not repeated.
+    let mut dead: HashSet<(usize, usize)> = HashSet::new();
+    for r in existing
+        .iter()
+        .filter(|r| matches!(r.status, Status::Timeout | Status::Ineligible))
+    {
+        let ci = circuits.iter().position(|c| c.id == r.circuit_id);
+        let bi = backends.iter().position(|b| b.name() == r.backend);
+        if let (Some(ci), Some(bi)) = (ci, bi) {
+            dead.insert((ci, bi));
+        }
+    }
+    // Shuffle, then a stable sort by repetition: every pair's first attempt comes before any
+    // second one, so a timeout is known before a repetition would be wasted on it.
+    Rng::new(spec.seed).shuffle(&mut jobs);
+    jobs.sort_by_key(|&(_, _, rep)| rep);
+    progress(Progress::Planned {
+        todo: jobs.len(),
+        done_before: summary.done_before as usize,
+    });
+    let writer = TelemetryWriter::open(
+        &spec.out,
+        WriterOptions {
+            batch_rows: 64,
+            flush_interval: Duration::from_secs(1),
+            ..WriterOptions::default()
+        },
+    )?;
+    let run_id = format!("collect-{}-{}", host_name(), now_us());
+    let host = host_name();
+    for (n, &(ci, bi, rep)) in jobs.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            summary.interrupted = (jobs.len() - n) as u64;
+            break;
+        }
+        if dead.contains(&(ci, bi)) {
+            summary.skipped += 1;
+            continue;
+        }
+        let c = &circuits[ci];
+        let b = backends[bi];
+        let features = extract(&c.circuit);
+        let run = RunSpec {
+            shots: spec.shots,
+            seed: spec.seed ^ ((ci as u64) << 32) ^ ((bi as u64) << 16) ^ rep as u64,
+            memory_budget: None,
+            threads: spec.threads,
+            timeout: Some(spec.timeout),
+            options: Default::default(),
+        };
+        let ts_us = now_us();
+        let mut rec = ExecutionRecord {
+            ts_us,
+            run_id: run_id.clone(),
+            job_id: key((ci, bi, rep)),
+            circuit_id: c.id.clone(),
+            circuit_name: c.path.display().to_string(),
+            source: c.source.clone(),
+            family: c.family.clone(),
+            features: features.clone(),
+            backend: b.name().to_string(),
+            backend_kind: b.kind().to_string(),
+            backend_version: b.version(),
+            host: host.clone(),
+            threads: spec.threads as u32,
+            shots: spec.shots,
+            seed: run.seed,
+            timeout_ms: Some(spec.timeout.as_secs_f64() * 1e3),
+            wall_ms: None,
+            cpu_ms: None,
+            peak_mem_bytes: None,
+            cost: None,
+            status: Status::Ok,
+            error_kind: None,
+            error_message: None,
+            fidelity_estimate: None,
+            queue_wait_ms: None,
+            strategy: None,
+            predicted_ms: None,
+            predicted_cost: None,
+            model_version: None,
+        };
+        let result = match b.check(&c.circuit, &features, &run) {
+            Err(e) => Err(BackendError::Ineligible(e)),
+            Ok(()) => b.execute(&c.circuit, &run),
+        };
+        match result {
+            Ok(out) => {
+                let cores = spec.threads.max(1);
+                rec.wall_ms = Some(out.wall.as_secs_f64() * 1e3);
+                rec.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
+                rec.peak_mem_bytes = out.peak_memory;
+                rec.cost = Some(b.price().cost(out.wall, cores, spec.shots));
+                rec.fidelity_estimate = Some(out.fidelity);
+                if let Some(adapter) = out.metadata.get("adapter") {
+                    rec.backend_version = format!("{} ({adapter})", rec.backend_version);
+                }
+                summary.ok += 1;
+            }
+            Err(e) => {
+                rec.status = match &e {
+                    BackendError::Timeout { .. } => Status::Timeout,
+                    BackendError::Ineligible(_) => Status::Ineligible,
+                    _ => Status::Failed,
+                };
+                if rec.status == Status::Timeout {
+                    rec.wall_ms = rec.timeout_ms;
+                }
+                rec.error_kind = Some(e.kind().to_string());
+                rec.error_message = Some(e.detail());
+                match rec.status {
+                    Status::Timeout => summary.timeout += 1,
+                    Status::Ineligible => summary.ineligible += 1,
+                    _ => summary.failed += 1,
+                }
+                if matches!(rec.status, Status::Timeout | Status::Ineligible) {
+                    dead.insert((ci, bi));
+                }
+            }
+        }
+        progress(Progress::Job {
+            circuit: c.path.display().to_string(),
+            backend: b.name().to_string(),
+            status: rec.status,
+        });
+        writer.write(rec)?;
+    }
+    writer.close()?;
+    Ok(summary)
+}

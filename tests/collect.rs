@@ -1,0 +1,130 @@
+//! `qroute collect`: a SIGKILL mid-sweep leaves only complete files with complete rows, and a
+//! rerun resumes and finishes the sweep without recording any attempt twice.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qroute::telemetry::Status;
+use qroute::telemetry::reader::{parquet_files, read_dir};
+
+fn small_circuits() -> Vec<PathBuf> {
+    common::manifest()
+        .into_iter()
+        .filter(|r| r.num_qubits <= 10 && r.num_gates <= 400)
+        .map(|r| common::corpus_dir().join(r.path))
+        .collect()
+}
+
+fn collect(files: &[PathBuf], out: &std::path::Path) -> Command {
+    let mut cmd = Command::new(common::qroute_exe());
+    cmd.arg("collect")
+        .args(files)
+        .args([
+            "--backends",
+            "statevector,stabilizer,mps-64,sparse",
+            "--repeat",
+            "2",
+        ])
+        .args(["--shots", "64", "--timeout", "30", "--seed", "5", "--out"])
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[test]
+fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
+    let files = small_circuits();
+    assert!(files.len() >= 100, "{} files", files.len());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("telemetry");
+    let mut child = collect(&files, &out).spawn().unwrap();
+    // Kill it as soon as a first file has been completed.
+    let t0 = Instant::now();
+    while parquet_files(&out).map_or(true, |f| f.is_empty()) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no telemetry file after 120 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "collect ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let after_kill = read_dir(&out).unwrap();
+    assert!(
+        after_kill.bad_files.is_empty(),
+        "{:?}",
+        after_kill.bad_files
+    );
+    assert!(!after_kill.records.is_empty());
+    for r in &after_kill.records {
+        assert_eq!(r.features.values.len(), qroute::features::NUM_FEATURES);
+        assert!(r.job_id.starts_with(&r.circuit_id));
+        if r.status == Status::Ok {
+            assert!(
+                r.wall_ms.is_some_and(|w| w >= 0.0) && r.cost.is_some(),
+                "{r:?}"
+            );
+        }
+    }
+    let killed_rows = after_kill.records.len();
+
+    let rerun = collect(&files, &out).output().unwrap();
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&rerun.stdout);
+    assert!(
+        stdout.contains(&format!("; {killed_rows} already there")),
+        "killed with {killed_rows} rows: {stdout}"
+    );
+
+    let all = read_dir(&out).unwrap();
+    assert!(all.bad_files.is_empty(), "{:?}", all.bad_files);
+    let mut seen = HashSet::new();
+    for r in &all.records {
+        assert!(seen.insert(r.job_id.clone()), "{} recorded twice", r.job_id);
+    }
+    // Every (circuit, backend): two attempts, or one that timed out or was refused.
+    let mut per_pair: HashMap<(String, String), Vec<Status>> = HashMap::new();
+    for r in &all.records {
+        per_pair
+            .entry((r.circuit_id.clone(), r.backend.clone()))
+            .or_default()
+            .push(r.status);
+    }
+    let distinct_circuits: HashSet<&String> = all.records.iter().map(|r| &r.circuit_id).collect();
+    assert_eq!(per_pair.len(), distinct_circuits.len() * 4);
+    for ((c, b), statuses) in per_pair {
+        let stops = statuses
+            .iter()
+            .any(|s| matches!(s, Status::Timeout | Status::Ineligible));
+        assert_eq!(
+            statuses.len(),
+            if stops { 1 } else { 2 },
+            "{c} on {b}: {statuses:?}"
+        );
+    }
+    // Clifford circuits ran on the stabilizer, the others were refused by it.
+    assert!(
+        all.records
+            .iter()
+            .any(|r| r.backend == "stabilizer" && r.status == Status::Ok)
+    );
+    assert!(
+        all.records
+            .iter()
+            .any(|r| r.backend == "stabilizer" && r.status == Status::Ineligible)
+    );
+}
