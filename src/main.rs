@@ -144,12 +144,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Inspect a telemetry directory.
+    #[command(subcommand)]
+    Telemetry(TelemetryCommand),
     /// Serve executor-protocol requests on stdin/stdout (started by qroute itself).
     #[command(hide = true)]
     Executor {
         /// Address-space cap of this process, bytes.
         #[arg(long)]
         memory_cap: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TelemetryCommand {
+    /// Rows, circuits, time span, and per backend: attempts by status, success rate, and
+    /// p50/p95 wall time of successful attempts. Unreadable files are named on stderr.
+    Summary {
+        /// Telemetry directory.
+        dir: PathBuf,
     },
 }
 
@@ -267,6 +280,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tags: corpus_tags,
             };
             collect_cmd(&spec, &reg)
+        }
+        Command::Telemetry(TelemetryCommand::Summary { dir }) => {
+            let report = qroute::telemetry::read_dir(&dir)?;
+            for (file, why) in &report.bad_files {
+                eprintln!("error: {}: {why}", file.display());
+            }
+            let summary = qroute::telemetry::summary::summarize(&report.records);
+            print!("{}", qroute::telemetry::summary::render(&summary));
+            Ok(if report.bad_files.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Executor { memory_cap } => {
             if let Some(cap) = memory_cap {

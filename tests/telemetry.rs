@@ -248,3 +248,49 @@ fn frozen_v1_file_still_loads() {
     assert_eq!(r.features[qroute::features::Feature::NumQubits], 5.0);
     assert_eq!(r.ts_us, NOON);
 }
+
+#[test]
+fn summary_counts_statuses_and_percentiles_per_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    for r in sample() {
+        w.write(r).unwrap();
+    }
+    w.close().unwrap();
+    std::fs::write(dir.path().join("broken.parquet"), b"nope").unwrap();
+    let out = std::process::Command::new(common::qroute_exe())
+        .args(["telemetry", "summary"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a bad file makes the exit code 1"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.parquet"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("10 rows, 2 circuits"), "{stdout}");
+    // 10 attempts: statuses cycle ok, failed, timeout, ineligible; ok rows have wall 1.5 + i
+    // for i = 0, 4, 8, so p50 = 5.5 and p95 = 9.5.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("statevector"))
+        .unwrap();
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "statevector",
+            "10",
+            "3",
+            "3",
+            "2",
+            "2",
+            "37.5%",
+            "5.500",
+            "9.500"
+        ]
+    );
+}

@@ -9,6 +9,7 @@ pub mod collect;
 pub mod reader;
 pub mod record;
 pub mod schema;
+pub mod summary;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
