@@ -16,7 +16,7 @@ use super::{TelemetryError, TelemetryWriter, WriterOptions, host_name, read_dir}
 use crate::backend::{Backend, BackendError, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::circuit::qasm::{ParseError, parse_file};
-use crate::features::extract;
+use crate::features::{Features, extract};
 use crate::rng::Rng;
 
 /// What to sweep.
@@ -106,6 +106,7 @@ pub enum CollectError {
 struct Loaded {
     path: PathBuf,
     circuit: Circuit,
+    features: Features,
     id: String,
     source: Option<String>,
     family: Option<String>,
@@ -157,6 +158,7 @@ pub fn collect(
                 circuits.push(Loaded {
                     path: path.clone(),
                     id,
+                    features: extract(&circuit),
                     circuit,
                     source,
                     family,
@@ -226,7 +228,6 @@ pub fn collect(
         }
         let c = &circuits[ci];
         let b = backends[bi];
-        let features = extract(&c.circuit);
         let run = RunSpec {
             shots: spec.shots,
             seed: spec.seed ^ ((ci as u64) << 32) ^ ((bi as u64) << 16) ^ rep as u64,
@@ -244,7 +245,7 @@ pub fn collect(
             circuit_name: c.path.display().to_string(),
             source: c.source.clone(),
             family: c.family.clone(),
-            features: features.clone(),
+            features: c.features.clone(),
             backend: b.name().to_string(),
             backend_kind: b.kind().to_string(),
             backend_version: b.version(),
@@ -267,7 +268,7 @@ pub fn collect(
             predicted_cost: None,
             model_version: None,
         };
-        let result = match b.check(&c.circuit, &features, &run) {
+        let result = match b.check(&c.circuit, &c.features, &run) {
             Err(e) => Err(BackendError::Ineligible(e)),
             Ok(()) => b.execute(&c.circuit, &run),
         };
