@@ -1,5 +1,6 @@
 //! Telemetry: records survive Parquet unchanged, files appear only complete, partitions by
-//! date, schema versions are checked, unreadable files are named, a frozen v1 file loads.
+//! date, schema versions are checked, unreadable files are named, a frozen v1 file loads,
+//! compaction keeps every row exactly once, even for readers running beside it.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use qroute::circuit::qasm::parse_file;
 use qroute::features::extract;
+use qroute::telemetry::compact::{CompactOptions, compact};
 use qroute::telemetry::reader::{parquet_files, read_dir};
 use qroute::telemetry::writer::date_of;
 use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions};
@@ -293,4 +295,154 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
             "9.500"
         ]
     );
+}
+
+fn job_ids(dir: &Path) -> Vec<String> {
+    let report = read_dir(dir).unwrap();
+    assert!(report.bad_files.is_empty(), "{:?}", report.bad_files);
+    report.records.into_iter().map(|r| r.job_id).collect()
+}
+
+/// Writes `n` rows starting at `from`, one file per `per_file` rows.
+fn write_rows(dir: &Path, base: &ExecutionRecord, from: u64, n: u64, per_file: usize) {
+    let w = TelemetryWriter::open(
+        dir,
+        WriterOptions {
+            batch_rows: per_file,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for i in from..from + n {
+        let mut r = base.clone();
+        r.job_id = format!("job-{i:05}");
+        w.write(r).unwrap();
+    }
+    w.close().unwrap();
+}
+
+#[test]
+fn compaction_merges_files_and_keeps_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    write_rows(dir.path(), &base, 0, 100, 7);
+    // Rows of another day land in another partition, compacted on their own.
+    write_rows(
+        dir.path(),
+        &record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON + 86_400_000_000),
+        100,
+        10,
+        3,
+    );
+    let before = {
+        let mut ids = job_ids(dir.path());
+        ids.sort();
+        ids
+    };
+    assert_eq!(parquet_files(dir.path()).unwrap().len(), 15 + 4);
+    let r = compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!((r.partitions, r.merged_files, r.rows), (2, 19, 110));
+    assert_eq!(r.written.len(), 2);
+    assert!(r.bytes_after < r.bytes_before, "{r:?}");
+    assert_eq!(parquet_files(dir.path()).unwrap(), r.written);
+    let mut after = job_ids(dir.path());
+    after.sort();
+    assert_eq!(before, after);
+    // Records are unchanged, not only their ids.
+    let again = read_dir(dir.path()).unwrap().records;
+    assert!(
+        again
+            .iter()
+            .all(|x| x.features == base.features && x.status == Status::Ok)
+    );
+    // Compacting a compacted directory changes nothing.
+    let r = compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!(r.merged_files, 0);
+}
+
+#[test]
+fn a_compaction_killed_before_deleting_its_sources_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    write_rows(dir.path(), &base, 0, 50, 10);
+    let sources = parquet_files(dir.path()).unwrap();
+    let saved: Vec<Vec<u8>> = sources.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    compact(dir.path(), &CompactOptions::default()).unwrap();
+    // The state of a compaction that died after renaming its file in, before the deletions.
+    for (p, bytes) in sources.iter().zip(&saved) {
+        std::fs::write(p, bytes).unwrap();
+    }
+    assert_eq!(parquet_files(dir.path()).unwrap().len(), sources.len() + 1);
+    let ids = job_ids(dir.path());
+    assert_eq!(ids.len(), 50, "every row once while both copies exist");
+    // The next compaction finishes the job.
+    let r = compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!(r.leftovers_removed, sources.len());
+    assert_eq!(parquet_files(dir.path()).unwrap().len(), 1);
+    assert_eq!(job_ids(dir.path()).len(), 50);
+}
+
+#[test]
+fn readers_during_compaction_never_see_a_row_twice_or_miss_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    const ROUNDS: u64 = 25;
+    let written = std::sync::atomic::AtomicU64::new(0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for round in 0..ROUNDS {
+                write_rows(dir.path(), &base, round * 20, 20, 4);
+                written.store((round + 1) * 20, std::sync::atomic::Ordering::SeqCst);
+                compact(dir.path(), &CompactOptions::default()).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        s.spawn(|| {
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || reads == 0 {
+                let on_disk = written.load(std::sync::atomic::Ordering::SeqCst);
+                let mut ids = job_ids(dir.path());
+                let n = ids.len();
+                ids.sort();
+                ids.dedup();
+                assert_eq!(ids.len(), n, "a row was read twice");
+                assert!(
+                    n as u64 >= on_disk,
+                    "{n} rows read, {on_disk} were on disk before"
+                );
+                reads += 1;
+            }
+        });
+    });
+    assert_eq!(job_ids(dir.path()).len() as u64, ROUNDS * 20);
+}
+
+#[test]
+fn compaction_leaves_unreadable_files_alone_and_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    write_rows(dir.path(), &base, 0, 20, 5);
+    let garbage = dir.path().join("date=2026-11-23/part-garbage.parquet");
+    std::fs::write(&garbage, b"not parquet").unwrap();
+    let r = compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!(r.merged_files, 4);
+    assert_eq!(r.bad_files.len(), 1);
+    assert_eq!(r.bad_files[0].0, garbage);
+    assert!(garbage.exists());
+}
+
+#[test]
+fn a_new_writer_never_reuses_the_name_of_a_merged_file() {
+    // Two writers of one process (the pid and host of a restarted container are often the
+    // same) must not produce a name that a compacted file lists as merged: its rows would be
+    // skipped as already counted, or deleted as a leftover.
+    let dir = tempfile::tempdir().unwrap();
+    let base = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    write_rows(dir.path(), &base, 0, 10, 5);
+    compact(dir.path(), &CompactOptions::default()).unwrap();
+    write_rows(dir.path(), &base, 10, 10, 5);
+    assert_eq!(job_ids(dir.path()).len(), 20);
+    compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!(job_ids(dir.path()).len(), 20);
 }

@@ -3,9 +3,11 @@
 //! [`ExecutionRecord`] is one row; [`schema`] its Arrow schema (version
 //! [`TELEMETRY_SCHEMA_VERSION`], stored in each file's metadata); [`TelemetryWriter`] writes
 //! crash-safe, date-partitioned files; [`reader`] reads a directory tree back, naming files it
-//! cannot read instead of failing. Column definitions: `docs/telemetry.md`.
+//! cannot read instead of failing; [`compact`] merges small files without a reader ever seeing
+//! a row twice or missing one. Column definitions: `docs/telemetry.md`.
 
 pub mod collect;
+pub mod compact;
 pub mod reader;
 pub mod record;
 pub mod schema;

@@ -2,8 +2,9 @@
 //!
 //! Rows go through a bounded channel to one writer thread (a full channel blocks the sender:
 //! back-pressure, never a silent drop). Each flush writes one file per date under
-//! `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced, then renamed to
-//! `part-<host>-<pid>-<seq>.parquet` and the directory fsynced: a reader sees a file only when
+//! `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced, then linked to
+//! `part-<host>-<pid>-<start µs>-<seq>.parquet` (never replacing a file) and the directory
+//! fsynced: a reader sees a file only when
 //! it is complete, and a crash loses at most the rows not yet flushed.
 
 use std::collections::BTreeMap;
@@ -141,7 +142,10 @@ impl Drop for TelemetryWriter {
 
 fn run(dir: PathBuf, opts: WriterOptions, rx: Receiver<Msg>) -> Result<WriterStats, String> {
     let host = host_name();
-    let pid = std::process::id();
+    // The writer's start time makes its names unique forever: a later writer with the same
+    // host and pid (a restarted container) must never reuse the name of a file that a
+    // compaction merged, since the merged file names the files it replaces.
+    let pid = format!("{}-{}", std::process::id(), now_us());
     let mut seq = 0u64;
     let mut buf: Vec<ExecutionRecord> = Vec::with_capacity(opts.batch_rows);
     let mut stats = WriterStats::default();
@@ -151,7 +155,7 @@ fn run(dir: PathBuf, opts: WriterOptions, rx: Receiver<Msg>) -> Result<WriterSta
             if buf.is_empty() {
                 return Ok(());
             }
-            let files = write_files(&dir, buf, &host, pid, &mut seq, opts.batch_rows)?;
+            let files = write_files(&dir, buf, &host, &pid, &mut seq, opts.batch_rows)?;
             stats.rows += buf.len() as u64;
             stats.files.extend(files);
             buf.clear();
@@ -192,6 +196,36 @@ fn run(dir: PathBuf, opts: WriterOptions, rx: Receiver<Msg>) -> Result<WriterSta
     }
 }
 
+/// Microseconds since the Unix epoch, now.
+pub(crate) fn now_us() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0)
+}
+
+/// Gives the complete file `tmp` its final name `done` without ever replacing an existing
+/// file, then makes that durable (fsyncs the directory). `None` when `done` exists: the
+/// caller picks another name.
+pub(crate) fn publish(tmp: &Path, done: &Path) -> std::io::Result<Option<PathBuf>> {
+    match std::fs::hard_link(tmp, done) {
+        Ok(()) => std::fs::remove_file(tmp)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
+        // File systems without hard links: check, then rename (not atomic against a
+        // concurrent writer of the same name, which unique names already rule out).
+        Err(_) => {
+            if done.exists() {
+                return Ok(None);
+            }
+            std::fs::rename(tmp, done)?;
+        }
+    }
+    if let Some(dir) = done.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(Some(done.to_path_buf()))
+}
+
 /// `YYYY-MM-DD` (UTC) of a timestamp in microseconds.
 pub fn date_of(ts_us: i64) -> String {
     // Howard Hinnant's civil-from-days.
@@ -212,7 +246,7 @@ fn write_files(
     dir: &Path,
     rows: &[ExecutionRecord],
     host: &str,
-    pid: u32,
+    pid: &str,
     seq: &mut u64,
     batch_rows: usize,
 ) -> Result<Vec<PathBuf>, String> {
@@ -232,10 +266,7 @@ fn write_files(
         };
         let part = dir.join(format!("date={date}"));
         std::fs::create_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
-        let name = format!("part-{host}-{pid}-{seq:06}.parquet");
-        *seq += 1;
-        let tmp = part.join(format!(".{name}.tmp"));
-        let done = part.join(&name);
+        let tmp = part.join(format!(".part-{host}-{pid}-{seq:06}.parquet.tmp"));
         let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
         let file = File::create(&tmp).map_err(|e| ctx(&e))?;
         let props = WriterProperties::builder()
@@ -253,13 +284,14 @@ fn write_files(
         // `close` writes the footer; then the bytes go to disk before the file gets its name.
         w.close().map_err(|e| ctx(&e))?;
         handle.sync_all().map_err(|e| ctx(&e))?;
-        let file = handle;
-        drop(file);
-        std::fs::rename(&tmp, &done).map_err(|e| ctx(&e))?;
-        // Make the rename itself durable.
-        if let Ok(d) = File::open(&part) {
-            let _ = d.sync_all();
-        }
+        drop(handle);
+        let done = loop {
+            let name = format!("part-{host}-{pid}-{seq:06}.parquet");
+            *seq += 1;
+            if let Some(done) = publish(&tmp, &part.join(name)).map_err(|e| ctx(&e))? {
+                break done;
+            }
+        };
         out.push(done);
     }
     Ok(out)
