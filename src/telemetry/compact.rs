@@ -183,6 +183,7 @@ fn merge(
     let tmp = part.join(format!(".{}.tmp", name(0)));
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(

@@ -119,9 +119,28 @@ pub fn to_batch(rs: &[ExecutionRecord]) -> Result<RecordBatch, arrow_schema::Arr
                 .collect::<UInt32Array>(),
         ),
     ];
-    for i in 0..FEATURE_NAMES.len() {
-        cols.push(floats(rs, |r| r.features.values.get(i).copied()));
+    // One pass over the rows for all feature columns: each row's values are contiguous.
+    let mut features: Vec<Vec<f64>> = (0..FEATURE_NAMES.len())
+        .map(|_| Vec::with_capacity(rs.len()))
+        .collect();
+    for r in rs {
+        if r.features.values.len() != FEATURE_NAMES.len() {
+            return Err(arrow_schema::ArrowError::InvalidArgumentError(format!(
+                "job {}: {} feature values, the feature schema has {}",
+                r.job_id,
+                r.features.values.len(),
+                FEATURE_NAMES.len()
+            )));
+        }
+        for (col, v) in features.iter_mut().zip(&r.features.values) {
+            col.push(*v);
+        }
     }
+    cols.extend(
+        features
+            .into_iter()
+            .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef),
+    );
     cols.extend([
         strings(rs, |r| Some(&r.backend)),
         strings(rs, |r| Some(&r.backend_kind)),
