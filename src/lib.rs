@@ -26,12 +26,15 @@
 //! Cargo features: `cli` (on by default) builds the `qroute` binary. A host program that only
 //! embeds the library turns default features off.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 pub mod circuit;
 pub mod config;
 pub mod display;
 mod error;
 pub mod features;
+pub mod model;
 pub mod rng;
 pub mod telemetry;
 

@@ -1,5 +1,7 @@
 //! The `qroute` command line: argument parsing only; the work is in the library.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -143,6 +145,40 @@ enum Command {
         /// Telemetry directory (created if missing).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Train latency, risk and cost models per backend from telemetry, evaluate them on
+    /// circuit families they did not see, and write the model set with its report.
+    ///
+    /// Writes OUT/meta.json (versions, training fingerprint, hyperparameters, metrics),
+    /// OUT/model.bin (checksummed) and OUT/report.md. Every reported number comes from
+    /// leave-family-out cross-validation or from --holdout-families. How the models work:
+    /// docs/models.md.
+    Train {
+        /// Telemetry directories (repeatable).
+        #[arg(long, required = true, num_args = 1..)]
+        telemetry: Vec<PathBuf>,
+        /// Output directory, e.g. models/NAME.
+        #[arg(long)]
+        out: PathBuf,
+        /// Families kept out of training entirely and evaluated once at the end
+        /// (comma-separated, as in the telemetry's `family` column).
+        #[arg(long, value_delimiter = ',')]
+        holdout_families: Vec<String>,
+        /// Seed of the folds and the forests.
+        #[arg(long, short = 's', default_value_t = 0)]
+        seed: u64,
+        /// Trees per latency forest.
+        #[arg(long, default_value_t = 100)]
+        trees: usize,
+        /// Depth limit of the latency forests.
+        #[arg(long, default_value_t = 12)]
+        max_depth: u16,
+        /// Trees per failure/timeout risk forest.
+        #[arg(long, default_value_t = 50)]
+        risk_trees: usize,
+        /// Folds of the leave-family-out cross-validation.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
     },
     /// Inspect a telemetry directory.
     #[command(subcommand)]
@@ -290,6 +326,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tags: corpus_tags,
             };
             collect_cmd(&spec, &reg)
+        }
+        Command::Train {
+            telemetry,
+            out,
+            holdout_families,
+            seed,
+            trees,
+            max_depth,
+            risk_trees,
+            folds,
+        } => {
+            let mut hyper = qroute::model::artifact::Hyperparameters {
+                seed,
+                folds,
+                ..Default::default()
+            };
+            hyper.forest.n_trees = trees;
+            hyper.forest.max_depth = max_depth;
+            hyper.risk_forest.n_trees = risk_trees;
+            train_cmd(telemetry, out, holdout_families, hyper)
         }
         Command::Telemetry(TelemetryCommand::Summary { dir }) => {
             let report = qroute::telemetry::read_dir(&dir)?;
@@ -664,4 +720,69 @@ fn collect_qasm(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+fn train_cmd(
+    telemetry: Vec<PathBuf>,
+    out: PathBuf,
+    holdout_families: Vec<String>,
+    hyper: qroute::model::artifact::Hyperparameters,
+) -> anyhow::Result<ExitCode> {
+    use qroute::model::train::{Step, TrainSpec, train};
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "models".into());
+    let spec = TrainSpec {
+        telemetry,
+        name,
+        holdout_families,
+        hyper,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} fits, ETA {eta}")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message("training");
+    let started = std::time::Instant::now();
+    let mut bad = 0;
+    let mut set = train(&spec, |step| match step {
+        Step::Read { rows, bad_files } => {
+            for (f, why) in &bad_files {
+                bar.suspend(|| eprintln!("error: {}: {why} (skipped)", f.display()));
+            }
+            bad = bad_files.len();
+            bar.suspend(|| eprintln!("{rows} telemetry rows read"));
+        }
+        Step::Planned(n) => bar.set_length(n as u64),
+        Step::Fitted => bar.inc(1),
+    })?;
+    bar.finish_and_clear();
+    set.save(&out)?;
+    let report = qroute::model::report::render(&set.meta);
+    let report_path = out.join("report.md");
+    std::fs::write(&report_path, &report)
+        .with_context(|| format!("cannot write {}", report_path.display()))?;
+    let sel = &set.meta.metrics.cv.selection;
+    println!(
+        "{} backends trained in {:.1} s -> {} (report: {})",
+        set.backends.len(),
+        started.elapsed().as_secs_f64(),
+        out.display(),
+        report_path.display()
+    );
+    println!(
+        "leave-family-out: regret {:.3}, top-1 {:.1}%, within 10% of best {:.1}% over {} circuits",
+        sel.model.regret,
+        100.0 * sel.model.top1,
+        100.0 * sel.model.within_10pct,
+        sel.circuits
+    );
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

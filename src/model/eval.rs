@@ -1,0 +1,420 @@
+//! Held-out evaluation: latency error per backend, and what routing by the models would
+//! have cost per circuit against the best backend and against fixed rules.
+//!
+//! Every number here comes from predictions for circuits whose family the models never saw
+//! (leave-family-out cross-validation, or families held out of training entirely).
+//!
+//! Scoring a choice for one circuit: a backend that succeeded costs its median wall time; one
+//! that timed out, failed, or returned a result below the minimum fidelity costs the time
+//! it lost plus the best backend's time (the job must run again). The best backend is the
+//! fastest success; circuits without any success are not scored. A rule that picks a backend
+//! which refuses the circuit falls back to `prism-auto`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::LatencyMode;
+use super::artifact::Hyperparameters;
+use super::train::{Dataset, Outcome};
+use crate::features::Feature;
+
+/// Held-out predictions of one backend for one circuit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CvPred {
+    /// ln(ms) by each [`LatencyMode`], in [`LatencyMode::ALL`] order.
+    pub(crate) log_ms: [f64; 3],
+    pub(crate) risk: f64,
+}
+
+/// Latency and risk metrics of one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendMetrics {
+    /// Backend.
+    pub backend: String,
+    /// Latency mode chosen by validation.
+    pub mode: LatencyMode,
+    /// Held-out (circuit, backend) pairs with a measured time.
+    pub observations: u64,
+    /// Held-out pairs that only timed out (censored: not in the error metrics).
+    pub censored: u64,
+    /// Median absolute percentage error of latency.
+    pub median_ape: Option<f64>,
+    /// 90th percentile of it.
+    pub p90_ape: Option<f64>,
+    /// R² of ln latency.
+    pub r2_log: Option<f64>,
+    /// Root mean square error of ln latency.
+    pub log_rmse: Option<f64>,
+    /// Spearman rank correlation of predicted and actual latency.
+    pub spearman: Option<f64>,
+    /// Median APE of each mode, which chose `mode`.
+    pub mode_median_ape: BTreeMap<String, f64>,
+    /// Brier score of the failure/timeout risk.
+    pub risk_brier: Option<f64>,
+    /// Brier score of always predicting the held-out failure rate.
+    pub risk_brier_base: Option<f64>,
+}
+
+/// One routing rule's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleScore {
+    /// Rule.
+    pub name: String,
+    /// Σ time of its choices / Σ time of the best backends.
+    pub regret: f64,
+    /// Share of circuits where it chose the best backend.
+    pub top1: f64,
+    /// Share where its choice took at most 10% longer than the best.
+    pub within_10pct: f64,
+}
+
+/// Per-circuit routing quality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Circuits scored.
+    pub circuits: u64,
+    /// Circuits without any success (not scored).
+    pub unscorable: u64,
+    /// The models' choice.
+    pub model: RuleScore,
+    /// Fixed rules: always one backend, prism-auto, Aer's automatic method.
+    pub baselines: Vec<RuleScore>,
+}
+
+/// An evaluation on held-out circuits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Circuits evaluated.
+    pub circuits: u64,
+    /// Their families.
+    pub families: u64,
+    /// Per backend.
+    pub backends: Vec<BackendMetrics>,
+    /// Per circuit.
+    pub selection: Selection,
+}
+
+/// Everything measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Leave-family-out cross-validation over the training families.
+    pub cv: Evaluation,
+    /// Families held out of training (`--holdout-families`).
+    pub holdout: Option<Evaluation>,
+    /// Backends in the telemetry that never succeeded and have no model.
+    pub unmodelled_backends: Vec<String>,
+}
+
+fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            r[idx[k]] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    let n = a.len() as f64;
+    if a.len() < 3 {
+        return None;
+    }
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    let r = sab / (saa * sbb).sqrt();
+    r.is_finite().then_some(r)
+}
+
+/// Spearman's rank correlation (ties get average ranks).
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    pearson(&ranks(a), &ranks(b))
+}
+
+fn mode_index(m: LatencyMode) -> usize {
+    LatencyMode::ALL.iter().position(|&x| x == m).unwrap_or(0)
+}
+
+/// (predicted, actual) ln-latency pairs of backend `b` over `circuits` under mode `m`.
+fn pairs(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    b: usize,
+    m: usize,
+) -> Vec<(f64, f64)> {
+    circuits
+        .iter()
+        .filter_map(|&c| {
+            let p = preds[c][b]?;
+            match ds.obs[c][b].latency_target(1.0) {
+                Some((y, false)) => Some((p.log_ms[m], y)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn median_ape(pairs: &[(f64, f64)]) -> Option<f64> {
+    let mut ape: Vec<f64> = pairs
+        .iter()
+        .map(|(p, y)| (p.exp() - y.exp()).abs() / y.exp())
+        .collect();
+    quantile(&mut ape, 0.5)
+}
+
+/// Per backend, the mode with the lowest held-out median APE.
+pub(crate) fn choose_modes(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    _h: &Hyperparameters,
+) -> Vec<LatencyMode> {
+    (0..ds.backends.len())
+        .map(|b| {
+            let mut best = (f64::INFINITY, LatencyMode::Residual);
+            for (m, mode) in LatencyMode::ALL.iter().enumerate() {
+                if let Some(e) = median_ape(&pairs(ds, circuits, preds, b, m))
+                    && e < best.0
+                {
+                    best = (e, *mode);
+                }
+            }
+            best.1
+        })
+        .collect()
+}
+
+fn backend_metrics(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    b: usize,
+    mode: LatencyMode,
+) -> BackendMetrics {
+    let m = mode_index(mode);
+    let ps = pairs(ds, circuits, preds, b, m);
+    let mut ape: Vec<f64> = ps
+        .iter()
+        .map(|(p, y)| (p.exp() - y.exp()).abs() / y.exp())
+        .collect();
+    let n = ps.len() as f64;
+    let mean_y = ps.iter().map(|p| p.1).sum::<f64>() / n;
+    let ss_res: f64 = ps.iter().map(|(p, y)| (y - p).powi(2)).sum();
+    let ss_tot: f64 = ps.iter().map(|(_, y)| (y - mean_y).powi(2)).sum();
+    let (pv, yv): (Vec<f64>, Vec<f64>) = ps.iter().copied().unzip();
+    let mut risk_pairs = Vec::new();
+    let mut censored = 0;
+    for &c in circuits {
+        let o = &ds.obs[c][b];
+        if let (Some(p), Some(r)) = (preds[c][b], o.risk_target()) {
+            risk_pairs.push((p.risk, r));
+        }
+        if preds[c][b].is_some() && matches!(o.latency_target(1.0), Some((_, true))) {
+            censored += 1;
+        }
+    }
+    let rn = risk_pairs.len() as f64;
+    let rate = risk_pairs.iter().map(|p| p.1).sum::<f64>() / rn;
+    let finite = |x: f64| x.is_finite().then_some(x);
+    BackendMetrics {
+        backend: ds.backends[b].clone(),
+        mode,
+        observations: ps.len() as u64,
+        censored,
+        median_ape: quantile(&mut ape, 0.5),
+        p90_ape: quantile(&mut ape, 0.9),
+        r2_log: (ps.len() >= 3 && ss_tot > 0.0).then(|| 1.0 - ss_res / ss_tot),
+        log_rmse: finite((ss_res / n).sqrt()),
+        spearman: spearman(&pv, &yv),
+        mode_median_ape: LatencyMode::ALL
+            .iter()
+            .enumerate()
+            .filter_map(|(i, md)| {
+                median_ape(&pairs(ds, circuits, preds, b, i)).map(|e| (md.as_str().to_string(), e))
+            })
+            .collect(),
+        risk_brier: finite(risk_pairs.iter().map(|(p, r)| (p - r).powi(2)).sum::<f64>() / rn),
+        risk_brier_base: finite(
+            risk_pairs
+                .iter()
+                .map(|(_, r)| (rate - r).powi(2))
+                .sum::<f64>()
+                / rn,
+        ),
+    }
+}
+
+/// The models' choice for circuit `c`: the eligible backend with the least expected time,
+/// predicted latency + predicted risk × `penalty_ms`.
+pub(crate) fn model_choice(
+    ds: &Dataset,
+    c: usize,
+    preds: &[Vec<Option<CvPred>>],
+    modes: &[LatencyMode],
+    penalty_ms: f64,
+) -> Option<usize> {
+    let expected = |b: usize| {
+        preds[c][b].map_or(f64::INFINITY, |p| {
+            p.log_ms[mode_index(modes[b])].exp() + p.risk.clamp(0.0, 1.0) * penalty_ms
+        })
+    };
+    (0..ds.backends.len())
+        .filter(|&b| ds.obs[c][b].eligible() && preds[c][b].is_some())
+        .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
+}
+
+fn score_rule(
+    name: &str,
+    ds: &Dataset,
+    scored: &[(usize, f64, usize)],
+    choice: impl Fn(usize) -> Option<usize>,
+) -> RuleScore {
+    let auto = ds.backends.iter().position(|b| b == "prism-auto");
+    let (mut total, mut best_total, mut top1, mut within) = (0.0, 0.0, 0u64, 0u64);
+    for &(c, best, best_b) in scored {
+        let mut pick = choice(c);
+        if pick.is_none_or(|b| ds.obs[c][b].outcome() == Outcome::Ineligible) {
+            pick = auto.filter(|&a| ds.obs[c][a].outcome() != Outcome::Ineligible);
+        }
+        let t = match pick.map(|b| ds.obs[c][b].outcome()) {
+            Some(Outcome::Ok(ms)) => ms,
+            Some(Outcome::Lost(ms)) => ms + best,
+            Some(Outcome::Ineligible) | None => best,
+        };
+        total += t;
+        best_total += best;
+        if pick == Some(best_b) {
+            top1 += 1;
+        }
+        if t <= best * 1.1 {
+            within += 1;
+        }
+    }
+    let n = scored.len().max(1) as f64;
+    RuleScore {
+        name: name.into(),
+        regret: if best_total > 0.0 {
+            total / best_total
+        } else {
+            1.0
+        },
+        top1: top1 as f64 / n,
+        within_10pct: within as f64 / n,
+    }
+}
+
+/// Evaluates held-out predictions for `circuits`.
+pub(crate) fn evaluate(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    modes: &[LatencyMode],
+    h: &Hyperparameters,
+) -> Evaluation {
+    let backends = (0..ds.backends.len())
+        .map(|b| backend_metrics(ds, circuits, preds, b, modes[b]))
+        .collect();
+    let mut scored = Vec::new();
+    let mut unscorable = 0;
+    for &c in circuits {
+        let best = (0..ds.backends.len())
+            .filter_map(|b| match ds.obs[c][b].outcome() {
+                Outcome::Ok(ms) => Some((b, ms)),
+                _ => None,
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        match best {
+            Some((b, ms)) => scored.push((c, ms, b)),
+            None => unscorable += 1,
+        }
+    }
+    let model = score_rule("qroute models", ds, &scored, |c| {
+        model_choice(ds, c, preds, modes, h.risk_penalty_ms)
+    });
+    let by_name = |n: &str| ds.backends.iter().position(|b| b == n);
+    let mut baselines = Vec::new();
+    if let (Some(stab), Some(sv)) = (by_name("stabilizer"), by_name("statevector")) {
+        baselines.push(score_rule(
+            "rules-aer (stabilizer if Clifford else statevector)",
+            ds,
+            &scored,
+            |c| {
+                Some(if ds.circuits[c].x[Feature::IsClifford as usize] == 1.0 {
+                    stab
+                } else {
+                    sv
+                })
+            },
+        ));
+    }
+    for (b, name) in ds.backends.iter().enumerate() {
+        let label = if name == "prism-auto" {
+            "prism-auto (prism-q's own choice)".to_string()
+        } else {
+            format!("always {name}")
+        };
+        baselines.push(score_rule(&label, ds, &scored, |_| Some(b)));
+    }
+    let families: std::collections::BTreeSet<&str> = circuits
+        .iter()
+        .map(|&c| ds.circuits[c].family.as_str())
+        .collect();
+    Evaluation {
+        circuits: circuits.len() as u64,
+        families: families.len() as u64,
+        backends,
+        selection: Selection {
+            circuits: scored.len() as u64,
+            unscorable,
+            model,
+            baselines,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_of_monotone_and_reversed_orders() {
+        let a = [1.0, 2.0, 3.0, 10.0];
+        assert_eq!(spearman(&a, &[5.0, 6.0, 7.0, 8.0]), Some(1.0));
+        assert_eq!(spearman(&a, &[8.0, 7.0, 6.0, 5.0]), Some(-1.0));
+        assert_eq!(spearman(&a[..2], &[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn quantiles_interpolate() {
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert_eq!(quantile(&mut v, 0.5), Some(2.5));
+        assert_eq!(quantile(&mut v, 0.0), Some(1.0));
+        assert_eq!(quantile(&mut [], 0.5), None);
+    }
+}

@@ -1,0 +1,280 @@
+//! Random forests: fitted with smartcore, then flattened into one contiguous node array for
+//! prediction that allocates nothing.
+
+use serde::Deserialize;
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
+};
+use smartcore::linalg::basic::matrix::DenseMatrix;
+
+use super::ModelError;
+
+/// Marks a leaf in [`Node::feature`].
+const LEAF: u32 = u32::MAX;
+
+/// One node. A leaf holds its output in `value`; a split sends `x[feature] <= value` to
+/// `left` and everything else (NaN included) to `right`, exactly as smartcore does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Node {
+    pub(crate) value: f64,
+    pub(crate) feature: u32,
+    pub(crate) left: u32,
+    pub(crate) right: u32,
+}
+
+/// A forest: every tree's nodes in one array, trees one after another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Forest {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) roots: Vec<u32>,
+    pub(crate) n_features: u32,
+}
+
+/// How a forest is grown.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ForestParams {
+    /// Trees.
+    pub n_trees: usize,
+    /// Deepest split.
+    pub max_depth: u16,
+    /// Fewest samples in a leaf.
+    pub min_samples_leaf: usize,
+    /// Features tried per split.
+    pub features_per_split: usize,
+    /// Seed of the bootstrap samples and feature draws.
+    pub seed: u64,
+}
+
+// Mirrors of smartcore's serialised forest (its node type is private).
+#[derive(Deserialize)]
+struct SForest {
+    forest_regressor: Option<SBase>,
+}
+#[derive(Deserialize)]
+struct SBase {
+    trees: Option<Vec<STree>>,
+}
+#[derive(Deserialize)]
+struct STree {
+    nodes: Vec<SNode>,
+}
+#[derive(Deserialize)]
+struct SNode {
+    output: f64,
+    split_feature: usize,
+    split_value: Option<f64>,
+    true_child: Option<usize>,
+    false_child: Option<usize>,
+}
+
+/// Fits smartcore's random forest on `rows` (each `n_features` long) and targets `y`.
+pub(crate) fn fit_smartcore(
+    rows: &[Vec<f64>],
+    y: &[f64],
+    p: &ForestParams,
+) -> Result<RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>, ModelError> {
+    let x = DenseMatrix::from_2d_vec(&rows.to_vec()).map_err(|e| ModelError::Fit {
+        what: "forest".into(),
+        message: e.to_string(),
+    })?;
+    let n_features = rows.first().map_or(0, Vec::len);
+    let params = RandomForestRegressorParameters::default()
+        .with_n_trees(p.n_trees.max(1))
+        .with_max_depth(p.max_depth)
+        .with_min_samples_leaf(p.min_samples_leaf.max(1))
+        .with_min_samples_split(2 * p.min_samples_leaf.max(1))
+        .with_m(p.features_per_split.clamp(1, n_features.max(1)))
+        .with_seed(p.seed);
+    RandomForestRegressor::fit(&x, &y.to_vec(), params).map_err(|e| ModelError::Fit {
+        what: "forest".into(),
+        message: e.to_string(),
+    })
+}
+
+impl Forest {
+    /// Fits a forest with smartcore and flattens it.
+    pub fn fit(rows: &[Vec<f64>], y: &[f64], p: &ForestParams) -> Result<Forest, ModelError> {
+        let rf = fit_smartcore(rows, y, p)?;
+        Forest::flatten(&rf, rows.first().map_or(0, Vec::len))
+    }
+
+    /// Flattens a fitted smartcore forest (through its serde form, kept as numbers: no
+    /// value goes through text).
+    pub(crate) fn flatten(
+        rf: &RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>,
+        n_features: usize,
+    ) -> Result<Forest, ModelError> {
+        let bad = |m: &str| ModelError::Fit {
+            what: "forest".into(),
+            message: format!("cannot flatten smartcore's forest: {m}"),
+        };
+        let value = serde_json::to_value(rf).map_err(|e| bad(&e.to_string()))?;
+        let s: SForest = serde_json::from_value(value).map_err(|e| bad(&e.to_string()))?;
+        let trees = s
+            .forest_regressor
+            .and_then(|b| b.trees)
+            .ok_or_else(|| bad("no trees"))?;
+        let mut f = Forest {
+            nodes: Vec::new(),
+            roots: Vec::with_capacity(trees.len()),
+            n_features: n_features as u32,
+        };
+        for t in trees {
+            let base = f.nodes.len() as u32;
+            f.roots.push(base);
+            for n in &t.nodes {
+                let node = match (n.true_child, n.false_child) {
+                    (Some(l), Some(r)) => Node {
+                        value: n.split_value.unwrap_or(f64::NAN),
+                        feature: n.split_feature as u32,
+                        left: base + l as u32,
+                        right: base + r as u32,
+                    },
+                    (None, None) => Node {
+                        value: n.output,
+                        feature: LEAF,
+                        left: 0,
+                        right: 0,
+                    },
+                    _ => return Err(bad("a node with one child")),
+                };
+                if node.feature != LEAF && node.feature >= n_features as u32 {
+                    return Err(bad("a split on a feature out of range"));
+                }
+                f.nodes.push(node);
+            }
+        }
+        f.check().map_err(|m| bad(&m))?;
+        Ok(f)
+    }
+
+    /// Checks that every child index lies in its array and points forward (so every walk
+    /// ends), and that split features exist: a loaded payload is checked before use.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.roots.is_empty() {
+            return Err("a forest without trees".into());
+        }
+        let n = self.nodes.len() as u32;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.feature == LEAF {
+                continue;
+            }
+            if node.feature >= self.n_features {
+                return Err(format!("node {i} splits on feature {}", node.feature));
+            }
+            let i = i as u32;
+            if node.left >= n || node.right >= n || node.left <= i || node.right <= i {
+                return Err(format!("node {i} has children out of order"));
+            }
+        }
+        if self.roots.iter().any(|&r| r >= n) {
+            return Err("a root out of range".into());
+        }
+        Ok(())
+    }
+
+    /// Trees in the forest.
+    pub fn n_trees(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Nodes in the forest.
+    pub fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Features a row must have.
+    pub fn n_features(&self) -> usize {
+        self.n_features as usize
+    }
+
+    #[inline]
+    fn tree(&self, root: u32, x: &[f64]) -> f64 {
+        let mut i = root as usize;
+        loop {
+            let n = &self.nodes[i];
+            if n.feature == LEAF {
+                return n.value;
+            }
+            i = if x[n.feature as usize] <= n.value {
+                n.left
+            } else {
+                n.right
+            } as usize;
+        }
+    }
+
+    /// The mean of the trees' outputs, summed in tree order as smartcore does.
+    ///
+    /// # Panics
+    /// When `x` has fewer than [`Forest::n_features`] values.
+    #[inline]
+    pub fn predict(&self, x: &[f64]) -> f64 {
+        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        let mut sum = 0.0;
+        for &r in &self.roots {
+            sum += self.tree(r, x);
+        }
+        sum / self.roots.len() as f64
+    }
+
+    /// The mean and the standard deviation of the trees' outputs.
+    #[inline]
+    pub fn predict_spread(&self, x: &[f64]) -> (f64, f64) {
+        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        let (mut sum, mut sq) = (0.0, 0.0);
+        for &r in &self.roots {
+            let v = self.tree(r, x);
+            sum += v;
+            sq += v * v;
+        }
+        let n = self.roots.len() as f64;
+        let mean = sum / n;
+        (mean, (sq / n - mean * mean).max(0.0).sqrt())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn flat_predictions_equal_smartcore_within_1e_12() {
+        let mut rng = Rng::new(7);
+        let rows: Vec<Vec<f64>> = (0..400)
+            .map(|_| (0..6).map(|_| rng.f64() * 10.0).collect())
+            .collect();
+        let y: Vec<f64> = rows
+            .iter()
+            .map(|r| r[0].sin() + r[1] * r[2] * 0.1 + if r[3] > 5.0 { 2.0 } else { 0.0 })
+            .collect();
+        let p = ForestParams {
+            n_trees: 40,
+            max_depth: 10,
+            min_samples_leaf: 2,
+            features_per_split: 3,
+            seed: 3,
+        };
+        let rf = fit_smartcore(&rows, &y, &p).unwrap();
+        let flat = Forest::flatten(&rf, 6).unwrap();
+        assert_eq!(flat.n_trees(), 40);
+        let test: Vec<Vec<f64>> = (0..300)
+            .map(|_| (0..6).map(|_| rng.f64() * 12.0 - 1.0).collect())
+            .collect();
+        let want = rf
+            .predict(&DenseMatrix::from_2d_vec(&test).unwrap())
+            .unwrap();
+        for (row, w) in test.iter().zip(want) {
+            let got = flat.predict(row);
+            assert!((got - w).abs() <= 1e-12, "{got} vs {w}");
+        }
+        // Training rows hit thresholds' neighbours exactly; they must agree too.
+        let want = rf
+            .predict(&DenseMatrix::from_2d_vec(&rows).unwrap())
+            .unwrap();
+        for (row, w) in rows.iter().zip(want) {
+            assert!((flat.predict(row) - w).abs() <= 1e-12);
+        }
+    }
+}

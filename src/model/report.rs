@@ -1,0 +1,137 @@
+//! `report.md` beside a model set: its held-out evaluation, readable on its own.
+
+use std::fmt::Write;
+
+use super::ModelMeta;
+use super::eval::Evaluation;
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+fn evaluation(out: &mut String, e: &Evaluation) {
+    let _ = writeln!(
+        out,
+        "{} circuits from {} families.\n\n### Latency, per backend\n\n\
+         | backend | mode | measured | censored | median APE | p90 APE | R² (ln) | Spearman | risk Brier (base) | median APE forest / linear / residual |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        e.circuits, e.families
+    );
+    for b in &e.backends {
+        let modes = ["forest", "linear", "residual"]
+            .iter()
+            .map(|m| pct(b.mode_median_ape.get(*m).copied()))
+            .collect::<Vec<_>>()
+            .join(" / ");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
+            b.backend,
+            b.mode.as_str(),
+            b.observations,
+            b.censored,
+            pct(b.median_ape),
+            pct(b.p90_ape),
+            num(b.r2_log),
+            num(b.spearman),
+            num(b.risk_brier),
+            num(b.risk_brier_base),
+            modes
+        );
+    }
+    let s = &e.selection;
+    let _ = writeln!(
+        out,
+        "\n### Routing, per circuit\n\n{} circuits scored ({} without any successful backend \
+         are not).\n\n| rule | regret | top-1 | within 10% of best |\n|---|---:|---:|---:|",
+        s.circuits, s.unscorable
+    );
+    let mut rows = vec![&s.model];
+    rows.extend(s.baselines.iter());
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {:.3} | {:.1}% | {:.1}% |",
+            r.name,
+            r.regret,
+            100.0 * r.top1,
+            100.0 * r.within_10pct
+        );
+    }
+}
+
+/// The report of a model set.
+pub fn render(meta: &ModelMeta) -> String {
+    let h = &meta.hyperparameters;
+    let t = &meta.training;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Model set `{}`\n\nTrained {} by qroute {} (model format {}, feature schema {}) from \
+         {} telemetry rows ({}), {} circuits in {} families; fingerprint `{}`.\n",
+        meta.name,
+        meta.created_at,
+        meta.qroute_version,
+        meta.format_version,
+        meta.feature_schema_version,
+        t.rows,
+        t.telemetry.join(", "),
+        t.circuits,
+        t.families.len(),
+        t.fingerprint
+    );
+    let _ = writeln!(
+        out,
+        "Per backend: ln(wall time) by a ridge regression on engineered terms, a random forest \
+         ({} trees, depth ≤ {}, leaves ≥ {}, {} features tried per split), or the regression \
+         plus a forest on its residuals — whichever had the lowest held-out median error \
+         (column `mode`); a risk forest ({} trees, depth ≤ {}) on the share of attempts that \
+         failed or timed out; cost by regression on core-seconds and shots. A timed-out \
+         attempt is trained as {}× its timeout (a censored observation: its true time is \
+         above the timeout) and left out of the latency errors below.\n",
+        h.forest.n_trees,
+        h.forest.max_depth,
+        h.forest.min_samples_leaf,
+        h.forest.features_per_split,
+        h.risk_forest.n_trees,
+        h.risk_forest.max_depth,
+        h.censor_factor
+    );
+    let _ = writeln!(
+        out,
+        "Every number below comes from circuits of families the models did not see: \
+         {}-fold leave-family-out cross-validation (folds are whole families, seed {}). \
+         Routing picks, among the backends that accept a circuit, the least expected \
+         time: predicted latency + predicted failure risk × {} ms. A choice that timed out, \
+         failed or fell below fidelity {} costs the time lost plus the best backend's time; \
+         regret = Σ time of choices / Σ time of the best backend.\n",
+        h.folds, h.seed, h.risk_penalty_ms, h.min_fidelity
+    );
+    if !meta.metrics.unmodelled_backends.is_empty() {
+        let _ = writeln!(
+            out,
+            "Not modelled (never succeeded in the telemetry): {}.\n",
+            meta.metrics.unmodelled_backends.join(", ")
+        );
+    }
+    let _ = writeln!(out, "## Cross-validation (leave family out)\n");
+    evaluation(&mut out, &meta.metrics.cv);
+    if let Some(hold) = &meta.metrics.holdout {
+        let _ = writeln!(
+            out,
+            "\n## Held-out families ({})\n\nTrained on every other family, evaluated once.\n",
+            t.holdout_families.join(", ")
+        );
+        evaluation(&mut out, hold);
+    }
+    let _ = writeln!(
+        out,
+        "\n## Families in training\n\n{}",
+        t.families.join(", ")
+    );
+    out
+}

@@ -1,0 +1,563 @@
+//! Training: telemetry → per (circuit, backend) observations → models, evaluated by
+//! leave-family-out cross-validation before the final fit on all training families.
+//!
+//! Censoring: a timed-out attempt only says the true time exceeds the timeout. Dropping it
+//! would teach the models that the backend is fast exactly where it is slowest, so a
+//! (circuit, backend) pair with no success but a timeout is trained at
+//! `censor_factor × timeout` (2× by default: a conservative stand-in above the bound), is
+//! left out of the latency error metrics (its true value is unknown), and counts as a
+//! failure for the risk model.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
+use super::eval::{self, CvPred, Metrics};
+use super::forest::{Forest, ForestParams};
+use super::linear::{Linear, terms};
+use super::{BackendModel, LatencyMode, ModelError, ModelSet};
+use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
+use crate::rng::Rng;
+use crate::telemetry::{ExecutionRecord, Status};
+
+impl Default for Hyperparameters {
+    fn default() -> Self {
+        Hyperparameters {
+            forest: ForestParams {
+                n_trees: 100,
+                max_depth: 12,
+                min_samples_leaf: 2,
+                features_per_split: 16,
+                seed: 0,
+            },
+            risk_forest: ForestParams {
+                n_trees: 50,
+                max_depth: 8,
+                min_samples_leaf: 3,
+                features_per_split: 11,
+                seed: 0,
+            },
+            ridge_alpha: 1.0,
+            censor_factor: 2.0,
+            folds: 5,
+            min_fidelity: 0.99,
+            risk_penalty_ms: 20_000.0,
+            seed: 0,
+        }
+    }
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainSpec {
+    /// Telemetry directories.
+    pub telemetry: Vec<PathBuf>,
+    /// Name written in the metadata.
+    pub name: String,
+    /// Families kept out of training and cross-validation, evaluated at the end.
+    pub holdout_families: Vec<String>,
+    /// How to fit.
+    pub hyper: Hyperparameters,
+}
+
+/// One circuit of the training data.
+#[derive(Debug, Clone)]
+pub(crate) struct Circuit {
+    pub(crate) family: String,
+    pub(crate) x: Vec<f64>,
+}
+
+/// Every attempt of one circuit on one backend, summarised.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Obs {
+    pub(crate) attempts: u32,
+    pub(crate) ineligible: u32,
+    /// Wall times of successes whose fidelity estimate meets the minimum.
+    pub(crate) ok_ms: Vec<f64>,
+    /// Wall times of successes below the minimum fidelity.
+    pub(crate) approx_ms: Vec<f64>,
+    pub(crate) timeouts: u32,
+    pub(crate) timeout_ms: f64,
+    pub(crate) failures: u32,
+    pub(crate) fail_ms: Vec<f64>,
+}
+
+/// How a choice of backend turned out for one circuit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Outcome {
+    /// The backend refused the circuit.
+    Ineligible,
+    /// It succeeded in this median time.
+    Ok(f64),
+    /// It did not give a usable result; this much time was lost.
+    Lost(f64),
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+impl Obs {
+    pub(crate) fn eligible(&self) -> bool {
+        self.attempts > self.ineligible
+    }
+
+    /// ln(ms) to train on and whether it is censored.
+    pub(crate) fn latency_target(&self, censor_factor: f64) -> Option<(f64, bool)> {
+        let all_ok: Vec<f64> = self.ok_ms.iter().chain(&self.approx_ms).copied().collect();
+        if !all_ok.is_empty() {
+            Some((median(&all_ok).max(1e-3).ln(), false))
+        } else if self.timeouts > 0 {
+            Some(((censor_factor * self.timeout_ms).max(1e-3).ln(), true))
+        } else {
+            None
+        }
+    }
+
+    /// Share of eligible attempts that failed or timed out.
+    pub(crate) fn risk_target(&self) -> Option<f64> {
+        let n = self.attempts - self.ineligible;
+        (n > 0).then(|| (self.timeouts + self.failures) as f64 / n as f64)
+    }
+
+    pub(crate) fn outcome(&self) -> Outcome {
+        if !self.eligible() {
+            Outcome::Ineligible
+        } else if !self.ok_ms.is_empty() {
+            Outcome::Ok(median(&self.ok_ms))
+        } else if self.timeouts > 0 {
+            Outcome::Lost(self.timeout_ms)
+        } else if !self.approx_ms.is_empty() {
+            Outcome::Lost(median(&self.approx_ms))
+        } else {
+            Outcome::Lost(if self.fail_ms.is_empty() {
+                0.0
+            } else {
+                median(&self.fail_ms)
+            })
+        }
+    }
+}
+
+/// Telemetry arranged by circuit and backend.
+#[derive(Debug, Clone)]
+pub(crate) struct Dataset {
+    pub(crate) circuits: Vec<Circuit>,
+    pub(crate) backends: Vec<String>,
+    /// `obs[circuit][backend]`.
+    pub(crate) obs: Vec<Vec<Obs>>,
+    pub(crate) rows: u64,
+    pub(crate) fingerprint: String,
+    /// Backends left out because they never succeeded.
+    pub(crate) unmodelled: Vec<String>,
+}
+
+impl Dataset {
+    pub(crate) fn from_records(
+        records: &[ExecutionRecord],
+        min_fidelity: f64,
+    ) -> Result<Dataset, ModelError> {
+        let mut by_circuit: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut circuits = Vec::new();
+        let all_backends: BTreeSet<&str> = records.iter().map(|r| r.backend.as_str()).collect();
+        let succeeded: BTreeSet<&str> = records
+            .iter()
+            .filter(|r| r.status == Status::Ok)
+            .map(|r| r.backend.as_str())
+            .collect();
+        let backends: Vec<String> = succeeded.iter().map(|s| s.to_string()).collect();
+        let unmodelled = all_backends
+            .difference(&succeeded)
+            .map(|s| s.to_string())
+            .collect();
+        let bi: BTreeMap<&str, usize> = backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.as_str(), i))
+            .collect();
+        let mut obs: Vec<Vec<Obs>> = Vec::new();
+        let mut hasher = blake3::Hasher::new();
+        let mut keys: Vec<String> = Vec::with_capacity(records.len());
+        for r in records {
+            FEATURE_SCHEMA.check_version(r.features.schema_version)?;
+            if r.features.values.len() != NUM_FEATURES {
+                return Err(ModelError::Data(format!(
+                    "job {}: {} feature values, expected {NUM_FEATURES}",
+                    r.job_id,
+                    r.features.values.len()
+                )));
+            }
+            keys.push(format!(
+                "{}|{}|{}|{}|{:?}",
+                r.circuit_id,
+                r.backend,
+                r.job_id,
+                r.status.as_str(),
+                r.wall_ms
+            ));
+            let Some(&b) = bi.get(r.backend.as_str()) else {
+                continue;
+            };
+            let c = *by_circuit.entry(&r.circuit_id).or_insert_with(|| {
+                circuits.push(Circuit {
+                    family: r.family.clone().unwrap_or_else(|| "unknown".into()),
+                    x: r.features.values.clone(),
+                });
+                obs.push(vec![Obs::default(); backends.len()]);
+                circuits.len() - 1
+            });
+            let o = &mut obs[c][b];
+            o.attempts += 1;
+            let wall = r.wall_ms.unwrap_or(0.0);
+            match r.status {
+                Status::Ok => {
+                    if r.fidelity_estimate.unwrap_or(1.0) >= min_fidelity {
+                        o.ok_ms.push(wall);
+                    } else {
+                        o.approx_ms.push(wall);
+                    }
+                }
+                Status::Timeout => {
+                    o.timeouts += 1;
+                    o.timeout_ms = o.timeout_ms.max(r.timeout_ms.unwrap_or(wall));
+                }
+                Status::Failed => {
+                    o.failures += 1;
+                    o.fail_ms.push(wall);
+                }
+                Status::Ineligible => o.ineligible += 1,
+            }
+        }
+        if circuits.is_empty() {
+            return Err(ModelError::Data(
+                "no successful execution in the telemetry: nothing to learn from".into(),
+            ));
+        }
+        keys.sort_unstable();
+        for k in &keys {
+            hasher.update(k.as_bytes());
+            hasher.update(b"\n");
+        }
+        Ok(Dataset {
+            circuits,
+            backends,
+            obs,
+            rows: records.len() as u64,
+            fingerprint: hasher.finalize().to_hex()[..32].to_string(),
+            unmodelled,
+        })
+    }
+}
+
+/// The fitted models of one backend, every variant (for cross-validation).
+pub(crate) struct Fitted {
+    pub(crate) linear: Linear,
+    pub(crate) direct: Forest,
+    pub(crate) residual: Forest,
+    pub(crate) risk: Forest,
+}
+
+fn seed_for(base: u64, backend: &str, fold: usize) -> u64 {
+    let h = blake3::hash(backend.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    base ^ u64::from_le_bytes(b) ^ (fold as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Fits every model of backend `b` on circuits `train`.
+pub(crate) fn fit_backend(
+    ds: &Dataset,
+    train: &[usize],
+    b: usize,
+    h: &Hyperparameters,
+    fold: usize,
+) -> Result<Option<Fitted>, ModelError> {
+    let name = &ds.backends[b];
+    let mut xs = Vec::new();
+    let mut ts = Vec::new();
+    let mut ys = Vec::new();
+    let mut rx = Vec::new();
+    let mut ry = Vec::new();
+    for &c in train {
+        let o = &ds.obs[c][b];
+        let x = &ds.circuits[c].x;
+        if let Some((y, _)) = o.latency_target(h.censor_factor) {
+            xs.push(x.clone());
+            ts.push(terms(x).to_vec());
+            ys.push(y);
+        }
+        if let Some(r) = o.risk_target() {
+            rx.push(x.clone());
+            ry.push(r);
+        }
+    }
+    if ys.len() < 2 || ry.is_empty() {
+        return Ok(None);
+    }
+    let seed = seed_for(h.seed, name, fold);
+    let linear = Linear::fit(&ts, &ys, h.ridge_alpha)?;
+    let fp = ForestParams { seed, ..h.forest };
+    let direct = Forest::fit(&xs, &ys, &fp)?;
+    let resid: Vec<f64> = ys
+        .iter()
+        .zip(&ts)
+        .map(|(y, t)| y - linear.predict(t))
+        .collect();
+    let residual = Forest::fit(&xs, &resid, &fp)?;
+    let risk = Forest::fit(
+        &rx,
+        &ry,
+        &ForestParams {
+            seed: seed ^ 1,
+            ..h.risk_forest
+        },
+    )?;
+    Ok(Some(Fitted {
+        linear,
+        direct,
+        residual,
+        risk,
+    }))
+}
+
+/// ln-latency predicted by every mode.
+pub(crate) fn predict_modes(f: &Fitted, x: &[f64]) -> [f64; 3] {
+    let t = terms(x);
+    let lin = f.linear.predict(&t);
+    let mut out = [0.0; 3];
+    for (i, m) in LatencyMode::ALL.iter().enumerate() {
+        out[i] = match m {
+            LatencyMode::Forest => f.direct.predict(x),
+            LatencyMode::Linear => lin,
+            LatencyMode::Residual => lin + f.residual.predict(x),
+        };
+    }
+    out
+}
+
+/// Cost = intercept + a·core-seconds + b·shots, per backend, from successes.
+fn fit_cost(records: &[ExecutionRecord], backend: &str) -> Result<Linear, ModelError> {
+    let mut rows = Vec::new();
+    let mut y = Vec::new();
+    for r in records {
+        if r.backend == backend
+            && r.status == Status::Ok
+            && let (Some(c), Some(w)) = (r.cost, r.wall_ms)
+        {
+            rows.push(vec![w / 1000.0 * r.threads.max(1) as f64, r.shots as f64]);
+            y.push(c);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(Linear {
+            intercept: 0.0,
+            coef: vec![0.0, 0.0],
+        });
+    }
+    Linear::fit(&rows, &y, 1e-9)
+}
+
+/// Progress of a training run, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Telemetry read.
+    Read {
+        /// Rows.
+        rows: u64,
+        /// Unreadable files, and why.
+        bad_files: Vec<(PathBuf, String)>,
+    },
+    /// Total fits to do.
+    Planned(usize),
+    /// One backend fitted on one fold (or the final fit).
+    Fitted,
+}
+
+/// Trains a model set: reads the telemetry, cross-validates by family, fits on every
+/// training family, evaluates the held-out families.
+pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSet, ModelError> {
+    let h = &spec.hyper;
+    let mut records = Vec::new();
+    let mut bad_files = Vec::new();
+    for dir in &spec.telemetry {
+        let r = crate::telemetry::read_dir(dir)?;
+        records.extend(r.records);
+        bad_files.extend(r.bad_files);
+    }
+    progress(Step::Read {
+        rows: records.len() as u64,
+        bad_files,
+    });
+    let ds = Dataset::from_records(&records, h.min_fidelity)?;
+    let holdout: BTreeSet<&str> = spec.holdout_families.iter().map(String::as_str).collect();
+    let families: BTreeSet<&str> = ds.circuits.iter().map(|c| c.family.as_str()).collect();
+    for f in &holdout {
+        if !families.contains(f) {
+            return Err(ModelError::Data(format!(
+                "holdout family `{f}` is not in the telemetry (families: {})",
+                families.iter().copied().collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    let pool: Vec<usize> = (0..ds.circuits.len())
+        .filter(|&c| !holdout.contains(ds.circuits[c].family.as_str()))
+        .collect();
+    let test: Vec<usize> = (0..ds.circuits.len())
+        .filter(|&c| holdout.contains(ds.circuits[c].family.as_str()))
+        .collect();
+    let mut train_families: Vec<&str> = families
+        .iter()
+        .copied()
+        .filter(|f| !holdout.contains(f))
+        .collect();
+    if train_families.len() < 2 {
+        return Err(ModelError::Data(format!(
+            "{} training famil{}: leave-family-out validation needs at least 2",
+            train_families.len(),
+            if train_families.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        )));
+    }
+    let folds = h.folds.clamp(2, train_families.len());
+    Rng::new(h.seed).shuffle(&mut train_families);
+    let fold_of: BTreeMap<&str, usize> = train_families
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (*f, i % folds))
+        .collect();
+    let nb = ds.backends.len();
+    progress(Step::Planned(nb * (folds + 1)));
+
+    // Cross-validation: every pool circuit predicted by models that never saw its family.
+    let mut cv: Vec<Vec<Option<CvPred>>> = vec![vec![None; nb]; ds.circuits.len()];
+    for fold in 0..folds {
+        let (tr, te): (Vec<usize>, Vec<usize>) = pool
+            .iter()
+            .partition(|&&c| fold_of[ds.circuits[c].family.as_str()] != fold);
+        for (b, _) in ds.backends.iter().enumerate() {
+            if let Some(f) = fit_backend(&ds, &tr, b, h, fold + 1)? {
+                for &c in &te {
+                    let x = &ds.circuits[c].x;
+                    cv[c][b] = Some(CvPred {
+                        log_ms: predict_modes(&f, x),
+                        risk: f.risk.predict(x),
+                    });
+                }
+            }
+            progress(Step::Fitted);
+        }
+    }
+    let modes = eval::choose_modes(&ds, &pool, &cv, h);
+    let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, h);
+
+    // The final models, on every training family.
+    let mut backends = Vec::with_capacity(nb);
+    let mut holdout_preds: Vec<Vec<Option<CvPred>>> = vec![vec![None; nb]; ds.circuits.len()];
+    for b in 0..nb {
+        let name = &ds.backends[b];
+        let f = fit_backend(&ds, &pool, b, h, 0)?.ok_or_else(|| {
+            ModelError::Data(format!(
+                "backend `{name}`: fewer than 2 observations in the training families"
+            ))
+        })?;
+        let mode = modes[b];
+        let mut domain_min = vec![f64::INFINITY; NUM_FEATURES];
+        let mut domain_max = vec![f64::NEG_INFINITY; NUM_FEATURES];
+        for &c in &pool {
+            if ds.obs[c][b].latency_target(h.censor_factor).is_some() {
+                for (i, v) in ds.circuits[c].x.iter().enumerate() {
+                    domain_min[i] = domain_min[i].min(*v);
+                    domain_max[i] = domain_max[i].max(*v);
+                }
+            }
+        }
+        let log_sigma = cv_eval
+            .backends
+            .iter()
+            .find(|m| &m.backend == name)
+            .and_then(|m| m.log_rmse)
+            .unwrap_or(1.0);
+        for &c in &test {
+            let x = &ds.circuits[c].x;
+            holdout_preds[c][b] = Some(CvPred {
+                log_ms: predict_modes(&f, x),
+                risk: f.risk.predict(x),
+            });
+        }
+        backends.push(BackendModel {
+            name: name.clone(),
+            mode,
+            linear: f.linear,
+            forest: match mode {
+                LatencyMode::Residual => f.residual,
+                _ => f.direct,
+            },
+            log_sigma,
+            risk: f.risk,
+            cost: fit_cost(&records, name)?,
+            domain_min,
+            domain_max,
+        });
+        progress(Step::Fitted);
+    }
+    let holdout_eval =
+        (!test.is_empty()).then(|| eval::evaluate(&ds, &test, &holdout_preds, &modes, h));
+    let mut train_fams: Vec<String> = train_families.iter().map(|s| s.to_string()).collect();
+    train_fams.sort();
+    let meta = ModelMeta {
+        format_version: super::FORMAT_VERSION,
+        feature_schema_version: FEATURE_SCHEMA.version,
+        name: spec.name.clone(),
+        created_at: now_rfc3339(),
+        qroute_version: env!("CARGO_PKG_VERSION").into(),
+        backends: ds.backends.clone(),
+        training: TrainingInfo {
+            telemetry: spec
+                .telemetry
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            fingerprint: ds.fingerprint.clone(),
+            rows: ds.rows,
+            circuits: pool.len() as u64,
+            families: train_fams,
+            holdout_families: spec.holdout_families.clone(),
+        },
+        hyperparameters: h.clone(),
+        metrics: Metrics {
+            cv: cv_eval,
+            holdout: holdout_eval,
+            unmodelled_backends: ds.unmodelled.clone(),
+        },
+        payload: PayloadInfo {
+            file: String::new(),
+            bytes: 0,
+            blake3: String::new(),
+        },
+    };
+    Ok(ModelSet { meta, backends })
+}
+
+fn now_rfc3339() -> String {
+    let us = crate::telemetry::writer::now_us() as i64;
+    let date = crate::telemetry::writer::date_of(us);
+    let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}

@@ -1,0 +1,194 @@
+//! Models: training is deterministic and honest about what it held out, model sets
+//! round-trip, a frozen v1 set still loads, and wrong versions or corrupt payloads fail
+//! clearly.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use qroute::circuit::qasm::parse_file;
+use qroute::features::extract;
+use qroute::model::artifact::Hyperparameters;
+use qroute::model::train::{TrainSpec, train};
+use qroute::model::{ModelError, ModelSet};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
+}
+
+fn reference() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference")
+}
+
+fn copy_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["meta.json", "model.bin"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+fn small_spec(holdout: &[&str], seed: u64) -> TrainSpec {
+    let mut hyper = Hyperparameters {
+        seed,
+        folds: 3,
+        ..Hyperparameters::default()
+    };
+    hyper.forest.n_trees = 10;
+    hyper.risk_forest.n_trees = 5;
+    TrainSpec {
+        telemetry: vec![reference()],
+        name: "test".into(),
+        holdout_families: holdout.iter().map(|s| s.to_string()).collect(),
+        hyper,
+    }
+}
+
+#[test]
+fn frozen_v1_model_set_loads_and_predicts() {
+    let set = ModelSet::load(&fixture()).unwrap();
+    assert_eq!(set.meta.format_version, 1);
+    assert!(set.index_of("statevector").is_some());
+    let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
+    let preds = set.predict(&extract(&c), 1024, 1).unwrap();
+    assert_eq!(preds.len(), set.backends.len());
+    for p in preds {
+        assert!(p.latency_ms.is_finite() && p.latency_ms > 0.0, "{p:?}");
+        assert!(
+            p.low_ms <= p.latency_ms && p.latency_ms <= p.high_ms,
+            "{p:?}"
+        );
+        assert!((0.0..=1.0).contains(&p.risk), "{p:?}");
+        assert!(p.cost >= 0.0);
+    }
+}
+
+#[test]
+fn a_saved_model_set_loads_back_equal() {
+    let mut set = ModelSet::load(&fixture()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    set.save(dir.path()).unwrap();
+    assert_eq!(ModelSet::load(dir.path()).unwrap(), set);
+}
+
+fn edit_meta(dir: &Path, from: &str, to: &str) {
+    let p = dir.join("meta.json");
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "{from}");
+    std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn another_format_version_fails_by_version() {
+    let dir = copy_fixture();
+    edit_meta(dir.path(), "\"format_version\": 1", "\"format_version\": 2");
+    let e = ModelSet::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ModelError::FormatVersion {
+                found: 2,
+                expected: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("retrain with `qroute train`"), "{e}");
+}
+
+#[test]
+fn another_feature_schema_fails_by_version() {
+    let dir = copy_fixture();
+    edit_meta(
+        dir.path(),
+        "\"feature_schema_version\": 1",
+        "\"feature_schema_version\": 7",
+    );
+    let e = ModelSet::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(e, ModelError::FeatureVersion { found: 7, .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_flipped_payload_byte_fails_the_checksum() {
+    let dir = copy_fixture();
+    let p = dir.path().join("model.bin");
+    let mut b = std::fs::read(&p).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x40;
+    std::fs::write(&p, b).unwrap();
+    let e = ModelSet::load(dir.path()).unwrap_err();
+    assert!(matches!(e, ModelError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("BLAKE3"), "{e}");
+}
+
+#[test]
+fn a_truncated_payload_with_a_matching_checksum_fails_to_decode() {
+    let dir = copy_fixture();
+    let p = dir.path().join("model.bin");
+    let b = std::fs::read(&p).unwrap();
+    let cut = &b[..b.len() - 100];
+    std::fs::write(&p, cut).unwrap();
+    let meta = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&meta).unwrap();
+    v["payload"]["bytes"] = cut.len().into();
+    v["payload"]["blake3"] = blake3::hash(cut).to_hex().to_string().into();
+    std::fs::write(dir.path().join("meta.json"), v.to_string()).unwrap();
+    let e = ModelSet::load(dir.path()).unwrap_err();
+    assert!(matches!(e, ModelError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains(" at byte "), "names where: {e}");
+}
+
+#[test]
+fn broken_meta_json_names_line_and_column() {
+    let dir = copy_fixture();
+    edit_meta(dir.path(), "\"backends\": [", "\"backends\": [,");
+    let e = ModelSet::load(dir.path()).unwrap_err();
+    match &e {
+        ModelError::Meta { line, column, .. } => assert!(*line > 1 && *column > 1, "{e}"),
+        other => panic!("{other}"),
+    }
+    let missing = ModelSet::load(Path::new("/nonexistent/model")).unwrap_err();
+    assert!(
+        missing.to_string().contains("/nonexistent/model/meta.json"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn training_is_deterministic_and_evaluates_held_out_families_only() {
+    let a = train(&small_spec(&["ghz"], 5), |_| {}).unwrap();
+    let b = train(&small_spec(&["ghz"], 5), |_| {}).unwrap();
+    assert_eq!(a.backends, b.backends, "same seed, same models");
+    assert_eq!(a.meta.metrics, b.meta.metrics);
+    assert_eq!(a.meta.training.fingerprint, b.meta.training.fingerprint);
+    assert!(!a.meta.training.families.contains(&"ghz".to_string()));
+    let hold = a.meta.metrics.holdout.as_ref().expect("holdout evaluation");
+    assert_eq!(hold.families, 1);
+    assert!(hold.circuits > 0);
+    let cv = &a.meta.metrics.cv;
+    assert_eq!(cv.families as usize, a.meta.training.families.len());
+    // Another seed grows other forests.
+    let c = train(&small_spec(&["ghz"], 6), |_| {}).unwrap();
+    assert_ne!(a.backends, c.backends);
+    // The regret of the models and of each rule is a ratio to the best: never below 1.
+    for r in std::iter::once(&cv.selection.model).chain(&cv.selection.baselines) {
+        assert!(r.regret >= 1.0 - 1e-12, "{r:?}");
+    }
+    let report = qroute::model::report::render(&a.meta);
+    assert!(report.contains("## Cross-validation (leave family out)"));
+    assert!(report.contains("## Held-out families (ghz)"));
+}
+
+#[test]
+fn an_unknown_holdout_family_is_refused_by_name() {
+    let e = train(&small_spec(&["no_such_family"], 0), |_| {}).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("holdout family `no_such_family` is not in the telemetry"),
+        "{e}"
+    );
+}
