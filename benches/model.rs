@@ -38,6 +38,20 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The latency forests alone (the 5 backends x 100 trees), without the risk
+    // forests and cost that `predict_into` adds.
+    let mut j = 0;
+    group.bench_function("latency_forests_5_backends", |b| {
+        b.iter(|| {
+            j = (j + 1) % rows.len();
+            let x = &std::hint::black_box(&rows[j]).values;
+            let t = terms(x);
+            five.backends
+                .iter()
+                .map(|m| m.log_latency(x, &t).0)
+                .sum::<f64>()
+        })
+    });
     // Batch: one backend's latency forest over many feature rows.
     let sv = &full.backends[full.index_of("statevector").expect("statevector model")];
     let batch: Vec<Vec<f64>> = (0..1024)

@@ -5,7 +5,8 @@
 //! mode (u8), ln-latency regression, forest, log sigma (f64), risk forest, cost regression,
 //! domain minimum and maximum (f64 arrays). A regression is `u32 k, f64 intercept, k × f64`;
 //! a forest `u32 features, u32 trees, u32 nodes, trees × u32 root, nodes × (f64 value,
-//! u32 feature, u32 left, u32 right)`; strings and arrays carry a u32 length.
+//! u32 feature, u32 right)` with each tree in preorder (a split's left child is the next
+//! node; feature `u32::MAX` marks a leaf); strings and arrays carry a u32 length.
 
 use std::path::Path;
 
@@ -136,7 +137,6 @@ impl Enc {
         for n in &f.nodes {
             self.f64(n.value);
             self.u32(n.feature);
-            self.u32(n.left);
             self.u32(n.right);
         }
     }
@@ -197,14 +197,13 @@ impl Dec<'_> {
     fn forest(&mut self) -> Result<Forest, String> {
         let n_features = self.u32()?;
         let trees = self.len(4)?;
-        let nodes = self.len(20)?;
+        let nodes = self.len(16)?;
         let roots = (0..trees).map(|_| self.u32()).collect::<Result<_, _>>()?;
         let nodes = (0..nodes)
             .map(|_| {
                 Ok(Node {
                     value: self.f64()?,
                     feature: self.u32()?,
-                    left: self.u32()?,
                     right: self.u32()?,
                 })
             })
