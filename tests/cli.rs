@@ -106,3 +106,66 @@ fn help_explains_every_command() {
         "{help}"
     );
 }
+
+#[test]
+fn train_writes_a_loadable_model_set_with_its_report_and_compact_keeps_rows() {
+    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference");
+    let dir = tempfile::tempdir().unwrap();
+    // A copy: the reference sweep may be writing beside a test run.
+    let tel = dir.path().join("telemetry");
+    std::fs::create_dir_all(&tel).unwrap();
+    for f in qroute::telemetry::reader::parquet_files(&reference).unwrap() {
+        let to = tel.join(f.strip_prefix(&reference).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &to).unwrap();
+    }
+    let rows = qroute::telemetry::read_dir(&tel).unwrap().records.len();
+    let out = dir.path().join("m");
+    let run = qroute()
+        .args(["train", "--telemetry"])
+        .arg(&tel)
+        .arg("--out")
+        .arg(&out)
+        .args([
+            "--trees",
+            "5",
+            "--risk-trees",
+            "3",
+            "--folds",
+            "2",
+            "--seed",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("leave-family-out: regret"), "{stdout}");
+    let set = qroute::model::ModelSet::load(&out).unwrap();
+    assert_eq!(set.meta.training.rows as usize, rows);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| rule | regret | top-1 |"), "{report}");
+    // A telemetry directory that does not exist is an error naming it.
+    let run = qroute()
+        .args(["train", "--telemetry", "/nonexistent/tel", "--out"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("/nonexistent/tel"));
+    // Compaction from the command line keeps every row.
+    let run = qroute()
+        .args(["telemetry", "compact"])
+        .arg(&tel)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert_eq!(
+        qroute::telemetry::read_dir(&tel).unwrap().records.len(),
+        rows
+    );
+}
