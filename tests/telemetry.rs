@@ -446,3 +446,20 @@ fn a_new_writer_never_reuses_the_name_of_a_merged_file() {
     compact(dir.path(), &CompactOptions::default()).unwrap();
     assert_eq!(job_ids(dir.path()).len(), 20);
 }
+
+#[test]
+fn a_failed_write_is_reported_by_flush_and_stops_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    // The partition cannot be created: a file stands where its directory should be.
+    std::fs::write(dir.path().join("date=2026-11-23"), b"in the way").unwrap();
+    let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    w.write(record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+        .unwrap();
+    let e = w.flush().unwrap_err().to_string();
+    assert!(e.contains("date=2026-11-23"), "{e}");
+    // The writer has stopped: later calls fail instead of losing rows silently.
+    let later = w
+        .write(record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+        .and_then(|()| w.flush());
+    assert!(later.is_err());
+}

@@ -1,7 +1,8 @@
 //! The Parquet writer: buffered, flushed by row count or interval, crash-safe.
 //!
 //! Rows go through a bounded channel to one writer thread (a full channel blocks the sender:
-//! back-pressure, never a silent drop). Each flush writes one file per date under
+//! back-pressure, never a silent drop), which batches them into Arrow record batches; an
+//! encoder thread compresses and writes each batch while the next one is being built. Each flush writes one file per date under
 //! `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced, then linked to
 //! `part-<host>-<pid>-<start µs>-<seq>.parquet` (never replacing a file) and the directory
 //! fsynced: a reader sees a file only when
@@ -14,6 +15,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
@@ -140,59 +142,150 @@ impl Drop for TelemetryWriter {
     }
 }
 
-fn run(dir: PathBuf, opts: WriterOptions, rx: Receiver<Msg>) -> Result<WriterStats, String> {
+/// One file for the encoder thread: a partition directory and its rows as a batch.
+struct Job {
+    part: PathBuf,
+    batch: RecordBatch,
+}
+
+/// Encodes and publishes files, one per job, answering each with its path or error.
+fn encode(rx: Receiver<Job>, done: SyncSender<Result<PathBuf, String>>, batch_rows: usize) {
     let host = host_name();
     // The writer's start time makes its names unique forever: a later writer with the same
     // host and pid (a restarted container) must never reuse the name of a file that a
     // compaction merged, since the merged file names the files it replaces.
     let pid = format!("{}-{}", std::process::id(), now_us());
     let mut seq = 0u64;
-    let mut buf: Vec<ExecutionRecord> = Vec::with_capacity(opts.batch_rows);
-    let mut stats = WriterStats::default();
-    let mut oldest: Option<Instant> = None;
-    let mut flush =
-        |buf: &mut Vec<ExecutionRecord>, stats: &mut WriterStats| -> Result<(), String> {
-            if buf.is_empty() {
-                return Ok(());
-            }
-            let files = write_files(&dir, buf, &host, &pid, &mut seq, opts.batch_rows)?;
-            stats.rows += buf.len() as u64;
-            stats.files.extend(files);
-            buf.clear();
-            Ok(())
-        };
-    loop {
-        let wait = match oldest {
-            Some(t) => opts.flush_interval.saturating_sub(t.elapsed()),
-            None => Duration::from_secs(3600),
-        };
-        match rx.recv_timeout(wait) {
-            Ok(Msg::Row(r)) => {
-                oldest.get_or_insert_with(Instant::now);
-                buf.push(*r);
-                if buf.len() >= opts.batch_rows {
-                    flush(&mut buf, &mut stats)?;
+    for job in rx {
+        let r = write_file(&job.part, &job.batch, &host, &pid, &mut seq, batch_rows);
+        let failed = r.is_err();
+        if done.send(r).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The writer thread: batches rows and turns them into Arrow batches while the encoder
+/// thread compresses and writes the previous ones.
+fn run(dir: PathBuf, opts: WriterOptions, rx: Receiver<Msg>) -> Result<WriterStats, String> {
+    let (job_tx, job_rx) = sync_channel::<Job>(2);
+    let (done_tx, done_rx) = sync_channel(4);
+    let batch_rows = opts.batch_rows;
+    let encoder = std::thread::Builder::new()
+        .name("qroute-telemetry-encode".into())
+        .spawn(move || encode(job_rx, done_tx, batch_rows))
+        .map_err(|e| format!("cannot start the encoder thread: {e}"))?;
+    let mut w = Pipeline {
+        dir,
+        jobs: Some(job_tx),
+        done: done_rx,
+        outstanding: 0,
+        stats: WriterStats::default(),
+    };
+    let result = w.serve(&opts, rx);
+    drop(w.jobs.take());
+    let _ = encoder.join();
+    result.map(|()| w.stats)
+}
+
+struct Pipeline {
+    dir: PathBuf,
+    jobs: Option<SyncSender<Job>>,
+    done: Receiver<Result<PathBuf, String>>,
+    /// Jobs sent and not yet answered.
+    outstanding: usize,
+    stats: WriterStats,
+}
+
+impl Pipeline {
+    fn serve(&mut self, opts: &WriterOptions, rx: Receiver<Msg>) -> Result<(), String> {
+        let mut buf: Vec<ExecutionRecord> = Vec::with_capacity(opts.batch_rows);
+        let mut oldest: Option<Instant> = None;
+        loop {
+            let wait = match oldest {
+                Some(t) => opts.flush_interval.saturating_sub(t.elapsed()),
+                None => Duration::from_secs(3600),
+            };
+            match rx.recv_timeout(wait) {
+                Ok(Msg::Row(r)) => {
+                    oldest.get_or_insert_with(Instant::now);
+                    buf.push(*r);
+                    if buf.len() >= opts.batch_rows {
+                        self.submit(&mut buf)?;
+                        oldest = None;
+                    }
+                }
+                Ok(Msg::Flush(ack)) => {
+                    let r = self.submit(&mut buf).and_then(|()| self.wait(0));
+                    oldest = None;
+                    let _ = ack.send(r.clone());
+                    r?;
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    self.submit(&mut buf)?;
                     oldest = None;
                 }
-            }
-            Ok(Msg::Flush(ack)) => {
-                let r = flush(&mut buf, &mut stats);
-                oldest = None;
-                let failed = r.is_err();
-                let _ = ack.send(r.clone());
-                if failed {
-                    return r.map(|_| stats);
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.submit(&mut buf)?;
+                    return self.wait(0);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {
-                flush(&mut buf, &mut stats)?;
-                oldest = None;
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                flush(&mut buf, &mut stats)?;
-                return Ok(stats);
-            }
         }
+    }
+
+    /// Sends the buffered rows to the encoder, one job per date, and empties the buffer.
+    fn submit(&mut self, buf: &mut Vec<ExecutionRecord>) -> Result<(), String> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // Rows usually share one date: group them without copying the rows.
+        let mut by_date: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, r) in buf.iter().enumerate() {
+            by_date.entry(date_of(r.ts_us)).or_default().push(i);
+        }
+        for (date, idx) in by_date {
+            let batch = if idx.len() == buf.len() {
+                to_batch(buf)
+            } else {
+                let rows: Vec<ExecutionRecord> = idx.iter().map(|&i| buf[i].clone()).collect();
+                to_batch(&rows)
+            }
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+            // At most two jobs wait: a slow disk slows the writer, which slows `write`.
+            self.wait(2)?;
+            let part = self.dir.join(format!("date={date}"));
+            let sent = self
+                .jobs
+                .as_ref()
+                .is_some_and(|j| j.send(Job { part, batch }).is_ok());
+            if !sent {
+                // The encoder stops only after answering with its error: report that one.
+                self.wait(0)?;
+                return Err("the encoder has stopped".into());
+            }
+            self.outstanding += 1;
+        }
+        self.stats.rows += buf.len() as u64;
+        buf.clear();
+        Ok(())
+    }
+
+    /// Collects answers until at most `left` jobs are outstanding.
+    fn wait(&mut self, left: usize) -> Result<(), String> {
+        while self.outstanding > left {
+            let r = self
+                .done
+                .recv()
+                .map_err(|_| "the encoder stopped without answering".to_string())?;
+            self.outstanding -= 1;
+            self.stats.files.push(r?);
+        }
+        // Answers that are already there, without blocking.
+        while let Ok(r) = self.done.try_recv() {
+            self.outstanding -= 1;
+            self.stats.files.push(r?);
+        }
+        Ok(())
     }
 }
 
@@ -242,60 +335,41 @@ pub fn date_of(ts_us: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn write_files(
-    dir: &Path,
-    rows: &[ExecutionRecord],
+fn write_file(
+    part: &Path,
+    batch: &RecordBatch,
     host: &str,
     pid: &str,
     seq: &mut u64,
     batch_rows: usize,
-) -> Result<Vec<PathBuf>, String> {
-    // Rows usually share one date: group runs of equal dates without copying the rows.
-    let mut by_date: BTreeMap<String, Vec<&ExecutionRecord>> = BTreeMap::new();
-    for r in rows {
-        by_date.entry(date_of(r.ts_us)).or_default().push(r);
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(part).map_err(|e| format!("{}: {e}", part.display()))?;
+    let tmp = part.join(format!(".part-{host}-{pid}-{seq:06}.parquet.tmp"));
+    let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
+    let file = File::create(&tmp).map_err(|e| ctx(&e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        // zstd already shrinks repeated strings; dictionaries cost a third of the encoding
+        // time and made 8k-row files larger (82 KB vs 46 KB in the writer bench).
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(batch_rows.max(1)))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            VERSION_KEY.to_string(),
+            TELEMETRY_SCHEMA_VERSION.to_string(),
+        )]))
+        .build();
+    let handle = file.try_clone().map_err(|e| ctx(&e))?;
+    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| ctx(&e))?;
+    w.write(batch).map_err(|e| ctx(&e))?;
+    // `close` writes the footer; then the bytes go to disk before the file gets its name.
+    w.close().map_err(|e| ctx(&e))?;
+    handle.sync_all().map_err(|e| ctx(&e))?;
+    drop(handle);
+    loop {
+        let name = format!("part-{host}-{pid}-{seq:06}.parquet");
+        *seq += 1;
+        if let Some(done) = publish(&tmp, &part.join(name)).map_err(|e| ctx(&e))? {
+            return Ok(done);
+        }
     }
-    let mut out = Vec::new();
-    for (date, group) in by_date {
-        let owned: Vec<ExecutionRecord>;
-        let rows: &[ExecutionRecord] = if group.len() == rows.len() {
-            rows
-        } else {
-            owned = group.into_iter().cloned().collect();
-            &owned
-        };
-        let part = dir.join(format!("date={date}"));
-        std::fs::create_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
-        let tmp = part.join(format!(".part-{host}-{pid}-{seq:06}.parquet.tmp"));
-        let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
-        let file = File::create(&tmp).map_err(|e| ctx(&e))?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::default()))
-            // zstd already shrinks repeated strings; dictionaries cost a third of the encoding
-            // time and made 8k-row files larger (82 KB vs 46 KB in the writer bench).
-            .set_dictionary_enabled(false)
-            .set_max_row_group_row_count(Some(batch_rows.max(1)))
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                VERSION_KEY.to_string(),
-                TELEMETRY_SCHEMA_VERSION.to_string(),
-            )]))
-            .build();
-        let batch = to_batch(rows).map_err(|e| ctx(&e))?;
-        let handle = file.try_clone().map_err(|e| ctx(&e))?;
-        let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| ctx(&e))?;
-        w.write(&batch).map_err(|e| ctx(&e))?;
-        // `close` writes the footer; then the bytes go to disk before the file gets its name.
-        w.close().map_err(|e| ctx(&e))?;
-        handle.sync_all().map_err(|e| ctx(&e))?;
-        drop(handle);
-        let done = loop {
-            let name = format!("part-{host}-{pid}-{seq:06}.parquet");
-            *seq += 1;
-            if let Some(done) = publish(&tmp, &part.join(name)).map_err(|e| ctx(&e))? {
-                break done;
-            }
-        };
-        out.push(done);
-    }
-    Ok(out)
 }
