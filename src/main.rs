@@ -173,6 +173,12 @@ enum Command {
         /// Depth limit of the latency forests.
         #[arg(long, default_value_t = 12)]
         max_depth: u16,
+        /// Features tried per split in the latency forests (of 33).
+        #[arg(long, default_value_t = 16)]
+        features_per_split: usize,
+        /// Fewest circuits in a leaf of the latency forests.
+        #[arg(long, default_value_t = 5)]
+        min_leaf: usize,
         /// Trees per failure/timeout risk forest.
         #[arg(long, default_value_t = 50)]
         risk_trees: usize,
@@ -334,6 +340,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             trees,
             max_depth,
+            features_per_split,
+            min_leaf,
             risk_trees,
             folds,
         } => {
@@ -344,6 +352,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             hyper.forest.n_trees = trees;
             hyper.forest.max_depth = max_depth;
+            hyper.forest.features_per_split = features_per_split;
+            hyper.forest.min_samples_leaf = min_leaf;
             hyper.risk_forest.n_trees = risk_trees;
             train_cmd(telemetry, out, holdout_families, hyper)
         }

@@ -26,7 +26,7 @@ impl Default for Hyperparameters {
             forest: ForestParams {
                 n_trees: 100,
                 max_depth: 12,
-                min_samples_leaf: 2,
+                min_samples_leaf: 5,
                 features_per_split: 16,
                 seed: 0,
             },
