@@ -291,7 +291,7 @@ impl ModelSet {
     pub fn save(&mut self, dir: &Path) -> Result<(), ModelError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
-            move |source| ModelError::Io { path, source }
+            move |error| ModelError::Io { path, error }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let payload = encode(&self.backends);
@@ -322,9 +322,9 @@ impl ModelSet {
     /// checksum.
     pub fn load(dir: &Path) -> Result<ModelSet, ModelError> {
         let meta_path = dir.join("meta.json");
-        let text = std::fs::read_to_string(&meta_path).map_err(|source| ModelError::Io {
+        let text = std::fs::read_to_string(&meta_path).map_err(|error| ModelError::Io {
             path: meta_path.clone(),
-            source,
+            error,
         })?;
         // The versions first, so that a newer format fails by version, not by field.
         #[derive(Deserialize)]
@@ -355,9 +355,9 @@ impl ModelSet {
         }
         let meta: ModelMeta = serde_json::from_str(&text).map_err(meta_err)?;
         let payload_path = dir.join(&meta.payload.file);
-        let bytes = std::fs::read(&payload_path).map_err(|source| ModelError::Io {
+        let bytes = std::fs::read(&payload_path).map_err(|error| ModelError::Io {
             path: payload_path.clone(),
-            source,
+            error,
         })?;
         let corrupt = |message: String| ModelError::Corrupt {
             path: payload_path.clone(),

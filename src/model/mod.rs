@@ -27,12 +27,13 @@ pub use linear::{Linear, N_TERMS, terms};
 #[non_exhaustive]
 pub enum ModelError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Not marked as the error's source: the message already holds it, and `main`
+        /// prints the chain, which would say it twice.
+        error: std::io::Error,
     },
     /// `meta.json` is not valid.
     #[error("{path}:{line}:{column}: {message}")]

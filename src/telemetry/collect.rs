@@ -169,7 +169,7 @@ pub fn collect(
     }
     std::fs::create_dir_all(&spec.out).map_err(|e| TelemetryError::Io {
         path: spec.out.clone(),
-        source: e,
+        error: e,
     })?;
     let existing = read_dir(&spec.out)?.records;
     let recorded: HashSet<&str> = existing.iter().map(|r| r.job_id.as_str()).collect();

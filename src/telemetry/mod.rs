@@ -26,12 +26,13 @@ pub use writer::{TelemetryWriter, WriterOptions, WriterStats};
 #[non_exhaustive]
 pub enum TelemetryError {
     /// A file or directory could not be used.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// Where.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why. Not marked as the error's source: the message already holds it, and `main`
+        /// prints the chain, which would say it twice.
+        error: std::io::Error,
     },
     /// The writer failed.
     #[error("telemetry writer for {dir}: {message}")]
@@ -44,10 +45,10 @@ pub enum TelemetryError {
 }
 
 impl TelemetryError {
-    fn io(path: &Path, source: std::io::Error) -> TelemetryError {
+    fn io(path: &Path, error: std::io::Error) -> TelemetryError {
         TelemetryError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
 }
