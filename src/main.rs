@@ -119,7 +119,8 @@ enum Command {
     /// timeout row carries the timeout). The order is shuffled with the seed; a (circuit,
     /// backend) that timed out or was refused is not repeated. Rerunning with the same
     /// arguments resumes: attempts already in DIR are skipped. Ctrl-C stops after the running
-    /// attempt, flushes what was recorded and prints a summary. Columns: docs/telemetry.md.
+    /// attempt, flushes what was recorded and prints a summary. At the end the files of
+    /// DIR are compacted (as `qroute telemetry compact`). Columns: docs/telemetry.md.
     Collect {
         /// OpenQASM 2 files or directories (searched recursively for *.qasm).
         #[arg(required = true)]
@@ -703,6 +704,23 @@ fn collect_cmd(spec: &CollectSpec, reg: &Registry) -> anyhow::Result<ExitCode> {
             String::new()
         }
     );
+    // One file per partition instead of one per flush; safe beside readers and writers.
+    use qroute::telemetry::compact::{CompactOptions, compact};
+    match compact(&spec.out, &CompactOptions::default()) {
+        Ok(r) if r.merged_files > 0 => println!(
+            "compacted {} file(s) into {} ({} -> {})",
+            r.merged_files,
+            r.written.len(),
+            qroute::display::human_bytes(r.bytes_before as f64),
+            qroute::display::human_bytes(r.bytes_after as f64)
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "warning: the recorded files were kept as they are, not compacted ({e}); \
+             `qroute telemetry compact {}` does it later",
+            spec.out.display()
+        ),
+    }
     Ok(
         if summary.bad_circuits.is_empty() && summary.interrupted == 0 {
             ExitCode::SUCCESS

@@ -92,6 +92,11 @@ fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
 
     let all = read_dir(&out).unwrap();
     assert!(all.bad_files.is_empty(), "{:?}", all.bad_files);
+    // The finished run compacted what both runs wrote: one file per date partition.
+    let files = parquet_files(&out).unwrap();
+    let partitions: HashSet<_> = files.iter().map(|f| f.parent().unwrap()).collect();
+    assert_eq!(files.len(), partitions.len(), "{files:?}");
+    assert!(stdout.contains("compacted "), "{stdout}");
     let mut seen = HashSet::new();
     for r in &all.records {
         assert!(seen.insert(r.job_id.clone()), "{} recorded twice", r.job_id);
