@@ -62,6 +62,15 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     group.throughput(Throughput::Elements(batch.len() as u64));
+    let forest = &sv.forest;
+    let refs: Vec<&[f64]> = batch.iter().map(Vec::as_slice).collect();
+    let mut out = vec![0.0; refs.len()];
+    group.bench_function("batch_forest_statevector_4_lanes", |b| {
+        b.iter(|| {
+            forest.predict_batch(std::hint::black_box(&refs), &mut out);
+            out[0]
+        })
+    });
     group.bench_function("batch_latency_statevector", |b| {
         b.iter(|| {
             let mut s = 0.0;

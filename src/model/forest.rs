@@ -235,6 +235,51 @@ impl Forest {
         sum / self.roots.len() as f64
     }
 
+    /// [`Forest::predict`] for many rows into `out` (one value per row), walking each tree
+    /// for four rows at a time so that their memory loads overlap. Equal to `predict` row by
+    /// row, bit for bit (same sums in the same order).
+    ///
+    /// # Panics
+    /// When `out` is shorter than `rows` or a row is too short.
+    pub fn predict_batch(&self, rows: &[&[f64]], out: &mut [f64]) {
+        const LANES: usize = 4;
+        assert!(out.len() >= rows.len(), "output shorter than the rows");
+        let nf = self.n_features as usize;
+        assert!(rows.iter().all(|r| r.len() >= nf), "feature row too short");
+        let n_trees = self.roots.len() as f64;
+        for (chunk, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            // Short chunks repeat their last row; the extra lanes are not written out.
+            let x: [&[f64]; LANES] = std::array::from_fn(|k| chunk[k.min(chunk.len() - 1)]);
+            let mut sums = [0.0; LANES];
+            for &root in &self.roots {
+                let mut at = [root as usize; LANES];
+                loop {
+                    let mut moved = false;
+                    for k in 0..LANES {
+                        let n = &self.nodes[at[k]];
+                        if n.feature != LEAF {
+                            moved = true;
+                            at[k] = if x[k][n.feature as usize] <= n.value {
+                                at[k] + 1
+                            } else {
+                                n.right as usize
+                            };
+                        }
+                    }
+                    if !moved {
+                        break;
+                    }
+                }
+                for k in 0..LANES {
+                    sums[k] += self.nodes[at[k]].value;
+                }
+            }
+            for (o, s) in out.iter_mut().zip(sums) {
+                *o = s / n_trees;
+            }
+        }
+    }
+
     /// The mean and the standard deviation of the trees' outputs.
     #[inline]
     pub fn predict_spread(&self, x: &[f64]) -> (f64, f64) {
@@ -285,6 +330,13 @@ mod tests {
         for (row, w) in test.iter().zip(want) {
             let got = flat.predict(row);
             assert!((got - w).abs() <= 1e-12, "{got} vs {w}");
+        }
+        // The batch walk gives the same values, bit for bit, for any number of rows.
+        let refs: Vec<&[f64]> = test.iter().take(299).map(Vec::as_slice).collect();
+        let mut batch = vec![0.0; refs.len()];
+        flat.predict_batch(&refs, &mut batch);
+        for (row, b) in refs.iter().zip(&batch) {
+            assert_eq!(flat.predict(row).to_bits(), b.to_bits());
         }
         // Training rows hit thresholds' neighbours exactly; they must agree too.
         let want = rf
