@@ -193,7 +193,6 @@ pub(crate) fn choose_modes(
     ds: &Dataset,
     circuits: &[usize],
     preds: &[Vec<Option<CvPred>>],
-    _h: &Hyperparameters,
 ) -> Vec<LatencyMode> {
     (0..ds.backends.len())
         .map(|b| {

@@ -459,7 +459,7 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
             progress(Step::Fitted);
         }
     }
-    let modes = eval::choose_modes(&ds, &pool, &cv, h);
+    let modes = eval::choose_modes(&ds, &pool, &cv);
     let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, h);
 
     // The final models, on every training family.
