@@ -23,13 +23,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
 use super::reader::{COMPACTED_FROM_KEY, OpenFile, snapshot, swap_lock};
-use super::schema::{TELEMETRY_SCHEMA_VERSION, VERSION_KEY};
-use super::writer::{now_us, publish};
+use super::writer::{now_us, parquet_properties, publish};
 use super::{TelemetryError, host_name};
 
 /// How files are merged.
@@ -181,21 +178,13 @@ fn merge(
         )
     };
     let tmp = part.join(format!(".{}.tmp", name(0)));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_dictionary_enabled(false)
-        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(
-                VERSION_KEY.to_string(),
-                TELEMETRY_SCHEMA_VERSION.to_string(),
-            ),
-            KeyValue::new(
-                COMPACTED_FROM_KEY.to_string(),
-                serde_json::to_string(&names).unwrap_or_default(),
-            ),
-        ]))
-        .build();
+    let props = parquet_properties(
+        opts.row_group_rows,
+        vec![KeyValue::new(
+            COMPACTED_FROM_KEY.to_string(),
+            serde_json::to_string(&names).unwrap_or_default(),
+        )],
+    );
     let written = (|| -> Result<u64, String> {
         let file = File::create(&tmp).map_err(|e| e.to_string())?;
         let handle = file.try_clone().map_err(|e| e.to_string())?;
