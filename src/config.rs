@@ -35,6 +35,9 @@ pub struct Config {
     /// `[[backend]]`: extra targets (external plugins, more MPS bond caps).
     #[serde(default, rename = "backend")]
     pub extra: Vec<BackendEntry>,
+    /// `[router]`: strategy, weights, thresholds, online adaptation, failures.
+    #[serde(default)]
+    pub router: crate::route::RouterSection,
 }
 
 /// The `[backends]` section.

@@ -18,6 +18,28 @@ pub fn human_bytes(b: f64) -> String {
     format!("2^{} B", b.log2().round())
 }
 
+/// A duration in milliseconds with three significant digits and a unit that fits:
+/// `0.0123` → `12.3 µs`, `42.0` → `42.0 ms`, `61500.0` → `61.5 s`.
+pub fn human_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        return format!("{ms} ms");
+    }
+    let (x, unit) = if ms < 1.0 {
+        (ms * 1e3, "µs")
+    } else if ms < 1e3 {
+        (ms, "ms")
+    } else {
+        (ms / 1e3, "s")
+    };
+    if x >= 100.0 {
+        format!("{x:.0} {unit}")
+    } else if x >= 10.0 {
+        format!("{x:.1} {unit}")
+    } else {
+        format!("{x:.2} {unit}")
+    }
+}
+
 /// Column alignment in [`table`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {

@@ -2,6 +2,8 @@
 
 #![forbid(unsafe_code)]
 
+mod cmd;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -186,6 +188,34 @@ enum Command {
         /// Folds of the leave-family-out cross-validation.
         #[arg(long, default_value_t = 5)]
         folds: usize,
+    },
+    /// Recommend a backend for each circuit, with why, the predicted time and its interval,
+    /// cost and confidence; nothing is run.
+    ///
+    /// Eligibility first (Clifford-only, memory, qubit limits, availability), then the
+    /// strategy ranks the rest with the model set (default models/default). `--format json`
+    /// prints every recommendation in full: ranked alternatives and refused backends with
+    /// reasons. How strategies score: docs/routing.md.
+    Route {
+        #[command(flatten)]
+        route: cmd::route::RouteArgs,
+        /// Output format: `table` or `json`.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Route each circuit, run it, and record every attempt as telemetry.
+    ///
+    /// Prints per circuit the backend, where it ran (in this process when predicted far
+    /// below its timeout and memory, else in an executor process), predicted and actual time
+    /// and cost, then a summary against always-statevector as the model predicts it. A failed
+    /// or timed-out attempt is retried on the next eligible backend (bounded, with backoff);
+    /// a backend failing repeatedly is skipped by its circuit breaker. Ctrl-C stops after the
+    /// running circuit and flushes the telemetry.
+    Run {
+        #[command(flatten)]
+        route: cmd::route::RouteArgs,
+        #[command(flatten)]
+        run: cmd::route::RunArgs,
     },
     /// Inspect a telemetry directory.
     #[command(subcommand)]
@@ -416,6 +446,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Features { files, format } => features_cmd(&files, format),
+        Command::Route { route, format } => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
+        }
+        Command::Run { route, run } => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::route::run_cmd(&route, &run, &config, config_path.as_deref())
+        }
         Command::Gen {
             kind,
             qubits,

@@ -1,0 +1,5 @@
+//! Command implementations too large for `main.rs`; each prints what a library call returns.
+
+pub(crate) mod route;
+
+pub(crate) use super::{collect_qasm, corpus_tags, process_isolation};

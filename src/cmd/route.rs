@@ -1,0 +1,407 @@
+//! `qroute route` and `qroute run`: printing what the library's router decides and does.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use qroute::backend::{Isolation, Registry};
+use qroute::circuit::qasm;
+use qroute::config::Config;
+use qroute::display::{Align, human_ms, table};
+use qroute::features::OutputFormat;
+use qroute::model::ModelSet;
+use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::route::{Constraints, Router, Strategy};
+use qroute::telemetry::{TelemetryWriter, WriterOptions};
+
+/// What every routing command shares.
+#[derive(Args, Debug)]
+pub(crate) struct RouteArgs {
+    /// OpenQASM 2 files or directories (searched recursively for *.qasm).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Strategy (default: the configuration's, else `predictive`).
+    #[arg(long, value_enum)]
+    pub(crate) strategy: Option<Strategy>,
+    /// Most a circuit may cost.
+    #[arg(long)]
+    pub(crate) max_cost: Option<f64>,
+    /// Latest acceptable finish per circuit, seconds.
+    #[arg(long)]
+    pub(crate) deadline: Option<f64>,
+    /// Least acceptable fidelity, in [0, 1]; 1 refuses approximate backends that may
+    /// truncate.
+    #[arg(long)]
+    pub(crate) min_fidelity: Option<f64>,
+    /// Shots per circuit.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) shots: u64,
+    /// Model set directory.
+    #[arg(long, env = "QROUTE_MODEL", default_value = "models/default")]
+    pub(crate) model: PathBuf,
+}
+
+impl RouteArgs {
+    fn constraints(&self) -> anyhow::Result<Constraints> {
+        let deadline = match self.deadline {
+            Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
+            Some(d) => bail!("--deadline must be a positive number of seconds, got {d}"),
+            None => None,
+        };
+        Ok(Constraints {
+            strategy: self.strategy,
+            shots: Some(self.shots),
+            deadline,
+            max_cost: self.max_cost,
+            min_fidelity: self.min_fidelity,
+            ..Constraints::default()
+        })
+    }
+}
+
+fn router(args: &RouteArgs, config: &Config, config_path: Option<&Path>) -> anyhow::Result<Router> {
+    let models = ModelSet::load(&args.model)
+        .with_context(|| format!("cannot load the model set {}", args.model.display()))?;
+    let rc = config.router.check().with_context(|| {
+        format!(
+            "invalid configuration {}",
+            config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
+        )
+    })?;
+    let registry = Registry::from_config(config, &Isolation::InProcess)?;
+    Ok(Router::new(models, registry, rc))
+}
+
+/// Parses every file; the bad ones are reported with position and counted.
+fn load_jobs(files: &[PathBuf]) -> anyhow::Result<(Vec<Job>, usize)> {
+    let mut paths = Vec::new();
+    for f in files {
+        super::collect_qasm(f, &mut paths)
+            .with_context(|| format!("cannot read {}", f.display()))?;
+    }
+    if paths.is_empty() {
+        bail!("no *.qasm files found in the given paths");
+    }
+    let mut jobs = Vec::new();
+    let mut bad = 0;
+    for p in paths {
+        match qasm::parse_file(&p) {
+            Ok(c) => {
+                let (source, family) = super::corpus_tags(&p);
+                let mut job = Job::new(p.display().to_string(), c);
+                job.source = source;
+                job.family = family;
+                jobs.push(job);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                bad += 1;
+            }
+        }
+    }
+    Ok((jobs, bad))
+}
+
+fn short(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `qroute route`.
+pub(crate) fn route_cmd(
+    args: &RouteArgs,
+    format: OutputFormat,
+    config: &Config,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let router = router(args, config, config_path)?;
+    let constraints = args.constraints()?;
+    let (jobs, mut bad) = load_jobs(&args.files)?;
+    let mut rows = vec![vec![
+        "circuit".to_string(),
+        "backend".into(),
+        "predicted".into(),
+        "90% interval".into(),
+        "cost".into(),
+        "confidence".into(),
+    ]];
+    let mut reasons = Vec::new();
+    let mut json = Vec::new();
+    for job in &jobs {
+        match router.recommend_circuit(&job.circuit, &job.features, &constraints) {
+            Ok(rec) => {
+                let e = &rec.chosen;
+                rows.push(vec![
+                    short(&job.name),
+                    rec.backend.clone(),
+                    human_ms(e.latency_ms),
+                    format!("{}–{}", human_ms(e.low_ms), human_ms(e.high_ms)),
+                    format!("{:.2e}", e.cost),
+                    format!("{:.2}", rec.confidence),
+                ]);
+                reasons.push(format!("{}: {}", short(&job.name), rec.reason));
+                json.push(serde_json::json!({ "circuit": job.name, "recommendation": rec }));
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", job.name);
+                json.push(serde_json::json!({ "circuit": job.name, "error": e.to_string() }));
+                bad += 1;
+            }
+        }
+    }
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+        _ => {
+            print!("{}", table(&rows, Align::FirstLeft));
+            println!();
+            for r in reasons {
+                println!("{r}");
+            }
+            println!(
+                "\nmodel set {}, strategy {}",
+                router.model_version(),
+                constraints.strategy.unwrap_or(router.config().strategy)
+            );
+        }
+    }
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Options of `qroute run` beyond routing.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    /// Telemetry directory for every attempt.
+    #[arg(long, default_value = "telemetry/runs")]
+    pub(crate) telemetry: PathBuf,
+    /// Wall-clock limit per attempt in an executor process, seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub(crate) timeout: f64,
+    /// Where jobs run: `auto` (in-process when predicted far below the timeout and memory
+    /// limit, else an executor process), `process` or `in-process`.
+    #[arg(long, value_enum, default_value_t = IsolationArg::Auto)]
+    pub(crate) isolation: IsolationArg,
+    /// Seed of every run.
+    #[arg(long, short = 's', default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IsolationArg {
+    Auto,
+    Process,
+    InProcess,
+}
+
+/// `qroute run`.
+pub(crate) fn run_cmd(
+    args: &RouteArgs,
+    run: &RunArgs,
+    config: &Config,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    if !(run.timeout.is_finite() && run.timeout > 0.0) {
+        bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            run.timeout
+        );
+    }
+    let router = router(args, config, config_path)?;
+    let constraints = args.constraints()?;
+    let (jobs, bad) = load_jobs(&args.files)?;
+    let isolated = Registry::from_config(config, &super::process_isolation()?)?;
+    std::fs::create_dir_all(&run.telemetry)
+        .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
+    let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
+    let run_id = format!(
+        "run-{}-{}",
+        qroute::telemetry::host_name(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros())
+    );
+    let opts = RunOptions {
+        timeout: Duration::from_secs_f64(run.timeout),
+        seed: run.seed,
+        run_id,
+        isolation: match run.isolation {
+            IsolationArg::Auto => IsolationPolicy::default(),
+            IsolationArg::Process => IsolationPolicy::Always,
+            IsolationArg::InProcess => IsolationPolicy::Never,
+        },
+        baseline: Some("statevector".into()),
+    };
+    let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
+    ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
+        .context("cannot install the Ctrl-C handler")?;
+    let bar = ProgressBar::new(jobs.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ETA {eta} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let mut reports = Vec::new();
+    for (n, job) in jobs.iter().enumerate() {
+        if STOP.load(Ordering::Relaxed) {
+            bar.println(format!(
+                "interrupted: {} circuit(s) not run",
+                jobs.len() - n
+            ));
+            break;
+        }
+        bar.set_message(short(&job.name));
+        let r = runner.run(n, job, &constraints)?;
+        bar.inc(1);
+        reports.push(r);
+    }
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let wstats = writer.close()?;
+    let failed = reports.iter().filter(|r| r.success().is_none()).count();
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "jobs": reports,
+                "stats": router.stats(),
+            }))?
+        );
+    } else {
+        print!("{}", render_run(&reports));
+        println!();
+        print!("{}", render_summary(&reports, elapsed));
+        println!(
+            "telemetry: {} row(s) in {} (model set {})",
+            wstats.rows,
+            run.telemetry.display(),
+            router.model_version()
+        );
+    }
+    let interrupted = reports.len() < jobs.len();
+    Ok(if bad == 0 && failed == 0 && !interrupted {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn render_run(reports: &[qroute::route::run::JobReport]) -> String {
+    let mut rows = vec![vec![
+        "circuit".to_string(),
+        "backend".into(),
+        "where".into(),
+        "predicted".into(),
+        "actual".into(),
+        "cost".into(),
+        "status".into(),
+    ]];
+    for r in reports {
+        let tried: Vec<&str> = r.attempts.iter().map(|a| a.backend.as_str()).collect();
+        let last = r.attempts.last();
+        rows.push(vec![
+            short(&r.name),
+            if tried.is_empty() {
+                "-".into()
+            } else {
+                tried.join(" → ")
+            },
+            last.map_or("-".into(), |a| {
+                if a.isolated { "process" } else { "in-process" }.to_string()
+            }),
+            last.map_or("-".into(), |a| human_ms(a.predicted_ms)),
+            last.and_then(|a| a.wall_ms).map_or("-".into(), human_ms),
+            last.and_then(|a| a.cost)
+                .map_or("-".into(), |c| format!("{c:.2e}")),
+            match (r.success(), &r.error) {
+                (Some(_), _) if r.attempts.len() > 1 => "ok after fallback".into(),
+                (Some(_), _) => "ok".into(),
+                (None, Some(e)) => format!("failed: {e}"),
+                (None, None) => "failed".into(),
+            },
+        ]);
+    }
+    table(&rows, Align::FirstLeft)
+}
+
+fn render_summary(reports: &[qroute::route::run::JobReport], elapsed: Duration) -> String {
+    let ok: Vec<_> = reports.iter().filter_map(|r| r.success()).collect();
+    let actual: f64 = ok.iter().filter_map(|a| a.wall_ms).sum();
+    let predicted: f64 = ok.iter().map(|a| a.predicted_ms).sum();
+    let cost: f64 = reports
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter_map(|a| a.cost)
+        .sum();
+    let mut s = format!(
+        "{} of {} circuit(s) ran in {}: simulation time {} actual, {} predicted; cost {:.3e}\n",
+        ok.len(),
+        reports.len(),
+        human_ms(elapsed.as_secs_f64() * 1e3),
+        human_ms(actual),
+        human_ms(predicted),
+        cost
+    );
+    // The same circuits always on statevector, as the model predicts it.
+    let both: Vec<(f64, f64)> = reports
+        .iter()
+        .filter_map(|r| Some((r.success()?.wall_ms?, r.baseline_ms?)))
+        .collect();
+    let refused = ok.len() - both.len();
+    if !both.is_empty() {
+        let (a, b): (f64, f64) = both
+            .iter()
+            .fold((0.0, 0.0), |(x, y), (a, b)| (x + a, y + b));
+        s.push_str(&format!(
+            "always-statevector would take {} (as the model predicts it) on the {} circuit(s) it \
+             can take; routed, they took {}: {}{}\n",
+            human_ms(b),
+            both.len(),
+            human_ms(a),
+            if a <= b {
+                format!("{:.1}× faster", b / a.max(1e-9))
+            } else {
+                format!("{:.1}× slower", a / b.max(1e-9))
+            },
+            if refused > 0 {
+                format!("; statevector cannot take the other {refused}")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for (isolated, label) in [(false, "in-process"), (true, "executor process")] {
+        let v: Vec<f64> = ok
+            .iter()
+            .filter(|a| a.isolated == isolated)
+            .map(|a| a.overhead_ms)
+            .collect();
+        if !v.is_empty() {
+            s.push_str(&format!(
+                "{label}: {} job(s), mean overhead beyond the simulation {}\n",
+                v.len(),
+                human_ms(v.iter().sum::<f64>() / v.len() as f64)
+            ));
+        }
+    }
+    let fallbacks = reports.iter().filter(|r| r.attempts.len() > 1).count();
+    if fallbacks > 0 {
+        s.push_str(&format!(
+            "{fallbacks} circuit(s) needed a fallback backend\n"
+        ));
+    }
+    s
+}

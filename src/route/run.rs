@@ -1,0 +1,398 @@
+//! Executing circuits through the router: isolation chosen per job, failures retried on the
+//! next eligible backend with backoff, every attempt recorded as telemetry and fed back to the
+//! router.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::{Constraints, Recommendation, RouteError, Router};
+use crate::backend::{Backend, BackendError, BackendKind, Outcome, Registry, RunSpec};
+use crate::circuit::Circuit;
+use crate::features::{Feature, Features};
+use crate::telemetry::{ExecutionRecord, Status, TelemetryError, TelemetryWriter, host_name};
+
+/// One circuit to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// File name or label.
+    pub name: String,
+    /// The circuit.
+    pub circuit: Circuit,
+    /// Its features.
+    pub features: Features,
+    /// Where it came from, when known.
+    pub source: Option<String>,
+    /// Its family, when known.
+    pub family: Option<String>,
+}
+
+impl Job {
+    /// A job for a parsed circuit, its features computed.
+    pub fn new(name: impl Into<String>, circuit: Circuit) -> Job {
+        Job {
+            name: name.into(),
+            features: crate::features::extract(&circuit),
+            circuit,
+            source: None,
+            family: None,
+        }
+    }
+}
+
+/// Where a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum IsolationPolicy {
+    /// Always in an executor process (a timeout or a crash kills only the child).
+    Always,
+    /// Always in this process (no timeout can be enforced).
+    Never,
+    /// In this process when the job is predicted far below its timeout and memory limit,
+    /// otherwise in an executor process.
+    Auto {
+        /// The upper end of the 90% latency interval times this must stay within the timeout.
+        margin: f64,
+        /// Largest dense state (16 B × 2^qubits) run in-process on a dense simulator, bytes.
+        max_in_process_bytes: f64,
+        /// Largest predicted failure risk run in-process.
+        max_risk: f64,
+    },
+}
+
+impl Default for IsolationPolicy {
+    fn default() -> Self {
+        IsolationPolicy::Auto {
+            margin: 10.0,
+            max_in_process_bytes: (1u64 << 30) as f64,
+            max_risk: 0.05,
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Wall-clock limit of each attempt in an executor process.
+    pub timeout: Duration,
+    /// Seed of every run.
+    pub seed: u64,
+    /// Label of this run in telemetry.
+    pub run_id: String,
+    /// In-process or isolated.
+    pub isolation: IsolationPolicy,
+    /// A backend whose predicted time is reported beside each job, for comparison.
+    pub baseline: Option<String>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// Backend.
+    pub backend: String,
+    /// Whether it ran in an executor process.
+    pub isolated: bool,
+    /// How it ended.
+    pub status: Status,
+    /// Predicted wall time, ms.
+    pub predicted_ms: f64,
+    /// Predicted cost.
+    pub predicted_cost: f64,
+    /// Wall time of the simulation, ms (the timeout for a timeout).
+    pub wall_ms: Option<f64>,
+    /// Time around the execution beyond the simulation itself, ms (process round trip,
+    /// serialisation).
+    pub overhead_ms: f64,
+    /// Cost under the backend's price.
+    pub cost: Option<f64>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// What happened to one job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    /// The job's name.
+    pub name: String,
+    /// The first recommendation (the router's choice before any fallback).
+    pub recommendation: Option<Recommendation>,
+    /// Every attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// The result of the successful attempt.
+    #[serde(skip)]
+    pub outcome: Option<Outcome>,
+    /// Why no attempt succeeded.
+    pub error: Option<String>,
+    /// The baseline backend's predicted time for this circuit, ms.
+    pub baseline_ms: Option<f64>,
+}
+
+impl JobReport {
+    /// The successful attempt.
+    pub fn success(&self) -> Option<&Attempt> {
+        self.attempts.iter().find(|a| a.status == Status::Ok)
+    }
+}
+
+/// Runs jobs through a router.
+pub struct Runner<'a> {
+    router: &'a Router,
+    isolated: Option<&'a Registry>,
+    writer: Option<&'a TelemetryWriter>,
+    opts: RunOptions,
+    host: String,
+}
+
+fn now_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+impl<'a> Runner<'a> {
+    /// A runner executing in-process on the router's own backends, and in executor
+    /// processes on `isolated` (backends of the same names); attempts are written to
+    /// `writer` when given.
+    pub fn new(
+        router: &'a Router,
+        isolated: Option<&'a Registry>,
+        writer: Option<&'a TelemetryWriter>,
+        opts: RunOptions,
+    ) -> Runner<'a> {
+        Runner {
+            router,
+            isolated,
+            writer,
+            opts,
+            host: host_name(),
+        }
+    }
+
+    fn place(&self, rec: &Recommendation, features: &Features) -> Option<&'a Arc<dyn Backend>> {
+        let isolated = self.isolated.and_then(|r| r.get(&rec.backend));
+        let local = self.router.registry().get(&rec.backend);
+        let in_process = match self.opts.isolation {
+            IsolationPolicy::Always => false,
+            IsolationPolicy::Never => true,
+            IsolationPolicy::Auto {
+                margin,
+                max_in_process_bytes,
+                max_risk,
+            } => {
+                // Only dense simulators are bounded by the dense state; the others'
+                // memory follows the time the model predicts.
+                let dense = local.is_some_and(|b| {
+                    matches!(
+                        b.kind(),
+                        BackendKind::Statevector
+                            | BackendKind::Gpu
+                            | BackendKind::PrismAuto
+                            | BackendKind::Sparse
+                            | BackendKind::Factored
+                    )
+                });
+                rec.chosen.high_ms * margin <= self.opts.timeout.as_secs_f64() * 1e3
+                    && (!dense || features[Feature::DenseMemoryBytes] <= max_in_process_bytes)
+                    && rec.chosen.risk <= max_risk
+            }
+        };
+        if in_process {
+            local.or(isolated)
+        } else {
+            isolated.or(local)
+        }
+    }
+
+    /// Routes and runs one job: on failure or timeout the next eligible backend is tried,
+    /// after a backoff, up to `max_attempts` in all.
+    pub fn run(
+        &self,
+        n: usize,
+        job: &Job,
+        constraints: &Constraints,
+    ) -> Result<JobReport, TelemetryError> {
+        let cfg = self.router.config();
+        let submitted = Instant::now();
+        let mut c = constraints.clone();
+        let mut report = JobReport {
+            name: job.name.clone(),
+            recommendation: None,
+            attempts: Vec::new(),
+            outcome: None,
+            error: None,
+            baseline_ms: self.baseline(&job.features, &c),
+        };
+        let mut backoff = cfg.retry_backoff;
+        for attempt in 0..cfg.max_attempts {
+            let rec = match self
+                .router
+                .recommend_circuit(&job.circuit, &job.features, &c)
+            {
+                Ok(r) => r,
+                Err(RouteError::NoBackend { ineligible }) if attempt > 0 => {
+                    report.error = Some(format!(
+                        "no backend left to try: {}",
+                        ineligible
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    report.error = Some(e.to_string());
+                    break;
+                }
+            };
+            if attempt > 0 {
+                std::thread::sleep(backoff);
+                backoff *= 2;
+            }
+            let Some(backend) = self.place(&rec, &job.features) else {
+                report.error = Some(format!(
+                    "backend {} vanished from the registry",
+                    rec.backend
+                ));
+                break;
+            };
+            let isolated = self
+                .isolated
+                .is_some_and(|r| r.get(&rec.backend).is_some_and(|b| Arc::ptr_eq(b, backend)))
+                || backend.kind() == BackendKind::External;
+            let mut spec: RunSpec = self.router.run_spec(&c);
+            spec.seed = self.opts.seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            spec.timeout = Some(self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX)));
+            let queue_wait = submitted.elapsed();
+            let guard = self.router.begin(&rec);
+            let ts_us = now_us();
+            let started = Instant::now();
+            let result = backend.execute(&job.circuit, &spec);
+            let elapsed = started.elapsed();
+            drop(guard);
+            let mut a = Attempt {
+                backend: rec.backend.clone(),
+                isolated,
+                status: Status::Ok,
+                predicted_ms: rec.chosen.latency_ms,
+                predicted_cost: rec.chosen.cost,
+                wall_ms: None,
+                overhead_ms: 0.0,
+                cost: None,
+                error: None,
+            };
+            let mut row = self.record(n, attempt, job, backend.as_ref(), &rec, &spec, ts_us);
+            row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
+            let outcome = match result {
+                Ok(out) => {
+                    let wall = out.wall.as_secs_f64() * 1e3;
+                    a.wall_ms = Some(wall);
+                    a.overhead_ms = (elapsed.as_secs_f64() * 1e3 - wall).max(0.0);
+                    let cost = backend
+                        .price()
+                        .cost(out.wall, spec.threads.max(1), spec.shots);
+                    a.cost = Some(cost);
+                    row.wall_ms = Some(wall);
+                    row.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
+                    row.peak_mem_bytes = out.peak_memory;
+                    row.cost = Some(cost);
+                    row.fidelity_estimate = Some(out.fidelity);
+                    Some(out)
+                }
+                Err(e) => {
+                    a.status = match &e {
+                        BackendError::Timeout { .. } => Status::Timeout,
+                        BackendError::Ineligible(_) => Status::Ineligible,
+                        _ => Status::Failed,
+                    };
+                    a.error = Some(e.to_string());
+                    if a.status == Status::Timeout {
+                        a.wall_ms = row.timeout_ms;
+                        row.wall_ms = row.timeout_ms;
+                    }
+                    row.status = a.status;
+                    row.error_kind = Some(e.kind().to_string());
+                    row.error_message = Some(e.detail());
+                    None
+                }
+            };
+            self.router.observe(&row);
+            if let Some(w) = self.writer {
+                w.write(row)?;
+            }
+            c.exclude.push(rec.backend.clone());
+            if report.recommendation.is_none() {
+                report.recommendation = Some(rec);
+            }
+            report.attempts.push(a);
+            if let Some(out) = outcome {
+                report.outcome = Some(out);
+                report.error = None;
+                return Ok(report);
+            }
+            report.error = report.attempts.last().and_then(|a| a.error.clone());
+        }
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        n: usize,
+        attempt: u32,
+        job: &Job,
+        backend: &dyn Backend,
+        rec: &Recommendation,
+        spec: &RunSpec,
+        ts_us: i64,
+    ) -> ExecutionRecord {
+        ExecutionRecord {
+            ts_us,
+            run_id: self.opts.run_id.clone(),
+            job_id: format!("{}/{n}/{attempt}", self.opts.run_id),
+            circuit_id: job.circuit.id().to_string(),
+            circuit_name: job.name.clone(),
+            source: job.source.clone(),
+            family: job.family.clone(),
+            features: job.features.clone(),
+            backend: rec.backend.clone(),
+            backend_kind: backend.kind().to_string(),
+            backend_version: backend.version(),
+            host: self.host.clone(),
+            threads: spec.threads as u32,
+            shots: spec.shots,
+            seed: spec.seed,
+            timeout_ms: spec.timeout.map(|t| t.as_secs_f64() * 1e3),
+            wall_ms: None,
+            cpu_ms: None,
+            peak_mem_bytes: None,
+            cost: None,
+            status: Status::Ok,
+            error_kind: None,
+            error_message: None,
+            fidelity_estimate: None,
+            queue_wait_ms: None,
+            strategy: Some(rec.strategy.as_str().to_string()),
+            predicted_ms: Some(rec.chosen.latency_ms),
+            predicted_cost: Some(rec.chosen.cost),
+            model_version: Some(rec.model_version.clone()),
+        }
+    }
+
+    /// The baseline backend's predicted time, when it could take the circuit.
+    fn baseline(&self, features: &Features, c: &Constraints) -> Option<f64> {
+        let name = self.opts.baseline.as_deref()?;
+        let spec = self.router.run_spec(c);
+        let b = self.router.registry().get(name)?;
+        b.check(&Circuit::new(), features, &spec).ok()?;
+        self.router
+            .predict_backend(name, features, spec.shots, spec.threads.max(1) as u32)
+            .map(|p| p.latency_ms)
+    }
+}
+
+/// Where `qroute run` writes its telemetry unless told otherwise.
+pub fn default_telemetry_dir() -> PathBuf {
+    PathBuf::from("telemetry/runs")
+}

@@ -1,0 +1,765 @@
+//! The router: eligibility with reasons, each strategy's choice, the confidence gate, online
+//! correction, load, seeded exploration, circuit breakers, fallback with telemetry, model
+//! swaps and statistics.
+//!
+//! Strategy tests use synthetic model sets whose predictions are constants chosen here (fitted
+//! with the real fitting code on constant targets), so every expected choice follows from the
+//! numbers in the test; eligibility tests use the real backends and the frozen v1 models.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use qroute::backend::registry::builtin;
+use qroute::backend::{
+    Backend, BackendError, BackendKind, Ineligible, Isolation, Outcome, Registry, RunSpec,
+};
+use qroute::circuit::Circuit;
+use qroute::circuit::qasm::{parse_file, parse_str};
+use qroute::config::{Config, default_price};
+use qroute::features::{Features, NUM_FEATURES, extract};
+use qroute::model::{BackendModel, Forest, ForestParams, LatencyMode, Linear, ModelSet, N_TERMS};
+use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::route::{Constraints, RouteError, Router, RouterConfig, RouterSection, Strategy};
+use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions, read_dir};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
+}
+
+fn registry(names: &[&str]) -> Registry {
+    Registry::new(
+        names
+            .iter()
+            .map(|n| builtin(n, default_price()).unwrap())
+            .collect(),
+    )
+}
+
+/// What a synthetic backend model predicts, whatever the circuit.
+#[derive(Clone, Copy)]
+struct Fixed {
+    ms: f64,
+    cost: f64,
+    risk: f64,
+}
+
+fn fixed(ms: f64, cost: f64) -> Fixed {
+    Fixed {
+        ms,
+        cost,
+        risk: 0.0,
+    }
+}
+
+/// A model set predicting constants: latency `ms` (with held-out log error `sigma`), `cost`
+/// and `risk` per backend. Fitted with the real ridge and forest code on constant targets.
+fn synthetic(backends: &[(&str, Fixed)], sigma: f64) -> ModelSet {
+    let mut set = ModelSet::load(&fixture()).unwrap();
+    let n = 40;
+    let term_rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..N_TERMS).map(|j| (i * 7 + j * 3) as f64 % 5.0).collect())
+        .collect();
+    let feat_rows: Vec<Vec<f64>> = (0..n)
+        .map(|i| (0..NUM_FEATURES).map(|j| (i + j) as f64).collect())
+        .collect();
+    let cost_rows: Vec<Vec<f64>> = (0..n).map(|i| vec![i as f64, 1024.0]).collect();
+    let params = ForestParams {
+        n_trees: 3,
+        max_depth: 2,
+        min_samples_leaf: 1,
+        features_per_split: 4,
+        seed: 1,
+    };
+    set.backends = backends
+        .iter()
+        .map(|(name, f)| BackendModel {
+            name: name.to_string(),
+            mode: LatencyMode::Linear,
+            linear: Linear::fit(&term_rows, &vec![f.ms.ln(); n], 1.0).unwrap(),
+            forest: Forest::fit(&feat_rows, &vec![0.0; n], &params).unwrap(),
+            log_sigma: sigma,
+            risk: Forest::fit(&feat_rows, &vec![f.risk; n], &params).unwrap(),
+            cost: Linear::fit(&cost_rows, &vec![f.cost; n], 1.0).unwrap(),
+            domain_min: vec![f64::NEG_INFINITY; NUM_FEATURES],
+            domain_max: vec![f64::INFINITY; NUM_FEATURES],
+        })
+        .collect();
+    set.meta.backends = backends.iter().map(|(n, _)| n.to_string()).collect();
+    set.meta.name = "synthetic".into();
+    set
+}
+
+fn router(models: ModelSet, names: &[&str], config: RouterSection) -> Router {
+    Router::new(models, registry(names), config.check().unwrap())
+}
+
+fn qasm(src: &str) -> (Circuit, Features) {
+    let c = parse_str(src).unwrap();
+    let f = extract(&c);
+    (c, f)
+}
+
+/// A small non-Clifford circuit every simulator takes.
+fn small() -> (Circuit, Features) {
+    qasm(
+        "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3]; h q[0]; cx q[0], q[1]; t q[1]; cx q[1], q[2]; measure q -> c;",
+    )
+}
+
+fn with(strategy: Strategy) -> Constraints {
+    Constraints {
+        strategy: Some(strategy),
+        ..Constraints::default()
+    }
+}
+
+fn reason_of<'a>(ineligible: &'a [Ineligible], backend: &str) -> &'a str {
+    &ineligible
+        .iter()
+        .find(|i| i.backend == backend)
+        .unwrap_or_else(|| panic!("{backend} not refused: {ineligible:?}"))
+        .reason
+}
+
+#[test]
+fn eligibility_comes_first_and_says_why() {
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector", "stabilizer", "mps-64", "product"]),
+        RouterConfig::default(),
+    );
+    // 100-qubit Clifford: no dense state vector, and product takes no entangling gate;
+    // product has no model in the fixture anyway.
+    let c = parse_file(common::corpus_dir().join("clifford/cliff_layered_n100_d10.qasm")).unwrap();
+    let rec = r
+        .recommend(&extract(&c), &with(Strategy::Performance))
+        .unwrap();
+    assert!(
+        reason_of(&rec.ineligible, "statevector").contains("100 qubits"),
+        "{:?}",
+        rec.ineligible
+    );
+    assert!(reason_of(&rec.ineligible, "product").contains("no model"));
+    assert!(["stabilizer", "mps-64"].contains(&rec.backend.as_str()));
+    // Non-Clifford: the stabilizer refuses with the count.
+    let (_, f) = small();
+    let rec = r.recommend(&f, &with(Strategy::Performance)).unwrap();
+    assert!(reason_of(&rec.ineligible, "stabilizer").contains("1 non-Clifford"));
+    // An exact result demanded: an MPS that may truncate is refused.
+    let c = parse_file(common::corpus_dir().join("mqtbench/qft_16.qasm")).unwrap();
+    let rec = r
+        .recommend(
+            &extract(&c),
+            &Constraints {
+                min_fidelity: Some(1.0),
+                ..with(Strategy::Performance)
+            },
+        )
+        .unwrap();
+    assert!(reason_of(&rec.ineligible, "mps-64").contains("bond dimension"));
+    assert_eq!(rec.backend, "statevector");
+    // Excluded by the caller.
+    let rec = r
+        .recommend(
+            &f,
+            &Constraints {
+                exclude: vec!["statevector".into()],
+                ..with(Strategy::Performance)
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        reason_of(&rec.ineligible, "statevector"),
+        "excluded by the request"
+    );
+    // An opaque gate is seen only with the circuit: nothing can run it.
+    let (oc, of) =
+        qasm("OPENQASM 2.0; include \"qelib1.inc\"; opaque magic q; qreg q[2]; magic q[0];");
+    let err = r
+        .recommend_circuit(&oc, &of, &Constraints::default())
+        .unwrap_err();
+    match err {
+        RouteError::NoBackend { ineligible } => {
+            assert!(reason_of(&ineligible, "statevector").contains("opaque gate `magic`"))
+        }
+        e => panic!("{e}"),
+    }
+    // Out-of-range constraints are refused, not clamped.
+    let err = r
+        .recommend(
+            &f,
+            &Constraints {
+                min_fidelity: Some(2.0),
+                ..Constraints::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("min_fidelity"), "{err}");
+}
+
+#[test]
+fn performance_ranks_by_expected_time_including_risk() {
+    let (_, f) = small();
+    let names = ["statevector", "mps-64", "sparse"];
+    let risky = Fixed {
+        ms: 2.0,
+        cost: 1.0,
+        risk: 0.5,
+    };
+    let m = synthetic(
+        &[
+            ("statevector", fixed(10.0, 1.0)),
+            ("mps-64", risky),
+            ("sparse", fixed(30.0, 1.0)),
+        ],
+        0.1,
+    );
+    let rec = router(m, &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Performance))
+        .unwrap();
+    // mps-64 is fastest but fails half the time: 2 ms + 0.5 × 20 s.
+    assert_eq!(rec.backend, "statevector", "{}", rec.reason);
+    assert!((rec.chosen.latency_ms - 10.0).abs() < 1e-6);
+    assert_eq!(
+        rec.alternatives
+            .iter()
+            .map(|a| a.backend.as_str())
+            .collect::<Vec<_>>(),
+        ["sparse", "mps-64"]
+    );
+    assert!(rec.confidence > 0.99, "{}", rec.confidence);
+    // Without the risk it wins.
+    let m = synthetic(
+        &[
+            ("statevector", fixed(10.0, 1.0)),
+            ("mps-64", fixed(2.0, 1.0)),
+            ("sparse", fixed(30.0, 1.0)),
+        ],
+        0.1,
+    );
+    let rec = router(m, &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Performance))
+        .unwrap();
+    assert_eq!(rec.backend, "mps-64");
+    assert!(
+        rec.reason.contains("5.0× faster than statevector"),
+        "{}",
+        rec.reason
+    );
+}
+
+#[test]
+fn cost_takes_the_cheapest_that_meets_the_deadline() {
+    let (_, f) = small();
+    let m = synthetic(
+        &[
+            ("statevector", fixed(10.0, 5.0)),
+            ("mps-64", fixed(100.0, 1.0)),
+        ],
+        0.1,
+    );
+    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    assert_eq!(
+        r.recommend(&f, &with(Strategy::Cost)).unwrap().backend,
+        "mps-64"
+    );
+    let rec = r
+        .recommend(
+            &f,
+            &Constraints {
+                deadline: Some(Duration::from_millis(50)),
+                ..with(Strategy::Cost)
+            },
+        )
+        .unwrap();
+    assert_eq!(rec.backend, "statevector");
+    assert!(rec.constraints_met);
+    assert!(!rec.alternatives[0].meets_deadline);
+    // Nothing meets a 1 ms deadline: the best is still chosen, and the reason says so.
+    let rec = r
+        .recommend(
+            &f,
+            &Constraints {
+                deadline: Some(Duration::from_millis(1)),
+                ..with(Strategy::Cost)
+            },
+        )
+        .unwrap();
+    assert!(!rec.constraints_met);
+    assert!(
+        rec.reason
+            .starts_with("no backend is predicted to meet the deadline"),
+        "{}",
+        rec.reason
+    );
+    // A cost limit works the same way.
+    let rec = r
+        .recommend(
+            &f,
+            &Constraints {
+                max_cost: Some(0.5),
+                ..with(Strategy::Performance)
+            },
+        )
+        .unwrap();
+    assert!(!rec.constraints_met);
+    assert!(rec.reason.contains("cost limit"), "{}", rec.reason);
+}
+
+#[test]
+fn balanced_follows_its_weights() {
+    let (_, f) = small();
+    let m = || {
+        synthetic(
+            &[
+                ("statevector", fixed(10.0, 4.0)),
+                ("mps-64", fixed(40.0, 1.0)),
+            ],
+            0.1,
+        )
+    };
+    let names = ["statevector", "mps-64"];
+    // 0.7 × ln 4 against 0.3 × ln 4: latency wins.
+    let rec = router(m(), &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Balanced))
+        .unwrap();
+    assert_eq!(rec.backend, "statevector");
+    assert!(
+        (rec.chosen.score - 0.3 * 4f64.ln()).abs() < 1e-6,
+        "{}",
+        rec.chosen.score
+    );
+    let cheap = RouterSection {
+        cost_weight: Some(0.9),
+        performance_weight: Some(0.1),
+        ..Default::default()
+    };
+    let rec = router(m(), &names, cheap)
+        .recommend(&f, &with(Strategy::Balanced))
+        .unwrap();
+    assert_eq!(rec.backend, "mps-64");
+}
+
+#[test]
+fn predictive_takes_the_rule_when_unsure_or_out_of_range() {
+    let (_, f) = small();
+    let names = ["statevector", "prism-auto"];
+    // ln(10/8) / (1.0 · √2) = 0.16: P = 0.56, below the 0.6 gate.
+    let unsure = synthetic(
+        &[
+            ("statevector", fixed(8.0, 1.0)),
+            ("prism-auto", fixed(10.0, 1.0)),
+        ],
+        1.0,
+    );
+    let rec = router(unsure, &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Predictive))
+        .unwrap();
+    assert_eq!(rec.backend, "prism-auto");
+    assert!(rec.rule_fallback);
+    assert!(rec.reason.contains("unsure"), "{}", rec.reason);
+    // Balanced alone would take the model's choice.
+    let unsure = synthetic(
+        &[
+            ("statevector", fixed(8.0, 1.0)),
+            ("prism-auto", fixed(10.0, 1.0)),
+        ],
+        1.0,
+    );
+    let r = router(unsure, &names, RouterSection::default());
+    assert_eq!(
+        r.recommend(&f, &with(Strategy::Balanced)).unwrap().backend,
+        "statevector"
+    );
+    // Ten times faster: P = 0.95, the model's choice stands.
+    let sure = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("prism-auto", fixed(10.0, 1.0)),
+        ],
+        1.0,
+    );
+    let rec = router(sure, &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Predictive))
+        .unwrap();
+    assert_eq!(rec.backend, "statevector");
+    assert!(!rec.rule_fallback);
+    // Outside the training range of the model's choice: the rule, and the reason says so.
+    let mut out = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("prism-auto", fixed(10.0, 1.0)),
+        ],
+        1.0,
+    );
+    out.backends[0].domain_max[qroute::features::Feature::NumQubits as usize] = 2.0;
+    let rec = router(out, &names, RouterSection::default())
+        .recommend(&f, &with(Strategy::Predictive))
+        .unwrap();
+    assert_eq!(rec.backend, "prism-auto");
+    assert!(rec.reason.contains("training range"), "{}", rec.reason);
+    assert!(!rec.alternatives[0].in_domain);
+}
+
+fn observed(backend: &str, f: &Features, status: Status, wall_ms: f64) -> ExecutionRecord {
+    ExecutionRecord {
+        ts_us: 0,
+        run_id: "test".into(),
+        job_id: "test".into(),
+        circuit_id: "c".into(),
+        circuit_name: "small".into(),
+        source: None,
+        family: None,
+        features: f.clone(),
+        backend: backend.into(),
+        backend_kind: "statevector".into(),
+        backend_version: String::new(),
+        host: "h".into(),
+        threads: 1,
+        shots: 1024,
+        seed: 0,
+        timeout_ms: None,
+        wall_ms: Some(wall_ms),
+        cpu_ms: None,
+        peak_mem_bytes: None,
+        cost: Some(0.5),
+        status,
+        error_kind: None,
+        error_message: None,
+        fidelity_estimate: None,
+        queue_wait_ms: None,
+        strategy: Some("adaptive".into()),
+        predicted_ms: Some(1.0),
+        predicted_cost: None,
+        model_version: None,
+    }
+}
+
+#[test]
+fn adaptive_corrects_predictions_from_what_it_observes() {
+    let (_, f) = small();
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(3.0, 1.0)),
+        ],
+        0.05,
+    );
+    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    let adaptive = with(Strategy::Adaptive);
+    assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
+    // statevector keeps taking ten times its prediction.
+    for _ in 0..5 {
+        r.observe(&observed("statevector", &f, Status::Ok, 10.0));
+    }
+    let rec = r.recommend(&f, &adaptive).unwrap();
+    assert_eq!(rec.backend, "mps-64", "{}", rec.reason);
+    let sv = &rec.alternatives[0];
+    assert!((sv.latency_ms - 10.0).abs() < 1e-6, "{sv:?}");
+    assert!((sv.model_ms - 1.0).abs() < 1e-9);
+    // The other strategies use the models as they are.
+    assert_eq!(
+        r.recommend(&f, &with(Strategy::Performance))
+            .unwrap()
+            .backend,
+        "statevector"
+    );
+    let stats = r.stats();
+    assert!((stats.realtime.load["statevector"].correction - 10.0).abs() < 1e-6);
+    assert_eq!(stats.realtime.observed, 5);
+    let err = &stats.debug.prediction_error["statevector"];
+    assert_eq!(err.n, 5);
+    assert!((err.median_ape.unwrap() - 0.9).abs() < 1e-9);
+}
+
+#[test]
+fn adaptive_counts_work_in_flight_as_queue_wait() {
+    let (_, f) = small();
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(1.5, 1.0)),
+        ],
+        0.05,
+    );
+    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    let adaptive = with(Strategy::Adaptive);
+    let first = r.recommend(&f, &adaptive).unwrap();
+    assert_eq!(first.backend, "statevector");
+    let a = r.begin(&first).unwrap();
+    let b = r.begin(&first).unwrap();
+    let rec = r.recommend(&f, &adaptive).unwrap();
+    assert_eq!(rec.backend, "mps-64", "{}", rec.reason);
+    assert!((rec.alternatives[0].queue_ms - 2.0).abs() < 1e-6);
+    assert_eq!(r.stats().realtime.load["statevector"].in_flight, 2);
+    drop(a);
+    drop(b);
+    assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
+    assert_eq!(r.stats().realtime.load["statevector"].in_flight, 0);
+}
+
+#[test]
+fn exploration_is_seeded_capped_and_near_the_best() {
+    let (_, f) = small();
+    let names = ["statevector", "mps-64", "sparse"];
+    let models = || {
+        synthetic(
+            &[
+                ("statevector", fixed(1.0, 1.0)),
+                ("mps-64", fixed(2.0, 1.0)),
+                // Beyond the 4× slowdown limit: never explored.
+                ("sparse", fixed(50.0, 1.0)),
+            ],
+            0.05,
+        )
+    };
+    let cfg = || RouterSection {
+        explore_rate: Some(0.2),
+        seed: Some(7),
+        ..Default::default()
+    };
+    let choices = |r: &Router| -> Vec<String> {
+        (0..500)
+            .map(|_| r.recommend(&f, &with(Strategy::Adaptive)).unwrap().backend)
+            .collect()
+    };
+    let a = router(models(), &names, cfg());
+    let b = router(models(), &names, cfg());
+    let (ca, cb) = (choices(&a), choices(&b));
+    assert_eq!(ca, cb, "same seed, same decisions");
+    let explored = ca.iter().filter(|c| *c == "mps-64").count();
+    assert!(
+        (60..=140).contains(&explored),
+        "{explored} of 500 explored at rate 0.2"
+    );
+    assert!(!ca.iter().any(|c| c == "sparse"));
+    assert_eq!(a.stats().routing.explorations, explored as u64);
+    // The rate is capped.
+    let e = RouterSection {
+        explore_rate: Some(0.3),
+        ..Default::default()
+    }
+    .check()
+    .unwrap_err();
+    assert_eq!(e.key, "explore_rate");
+}
+
+/// A backend that fails every run, under a real backend's name.
+struct Broken(&'static str);
+
+impl Backend for Broken {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Statevector
+    }
+    fn check(&self, _: &Circuit, _: &Features, _: &RunSpec) -> Result<(), Ineligible> {
+        Ok(())
+    }
+    fn execute(&self, _: &Circuit, _: &RunSpec) -> Result<Outcome, BackendError> {
+        Err(BackendError::Simulation {
+            backend: self.0.into(),
+            message: "device lost".into(),
+        })
+    }
+}
+
+#[test]
+fn failures_fall_back_open_the_breaker_and_are_recorded() {
+    let (c, _) = small();
+    let job = Job::new("small", c);
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(3.0, 1.0)),
+        ],
+        0.05,
+    );
+    let reg = Registry::new(vec![
+        Arc::new(Broken("statevector")) as Arc<dyn Backend>,
+        builtin("mps-64", default_price()).unwrap(),
+    ]);
+    let cfg = RouterSection {
+        breaker_failures: Some(2),
+        breaker_cooldown: Some(0.3),
+        retry_backoff_ms: Some(1.0),
+        ..Default::default()
+    };
+    let r = Router::new(m, reg, cfg.check().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let writer = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    let opts = RunOptions {
+        timeout: Duration::from_secs(10),
+        seed: 1,
+        run_id: "t".into(),
+        isolation: IsolationPolicy::Never,
+        baseline: None,
+    };
+    let runner = Runner::new(&r, None, Some(&writer), opts);
+    let perf = with(Strategy::Performance);
+    for n in 0..2 {
+        let rep = runner.run(n, &job, &perf).unwrap();
+        let tried: Vec<(&str, Status)> = rep
+            .attempts
+            .iter()
+            .map(|a| (a.backend.as_str(), a.status))
+            .collect();
+        assert_eq!(
+            tried,
+            [("statevector", Status::Failed), ("mps-64", Status::Ok)]
+        );
+        assert!(rep.outcome.is_some() && rep.error.is_none());
+        assert_eq!(rep.recommendation.as_ref().unwrap().backend, "statevector");
+    }
+    // Two consecutive failures: the breaker is open and says when it will try again.
+    let rep = runner.run(2, &job, &perf).unwrap();
+    assert_eq!(rep.attempts.len(), 1);
+    assert_eq!(rep.attempts[0].backend, "mps-64");
+    let rec = rep.recommendation.unwrap();
+    assert!(
+        reason_of(&rec.ineligible, "statevector").contains("circuit breaker open after 2"),
+        "{:?}",
+        rec.ineligible
+    );
+    // After the cooldown one trial goes through; it fails and the breaker reopens.
+    std::thread::sleep(Duration::from_millis(350));
+    let rep = runner.run(3, &job, &perf).unwrap();
+    assert_eq!(rep.attempts[0].backend, "statevector");
+    assert_eq!(r.stats().realtime.load["statevector"].breaker, "open");
+    writer.close().unwrap();
+    // Every attempt is in telemetry with its routing columns.
+    let rows = read_dir(dir.path()).unwrap().records;
+    assert_eq!(rows.len(), 2 + 2 + 1 + 2);
+    assert!(
+        rows.iter()
+            .all(|row| row.strategy.as_deref() == Some("performance")
+                && row.predicted_ms.is_some()
+                && row.model_version.is_some())
+    );
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|row| row.status == Status::Failed)
+        .collect();
+    assert_eq!(failed.len(), 3);
+    assert!(
+        failed
+            .iter()
+            .all(|row| row.error_message.as_deref() == Some("device lost"))
+    );
+    // Statistics saw all of it.
+    let s = r.stats();
+    assert_eq!(s.realtime.observed, 7);
+    assert_eq!(s.cost.circuits, 4);
+    assert!(s.cost.total > 0.0);
+    assert_eq!(s.routing.by_strategy["performance"], s.routing.decisions);
+}
+
+#[test]
+fn jobs_run_isolated_when_asked_and_overhead_is_measured() {
+    let (c, _) = small();
+    let job = Job::new("small", c);
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector"]),
+        RouterConfig::default(),
+    );
+    let exe = common::qroute_exe();
+    let isolated = Registry::from_config(
+        &Config {
+            backends: qroute::config::BackendsSection {
+                builtin: Some(vec!["statevector".into()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        &Isolation::Process { exe: exe.into() },
+    )
+    .unwrap();
+    for (policy, want) in [
+        (IsolationPolicy::Always, true),
+        (IsolationPolicy::Never, false),
+    ] {
+        let opts = RunOptions {
+            timeout: Duration::from_secs(10),
+            seed: 1,
+            run_id: "t".into(),
+            isolation: policy,
+            baseline: Some("statevector".into()),
+        };
+        let rep = Runner::new(&r, Some(&isolated), None, opts)
+            .run(0, &job, &Constraints::default())
+            .unwrap();
+        let a = rep.success().unwrap();
+        assert_eq!(a.isolated, want);
+        assert!(a.overhead_ms >= 0.0 && a.wall_ms.unwrap() > 0.0);
+        assert!(rep.baseline_ms.unwrap() > 0.0);
+        // Both ways the same seeded run gives the same counts.
+        assert_eq!(rep.outcome.unwrap().counts.values().sum::<u64>(), 1024);
+    }
+}
+
+#[test]
+fn model_sets_swap_atomically_and_a_bad_one_is_refused() {
+    let (_, f) = small();
+    let r = Arc::new(Router::new(
+        synthetic(&[("statevector", fixed(1.0, 1.0))], 0.1),
+        registry(&["statevector", "mps-64"]),
+        RouterConfig::default(),
+    ));
+    let before = r.model_version();
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("meta.json"), "{ not json").unwrap();
+    let err = r.reload_models(bad.path()).unwrap_err();
+    assert!(err.to_string().contains("meta.json:1:"), "{err}");
+    assert_eq!(r.model_version(), before);
+    // mps-64 has no model until the new set arrives; routing goes on meanwhile.
+    let rec = r.recommend(&f, &with(Strategy::Performance)).unwrap();
+    assert!(reason_of(&rec.ineligible, "mps-64").contains("no model"));
+    let routing = {
+        let r = r.clone();
+        let f = f.clone();
+        std::thread::spawn(move || {
+            for _ in 0..2000 {
+                r.recommend(&f, &with(Strategy::Performance)).unwrap();
+            }
+        })
+    };
+    r.reload_models(&fixture()).unwrap();
+    routing.join().unwrap();
+    assert_ne!(r.model_version(), before);
+    let s = r.stats();
+    assert_eq!(s.routing.model_swaps, 1);
+    assert_eq!(s.routing.models_loaded, 2);
+    assert!(
+        r.recommend(&f, &with(Strategy::Performance))
+            .unwrap()
+            .ineligible
+            .is_empty()
+    );
+}
+
+#[test]
+fn router_section_of_qroute_toml_is_checked() {
+    let text = "[router]\nstrategy = \"cost\"\ncost_weight = 1\nperformance_weight = 1\nperformance_threshold = 0.9\n";
+    let cfg = Config::parse(text, Path::new("qroute.toml")).unwrap();
+    let rc = cfg.router.check().unwrap();
+    assert_eq!(rc.strategy, Strategy::Cost);
+    assert_eq!(rc.cost_weight, 0.5);
+    assert_eq!(rc.min_fidelity, Some(0.9));
+    let err = Config::parse(
+        "[router]\nstrategy = \"cost\"\nspeed = 3\n",
+        Path::new("q.toml"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("q.toml:3:1:"), "{err}");
+    let err = Config::parse("[router]\nstrategy = \"fast\"\n", Path::new("q.toml"))
+        .unwrap()
+        .router
+        .check()
+        .unwrap_err();
+    assert!(err.to_string().contains("unknown strategy `fast`"), "{err}");
+}
