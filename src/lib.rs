@@ -35,6 +35,7 @@ pub mod display;
 mod error;
 pub mod features;
 pub mod model;
+pub mod plan;
 pub mod rng;
 pub mod route;
 pub mod telemetry;

@@ -217,6 +217,20 @@ enum Command {
         #[command(flatten)]
         run: cmd::route::RunArgs,
     },
+    /// Plan a batch over backend slots to finish soonest (makespan) or cost least, within a
+    /// deadline and budget; with --execute, run it and compare predicted with actual.
+    ///
+    /// Jobs go in decreasing order of predicted duration (LPT), each to the slot where it
+    /// finishes first (makespan) or to the cheapest backend that meets the deadline (cost),
+    /// never spending beyond what the budget leaves for the remaining jobs; local search then
+    /// shortens the plan. Executing runs one worker per slot; a free slot takes queued work
+    /// from a slower backend when that finishes it sooner.
+    Plan {
+        #[command(flatten)]
+        plan: cmd::route::PlanArgs,
+        #[command(flatten)]
+        run: cmd::route::RunArgs,
+    },
     /// Inspect a telemetry directory.
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
@@ -449,6 +463,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Route { route, format } => {
             let config = load_config(config_path.as_deref())?;
             cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
+        }
+        Command::Plan { plan, run } => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::route::plan_cmd(&plan, &run, &config, config_path.as_deref())
         }
         Command::Run { route, run } => {
             let config = load_config(config_path.as_deref())?;

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,78 +19,13 @@ use qroute::backend::{
 use qroute::circuit::Circuit;
 use qroute::circuit::qasm::{parse_file, parse_str};
 use qroute::config::{Config, default_price};
-use qroute::features::{Features, NUM_FEATURES, extract};
-use qroute::model::{BackendModel, Forest, ForestParams, LatencyMode, Linear, ModelSet, N_TERMS};
+use qroute::features::{Features, extract};
+use qroute::model::ModelSet;
 use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
 use qroute::route::{Constraints, RouteError, Router, RouterConfig, RouterSection, Strategy};
 use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions, read_dir};
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
-}
-
-fn registry(names: &[&str]) -> Registry {
-    Registry::new(
-        names
-            .iter()
-            .map(|n| builtin(n, default_price()).unwrap())
-            .collect(),
-    )
-}
-
-/// What a synthetic backend model predicts, whatever the circuit.
-#[derive(Clone, Copy)]
-struct Fixed {
-    ms: f64,
-    cost: f64,
-    risk: f64,
-}
-
-fn fixed(ms: f64, cost: f64) -> Fixed {
-    Fixed {
-        ms,
-        cost,
-        risk: 0.0,
-    }
-}
-
-/// A model set predicting constants: latency `ms` (with held-out log error `sigma`), `cost`
-/// and `risk` per backend. Fitted with the real ridge and forest code on constant targets.
-fn synthetic(backends: &[(&str, Fixed)], sigma: f64) -> ModelSet {
-    let mut set = ModelSet::load(&fixture()).unwrap();
-    let n = 40;
-    let term_rows: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..N_TERMS).map(|j| (i * 7 + j * 3) as f64 % 5.0).collect())
-        .collect();
-    let feat_rows: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..NUM_FEATURES).map(|j| (i + j) as f64).collect())
-        .collect();
-    let cost_rows: Vec<Vec<f64>> = (0..n).map(|i| vec![i as f64, 1024.0]).collect();
-    let params = ForestParams {
-        n_trees: 3,
-        max_depth: 2,
-        min_samples_leaf: 1,
-        features_per_split: 4,
-        seed: 1,
-    };
-    set.backends = backends
-        .iter()
-        .map(|(name, f)| BackendModel {
-            name: name.to_string(),
-            mode: LatencyMode::Linear,
-            linear: Linear::fit(&term_rows, &vec![f.ms.ln(); n], 1.0).unwrap(),
-            forest: Forest::fit(&feat_rows, &vec![0.0; n], &params).unwrap(),
-            log_sigma: sigma,
-            risk: Forest::fit(&feat_rows, &vec![f.risk; n], &params).unwrap(),
-            cost: Linear::fit(&cost_rows, &vec![f.cost; n], 1.0).unwrap(),
-            domain_min: vec![f64::NEG_INFINITY; NUM_FEATURES],
-            domain_max: vec![f64::INFINITY; NUM_FEATURES],
-        })
-        .collect();
-    set.meta.backends = backends.iter().map(|(n, _)| n.to_string()).collect();
-    set.meta.name = "synthetic".into();
-    set
-}
+use common::synthetic::{Fixed, fixed, fixture, registry, synthetic};
 
 fn router(models: ModelSet, names: &[&str], config: RouterSection) -> Router {
     Router::new(models, registry(names), config.check().unwrap())

@@ -225,24 +225,13 @@ pub(crate) fn run_cmd(
     std::fs::create_dir_all(&run.telemetry)
         .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
     let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
-    let run_id = format!(
-        "run-{}-{}",
-        qroute::telemetry::host_name(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros())
-    );
-    let opts = RunOptions {
-        timeout: Duration::from_secs_f64(run.timeout),
-        seed: run.seed,
-        run_id,
-        isolation: match run.isolation {
-            IsolationArg::Auto => IsolationPolicy::default(),
-            IsolationArg::Process => IsolationPolicy::Always,
-            IsolationArg::InProcess => IsolationPolicy::Never,
-        },
-        baseline: Some("statevector".into()),
-    };
+    if !(run.timeout.is_finite() && run.timeout > 0.0) {
+        bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            run.timeout
+        );
+    }
+    let opts = run_options(run, "run");
     let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
     ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
@@ -404,4 +393,184 @@ fn render_summary(reports: &[qroute::route::run::JobReport], elapsed: Duration) 
         ));
     }
     s
+}
+
+/// Arguments of `qroute plan`.
+#[derive(Args, Debug)]
+pub(crate) struct PlanArgs {
+    /// OpenQASM 2 files or directories (searched recursively for *.qasm).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Backend slots: how many jobs each backend runs at once, e.g. `statevector=2,mps-64=1`.
+    #[arg(long)]
+    pub(crate) slots: qroute::plan::Slots,
+    /// What to minimise.
+    #[arg(long, value_enum, default_value_t = qroute::plan::Objective::Makespan)]
+    pub(crate) objective: qroute::plan::Objective,
+    /// When the whole batch must be done, seconds.
+    #[arg(long)]
+    pub(crate) deadline: Option<f64>,
+    /// Most the whole batch may cost.
+    #[arg(long)]
+    pub(crate) budget: Option<f64>,
+    /// Least acceptable fidelity per circuit, in [0, 1].
+    #[arg(long)]
+    pub(crate) min_fidelity: Option<f64>,
+    /// Shots per circuit.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) shots: u64,
+    /// Model set directory.
+    #[arg(long, env = "QROUTE_MODEL", default_value = "models/default")]
+    pub(crate) model: PathBuf,
+    /// Run the plan (one worker per slot, with rebalancing) and compare.
+    #[arg(long)]
+    pub(crate) execute: bool,
+}
+
+/// `qroute plan`.
+pub(crate) fn plan_cmd(
+    args: &PlanArgs,
+    run: &RunArgs,
+    config: &Config,
+    config_path: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    use qroute::plan::{PlanRequest, execute, plan};
+    let deadline = match args.deadline {
+        Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
+        Some(d) => bail!("--deadline must be a positive number of seconds, got {d}"),
+        None => None,
+    };
+    if let Some(b) = args.budget
+        && !(b.is_finite() && b >= 0.0)
+    {
+        bail!("--budget must be a number ≥ 0, got {b}");
+    }
+    let route_args = RouteArgs {
+        files: args.files.clone(),
+        strategy: None,
+        max_cost: None,
+        deadline: None,
+        min_fidelity: args.min_fidelity,
+        shots: args.shots,
+        model: args.model.clone(),
+    };
+    let router = router(&route_args, config, config_path)?;
+    let constraints = route_args.constraints()?;
+    let (jobs, bad) = load_jobs(&args.files)?;
+    let req = PlanRequest {
+        slots: args.slots.clone(),
+        objective: args.objective,
+        deadline,
+        budget: args.budget,
+        constraints: constraints.clone(),
+    };
+    if !(run.timeout.is_finite() && run.timeout > 0.0) {
+        bail!(
+            "--timeout must be a positive number of seconds, got {}",
+            run.timeout
+        );
+    }
+    let p = plan(&router, &jobs, &req)?;
+    let mut executed = None;
+    if args.execute {
+        let isolated = Registry::from_config(config, &super::process_isolation()?)?;
+        std::fs::create_dir_all(&run.telemetry)
+            .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
+        let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
+        let opts = run_options(run, "plan");
+        let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
+        executed = Some(execute(&p, &jobs, &runner, &constraints)?);
+        writer.close()?;
+    }
+    if run.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "plan": p, "executed": executed }))?
+        );
+    } else {
+        let mut rows = vec![vec![
+            "circuit".to_string(),
+            "backend".into(),
+            "slot".into(),
+            "start".into(),
+            "predicted".into(),
+            "cost".into(),
+        ]];
+        for a in &p.assignments {
+            rows.push(vec![
+                short(&a.name),
+                a.backend.clone(),
+                a.slot.to_string(),
+                human_ms(a.start_ms),
+                human_ms(a.duration_ms),
+                format!("{:.2e}", a.cost),
+            ]);
+        }
+        print!("{}", table(&rows, Align::FirstLeft));
+        for (_, name, why) in &p.unplaceable {
+            let reasons: Vec<String> = why.iter().map(|i| i.to_string()).collect();
+            println!(
+                "{}: no slot backend can run it: {}",
+                short(name),
+                reasons.join("; ")
+            );
+        }
+        println!(
+            "\n{} plan: makespan {} predicted, cost {:.3e}{}{}",
+            p.objective,
+            human_ms(p.makespan_ms),
+            p.cost,
+            if p.meets_deadline {
+                ""
+            } else {
+                "; misses the deadline"
+            },
+            if p.within_budget {
+                ""
+            } else {
+                "; over the budget"
+            }
+        );
+        for w in &p.why {
+            println!("- {w}");
+        }
+        if let Some(x) = &executed {
+            println!(
+                "executed: makespan {} actual against {} predicted; cost {:.3e} actual against \
+                 {:.3e} predicted; {} job(s) rebalanced, {} failed",
+                human_ms(x.actual_makespan_ms),
+                human_ms(x.predicted_makespan_ms),
+                x.actual_cost,
+                x.predicted_cost,
+                x.rebalanced,
+                x.failed
+            );
+        }
+    }
+    let failed = executed.as_ref().map_or(0, |x| x.failed);
+    Ok(if bad == 0 && p.unplaceable.is_empty() && failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn run_options(run: &RunArgs, what: &str) -> RunOptions {
+    RunOptions {
+        timeout: Duration::from_secs_f64(run.timeout),
+        seed: run.seed,
+        run_id: format!(
+            "{what}-{}-{}",
+            qroute::telemetry::host_name(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros())
+        ),
+        isolation: match run.isolation {
+            IsolationArg::Auto => IsolationPolicy::default(),
+            IsolationArg::Process => IsolationPolicy::Always,
+            IsolationArg::InProcess => IsolationPolicy::Never,
+        },
+        baseline: Some("statevector".into()),
+    }
 }

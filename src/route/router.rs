@@ -273,18 +273,17 @@ impl Router {
         Ok(())
     }
 
-    fn decide(
+    /// Every backend's estimate for the circuit (unranked), and the refused ones with why.
+    #[allow(clippy::too_many_arguments)]
+    fn estimate_all(
         &self,
+        st: &mut State,
+        loaded: &Loaded,
         circuit: &Circuit,
         features: &Features,
         c: &Constraints,
-    ) -> Result<Recommendation, RouteError> {
-        Self::check_constraints(c)?;
-        FEATURE_SCHEMA
-            .check(features)
-            .map_err(crate::model::ModelError::from)?;
-        let strategy = c.strategy.unwrap_or(self.config.strategy);
-        let loaded = self.loaded();
+        strategy: Strategy,
+    ) -> (Vec<(usize, Estimate)>, Vec<Ineligible>) {
         let spec = self.run_spec(c);
         let shots = spec.shots;
         let cores = spec.threads.max(1) as u32;
@@ -297,7 +296,6 @@ impl Router {
 
         let mut ineligible = Vec::new();
         let mut cands: Vec<(usize, Estimate)> = Vec::with_capacity(self.registry.len());
-        let mut st = self.lock();
         for (i, b) in self.registry.iter().enumerate() {
             let refuse = |reason: String| Ineligible {
                 backend: b.name().to_string(),
@@ -363,6 +361,49 @@ impl Router {
             };
             cands.push((i, est));
         }
+        (cands, ineligible)
+    }
+
+    /// What every eligible backend is predicted to do with the circuit, unranked (in
+    /// registry order), and the refused backends with why ([`RouteError::NoBackend`] when
+    /// none is eligible). Under `adaptive` the online
+    /// corrections and queue waits are included. Not counted as a decision.
+    pub fn estimates(
+        &self,
+        circuit: &Circuit,
+        features: &Features,
+        c: &Constraints,
+    ) -> Result<(Vec<Estimate>, Vec<Ineligible>), RouteError> {
+        Self::check_constraints(c)?;
+        FEATURE_SCHEMA
+            .check(features)
+            .map_err(crate::model::ModelError::from)?;
+        let strategy = c.strategy.unwrap_or(self.config.strategy);
+        let loaded = self.loaded();
+        let mut st = self.lock();
+        let (cands, ineligible) =
+            self.estimate_all(&mut st, &loaded, circuit, features, c, strategy);
+        if cands.is_empty() {
+            return Err(RouteError::NoBackend { ineligible });
+        }
+        Ok((cands.into_iter().map(|(_, e)| e).collect(), ineligible))
+    }
+
+    fn decide(
+        &self,
+        circuit: &Circuit,
+        features: &Features,
+        c: &Constraints,
+    ) -> Result<Recommendation, RouteError> {
+        Self::check_constraints(c)?;
+        FEATURE_SCHEMA
+            .check(features)
+            .map_err(crate::model::ModelError::from)?;
+        let strategy = c.strategy.unwrap_or(self.config.strategy);
+        let loaded = self.loaded();
+        let mut st = self.lock();
+        let (mut cands, ineligible) =
+            self.estimate_all(&mut st, &loaded, circuit, features, c, strategy);
         if cands.is_empty() {
             return Err(RouteError::NoBackend { ineligible });
         }
@@ -437,7 +478,7 @@ impl Router {
                 }
             }
         }
-        if adaptive && !rule_fallback && self.config.explore_rate > 0.0 {
+        if strategy == Strategy::Adaptive && !rule_fallback && self.config.explore_rate > 0.0 {
             let best_ms = cands[pick].1.expected_ms;
             let limit = best_ms * self.config.explore_max_slowdown;
             let near: Vec<usize> = (0..cands.len())

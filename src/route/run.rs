@@ -212,6 +212,28 @@ impl<'a> Runner<'a> {
         job: &Job,
         constraints: &Constraints,
     ) -> Result<JobReport, TelemetryError> {
+        self.run_from(n, job, constraints, None)
+    }
+
+    /// Runs one job on `backend` first (as a plan assigned it); on failure the router's
+    /// fallback takes over as in [`Runner::run`].
+    pub fn run_on(
+        &self,
+        n: usize,
+        job: &Job,
+        backend: &str,
+        constraints: &Constraints,
+    ) -> Result<JobReport, TelemetryError> {
+        self.run_from(n, job, constraints, Some(backend))
+    }
+
+    fn run_from(
+        &self,
+        n: usize,
+        job: &Job,
+        constraints: &Constraints,
+        planned: Option<&str>,
+    ) -> Result<JobReport, TelemetryError> {
         let cfg = self.router.config();
         let submitted = Instant::now();
         let mut c = constraints.clone();
@@ -225,10 +247,31 @@ impl<'a> Runner<'a> {
         };
         let mut backoff = cfg.retry_backoff;
         for attempt in 0..cfg.max_attempts {
-            let rec = match self
-                .router
-                .recommend_circuit(&job.circuit, &job.features, &c)
-            {
+            // A planned job tries its planned backend first; when that cannot take it now
+            // (e.g. its breaker is open), the router chooses freely.
+            let planned_rec = match planned {
+                Some(b) if attempt == 0 => {
+                    let mut only = c.clone();
+                    only.exclude.extend(
+                        self.router
+                            .registry()
+                            .iter()
+                            .map(|x| x.name().to_string())
+                            .filter(|x| x != b),
+                    );
+                    self.router
+                        .recommend_circuit(&job.circuit, &job.features, &only)
+                        .ok()
+                }
+                _ => None,
+            };
+            let rec = match planned_rec.map_or_else(
+                || {
+                    self.router
+                        .recommend_circuit(&job.circuit, &job.features, &c)
+                },
+                Ok,
+            ) {
                 Ok(r) => r,
                 Err(RouteError::NoBackend { ineligible }) if attempt > 0 => {
                     report.error = Some(format!(

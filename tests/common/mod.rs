@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod synthetic;
+
 use std::path::PathBuf;
 
 /// ../shared/corpus beside the repository.

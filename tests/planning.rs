@@ -1,0 +1,228 @@
+//! The batch planner: assignments are complete and consistent, the objective, deadline and
+//! budget are respected, refused jobs are listed, and an executed plan runs every job once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::synthetic::{fixed, fixture, registry, synthetic};
+use qroute::circuit::qasm::parse_file;
+use qroute::model::ModelSet;
+use qroute::plan::{Objective, Plan, PlanRequest, Slots, execute, plan};
+use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::route::{Constraints, Router, RouterConfig};
+use qroute::telemetry::{TelemetryWriter, WriterOptions, read_dir};
+
+fn demo_jobs(names: &[&str]) -> Vec<Job> {
+    names
+        .iter()
+        .map(|n| {
+            let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("datasets/demo")
+                .join(n);
+            Job::new(*n, parse_file(&p).unwrap())
+        })
+        .collect()
+}
+
+const SMALL: [&str; 8] = [
+    "ae_10.qasm",
+    "bv_20.qasm",
+    "dj_16.qasm",
+    "ghz_20.qasm",
+    "grover_6.qasm",
+    "hhl_5.qasm",
+    "qnn_10.qasm",
+    "vqe_real_amp_10.qasm",
+];
+
+fn request(slots: &str, objective: Objective) -> PlanRequest {
+    PlanRequest {
+        slots: slots.parse().unwrap(),
+        objective,
+        deadline: None,
+        budget: None,
+        constraints: Constraints::default(),
+    }
+}
+
+/// Every placeable job exactly once; a slot runs one job at a time; the makespan is the
+/// last end; the cost is the sum.
+fn assert_consistent(p: &Plan, jobs: usize) {
+    let mut seen: Vec<usize> = p.assignments.iter().map(|a| a.job).collect();
+    seen.extend(p.unplaceable.iter().map(|u| u.0));
+    seen.sort();
+    assert_eq!(seen, (0..jobs).collect::<Vec<_>>());
+    let mut end = 0.0f64;
+    for w in p.assignments.windows(2) {
+        if (w[0].backend.as_str(), w[0].slot) == (w[1].backend.as_str(), w[1].slot) {
+            assert!(
+                (w[0].start_ms + w[0].duration_ms - w[1].start_ms).abs() < 1e-9,
+                "{w:?}"
+            );
+        }
+    }
+    for a in &p.assignments {
+        end = end.max(a.start_ms + a.duration_ms);
+    }
+    assert!((p.makespan_ms - end).abs() < 1e-9);
+    let cost: f64 = p.assignments.iter().map(|a| a.cost).sum();
+    assert!((p.cost - cost).abs() < 1e-12);
+}
+
+#[test]
+fn makespan_plans_balance_unequal_backends() {
+    // statevector 1 ms, mps-64 3 ms per job: 8 jobs finish at 6 ms at best (6 + 2).
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(3.0, 1.0)),
+        ],
+        0.1,
+    );
+    let r = Router::new(
+        m,
+        registry(&["statevector", "mps-64"]),
+        RouterConfig::default(),
+    );
+    let jobs = demo_jobs(&SMALL);
+    let p = plan(
+        &r,
+        &jobs,
+        &request("statevector=1,mps-64=1", Objective::Makespan),
+    )
+    .unwrap();
+    assert_consistent(&p, jobs.len());
+    assert!((p.makespan_ms - 6.0).abs() < 1e-6, "{}", p.makespan_ms);
+    assert_eq!(
+        p.assignments
+            .iter()
+            .filter(|a| a.backend == "mps-64")
+            .count(),
+        2
+    );
+    // Two identical slots: 4 jobs each.
+    let p = plan(&r, &jobs, &request("statevector=2", Objective::Makespan)).unwrap();
+    assert_consistent(&p, jobs.len());
+    assert!((p.makespan_ms - 4.0).abs() < 1e-6);
+}
+
+#[test]
+fn cost_plans_respect_deadline_and_budget() {
+    // statevector fast and dear, mps-64 slow and cheap.
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 10.0)),
+            ("mps-64", fixed(5.0, 1.0)),
+        ],
+        0.1,
+    );
+    let r = Router::new(
+        m,
+        registry(&["statevector", "mps-64"]),
+        RouterConfig::default(),
+    );
+    let jobs = demo_jobs(&SMALL[..4]);
+    let p = plan(
+        &r,
+        &jobs,
+        &request("statevector=1,mps-64=1", Objective::Cost),
+    )
+    .unwrap();
+    assert!(p.assignments.iter().all(|a| a.backend == "mps-64"));
+    assert!((p.cost - 4.0).abs() < 1e-6);
+    // 12 ms: two jobs on mps-64, two on statevector.
+    let mut req = request("statevector=1,mps-64=1", Objective::Cost);
+    req.deadline = Some(Duration::from_millis(12));
+    let p = plan(&r, &jobs, &req).unwrap();
+    assert_consistent(&p, jobs.len());
+    assert!(p.meets_deadline && p.makespan_ms <= 12.0);
+    assert_eq!(
+        p.assignments
+            .iter()
+            .filter(|a| a.backend == "mps-64")
+            .count(),
+        2
+    );
+    // Makespan within a budget of 13: one statevector job at most (10 + 3 × 1).
+    let mut req = request("statevector=1,mps-64=1", Objective::Makespan);
+    req.budget = Some(13.0);
+    let p = plan(&r, &jobs, &req).unwrap();
+    assert!(p.within_budget && p.cost <= 13.0 + 1e-9, "{}", p.cost);
+    assert_eq!(
+        p.assignments
+            .iter()
+            .filter(|a| a.backend == "statevector")
+            .count(),
+        1
+    );
+    assert!(p.why.iter().any(|w| w.contains("budget")), "{:?}", p.why);
+    // A budget below the cheapest plan is reported, not hidden.
+    req.budget = Some(1.0);
+    let p = plan(&r, &jobs, &req).unwrap();
+    assert!(!p.within_budget);
+}
+
+#[test]
+fn refused_jobs_are_listed_and_unknown_slots_refused() {
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector", "stabilizer"]),
+        RouterConfig::default(),
+    );
+    // ghz is Clifford, grover is not: only the first fits a stabilizer-only plan.
+    let jobs = demo_jobs(&["ghz_20.qasm", "grover_6.qasm"]);
+    let p = plan(&r, &jobs, &request("stabilizer=1", Objective::Makespan)).unwrap();
+    assert_consistent(&p, 2);
+    assert_eq!(p.assignments.len(), 1);
+    let (j, _, why) = &p.unplaceable[0];
+    assert_eq!(*j, 1);
+    assert!(why[0].reason.contains("non-Clifford"), "{why:?}");
+    let err = plan(&r, &jobs, &request("gpu=1", Objective::Makespan)).unwrap_err();
+    assert!(err.to_string().contains("unknown backend `gpu`"), "{err}");
+    assert!("statevector".parse::<Slots>().is_err());
+}
+
+#[test]
+fn executed_plans_run_every_job_once_and_compare() {
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector", "mps-64", "stabilizer"]),
+        RouterConfig::default(),
+    );
+    let jobs = demo_jobs(&SMALL);
+    let p = plan(
+        &r,
+        &jobs,
+        &request("statevector=2,mps-64=1", Objective::Makespan),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let writer = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    let opts = RunOptions {
+        timeout: Duration::from_secs(30),
+        seed: 3,
+        run_id: "plan-test".into(),
+        isolation: IsolationPolicy::Never,
+        baseline: None,
+    };
+    let runner = Runner::new(&r, None, Some(&writer), opts);
+    let x = execute(&p, &jobs, &runner, &Constraints::default()).unwrap();
+    writer.close().unwrap();
+    let mut ran: Vec<usize> = x.jobs.iter().map(|j| j.job).collect();
+    ran.sort();
+    assert_eq!(ran, (0..jobs.len()).collect::<Vec<_>>());
+    assert_eq!(x.failed, 0);
+    for j in &x.jobs {
+        let first = &j.report.attempts[0];
+        assert_eq!(
+            first.backend, j.worker_backend,
+            "the first attempt is the worker's: {j:?}"
+        );
+        assert!(j.report.success().is_some(), "{j:?}");
+        assert!(j.end_ms >= j.start_ms);
+    }
+    assert!(x.actual_makespan_ms > 0.0 && x.actual_cost > 0.0);
+    assert_eq!(x.predicted_makespan_ms, p.makespan_ms);
+    assert_eq!(read_dir(dir.path()).unwrap().records.len(), jobs.len());
+}
