@@ -200,8 +200,8 @@ enum Command {
         #[command(flatten)]
         route: cmd::route::RouteArgs,
         /// Output format: `table` or `json`.
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        format: OutputFormat,
+        #[arg(long, value_enum, default_value_t = cmd::route::RouteFormat::Table)]
+        format: cmd::route::RouteFormat,
     },
     /// Route each circuit, run it, and record every attempt as telemetry.
     ///

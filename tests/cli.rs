@@ -98,7 +98,12 @@ fn gen_is_deterministic_and_refuses_nonsense() {
 fn help_explains_every_command() {
     let out = qroute().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("features") && help.contains("gen"), "{help}");
+    for cmd in ["features", "gen", "route", "run", "plan", "train", "collect"] {
+        assert!(help.contains(cmd), "{cmd} missing from {help}");
+    }
+    let out = qroute().args(["plan", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("--slots") && help.contains("makespan"), "{help}");
     let out = qroute().args(["features", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -168,4 +173,140 @@ fn train_writes_a_loadable_model_set_with_its_report_and_compact_keeps_rows() {
         qroute::telemetry::read_dir(&tel).unwrap().records.len(),
         rows
     );
+}
+
+fn demo(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets/demo")
+        .join(name)
+}
+
+#[test]
+fn route_explains_every_demo_decision_in_json() {
+    let out = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "route",
+            "datasets/demo",
+            "--format",
+            "json",
+            "--strategy",
+            "performance",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let all = v.as_array().unwrap();
+    assert_eq!(all.len(), 21);
+    for r in all {
+        let rec = &r["recommendation"];
+        let chosen = &rec["chosen"];
+        assert_eq!(rec["backend"], chosen["backend"]);
+        assert!(!rec["reason"].as_str().unwrap().is_empty());
+        // Performance: nothing eligible is predicted faster than the choice.
+        let best = chosen["expected_ms"].as_f64().unwrap();
+        for alt in rec["alternatives"].as_array().unwrap() {
+            assert!(alt["expected_ms"].as_f64().unwrap() >= best, "{r}");
+        }
+    }
+    // The 100-qubit Clifford circuit cannot go to the state vector, and the output says why.
+    let cliff = all
+        .iter()
+        .find(|r| {
+            r["circuit"]
+                .as_str()
+                .unwrap()
+                .ends_with("cliff_layered_n100_d10.qasm")
+        })
+        .unwrap();
+    let refused = cliff["recommendation"]["ineligible"].as_array().unwrap();
+    assert!(
+        refused.iter().any(|i| i["backend"] == "statevector"
+            && i["reason"].as_str().unwrap().contains("100 qubits"))
+    );
+}
+
+#[test]
+fn run_executes_records_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run")
+        .arg(demo("ghz_20.qasm"))
+        .arg(demo("qft_16.qasm"))
+        .arg(demo("cliff_qiskitrand_n30.qasm"))
+        .arg("--telemetry")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 of 3 circuit(s) ran"), "{stdout}");
+    assert!(stdout.contains("always-statevector would take"), "{stdout}");
+    let rows = qroute::telemetry::read_dir(dir.path()).unwrap().records;
+    assert_eq!(rows.len(), 3);
+    for r in &rows {
+        assert_eq!(r.status, qroute::telemetry::Status::Ok);
+        assert_eq!(r.strategy.as_deref(), Some("predictive"));
+        assert!(r.predicted_ms.unwrap() > 0.0 && r.wall_ms.unwrap() > 0.0);
+        assert!(r.model_version.as_deref().unwrap().starts_with("default:"));
+    }
+}
+
+#[test]
+fn plan_runs_and_refuses_bad_slots() {
+    let out = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["plan", "datasets/demo", "--slots", "statevector"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected BACKEND=COUNT"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("plan")
+        .arg(demo("ghz_20.qasm"))
+        .arg(demo("grover_6.qasm"))
+        .arg(demo("hhl_5.qasm"))
+        .args([
+            "--slots",
+            "statevector=2,stabilizer=1",
+            "--execute",
+            "--json",
+            "--telemetry",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["plan"]["assignments"].as_array().unwrap().len(), 3);
+    assert_eq!(v["executed"]["failed"], 0);
+    assert!(v["executed"]["actual_makespan_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn routing_without_a_model_set_names_the_directory() {
+    let out = qroute()
+        .args(["route", "--model", "/nonexistent/models"])
+        .arg(demo("ghz_20.qasm"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/models"), "{err}");
 }

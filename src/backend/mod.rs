@@ -388,10 +388,13 @@ pub fn check_common(
     circuit: &Circuit,
     features: &Features,
 ) -> Result<(), Ineligible> {
-    if let Some(o) = circuit.ops().find_map(|op| match op.kind {
-        crate::circuit::OpKind::Opaque(i) => circuit.opaque_gates().get(i as usize),
-        _ => None,
-    }) {
+    // Only a declared opaque gate can be applied: without one there is nothing to scan for.
+    if !circuit.opaque_gates().is_empty()
+        && let Some(o) = circuit.ops().find_map(|op| match op.kind {
+            crate::circuit::OpKind::Opaque(i) => circuit.opaque_gates().get(i as usize),
+            _ => None,
+        })
+    {
         return Err(Ineligible {
             backend: name.to_string(),
             reason: format!(

@@ -12,7 +12,6 @@ use qroute::backend::{Isolation, Registry};
 use qroute::circuit::qasm;
 use qroute::config::Config;
 use qroute::display::{Align, human_ms, table};
-use qroute::features::OutputFormat;
 use qroute::model::ModelSet;
 use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
 use qroute::route::{Constraints, Router, Strategy};
@@ -112,10 +111,19 @@ fn short(name: &str) -> String {
         .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// Output of `qroute route`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RouteFormat {
+    /// A table and one reason per circuit.
+    Table,
+    /// Every recommendation in full.
+    Json,
+}
+
 /// `qroute route`.
 pub(crate) fn route_cmd(
     args: &RouteArgs,
-    format: OutputFormat,
+    format: RouteFormat,
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
@@ -155,8 +163,8 @@ pub(crate) fn route_cmd(
         }
     }
     match format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
-        _ => {
+        RouteFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+        RouteFormat::Table => {
             print!("{}", table(&rows, Align::FirstLeft));
             println!();
             for r in reasons {
