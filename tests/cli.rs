@@ -98,12 +98,17 @@ fn gen_is_deterministic_and_refuses_nonsense() {
 fn help_explains_every_command() {
     let out = qroute().arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for cmd in ["features", "gen", "route", "run", "plan", "train", "collect"] {
+    for cmd in [
+        "features", "gen", "route", "run", "plan", "train", "collect",
+    ] {
         assert!(help.contains(cmd), "{cmd} missing from {help}");
     }
     let out = qroute().args(["plan", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("--slots") && help.contains("makespan"), "{help}");
+    assert!(
+        help.contains("--slots") && help.contains("makespan"),
+        "{help}"
+    );
     let out = qroute().args(["features", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(

@@ -698,3 +698,51 @@ fn router_section_of_qroute_toml_is_checked() {
         .unwrap_err();
     assert!(err.to_string().contains("unknown strategy `fast`"), "{err}");
 }
+
+#[test]
+fn a_watched_model_directory_is_reloaded_when_it_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["meta.json", "model.bin"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    let cfg = RouterSection {
+        model_update_frequency: Some(0.02),
+        ..Default::default()
+    };
+    let r = Arc::new(router(
+        ModelSet::load(dir.path()).unwrap(),
+        &["statevector"],
+        cfg,
+    ));
+    let first = r.model_version();
+    let watcher = r.watch_models(dir.path().to_path_buf()).unwrap();
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let t = std::time::Instant::now();
+        while !done() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // A broken set is refused and reported; the current one stays.
+    std::fs::write(dir.path().join("meta.json"), "{").unwrap();
+    wait_for("the error", &|| r.stats().routing.model_error.is_some());
+    assert_eq!(r.model_version(), first);
+    assert!(r.stats().routing.model_error.unwrap().contains("meta.json"));
+    // A new valid set is swapped in.
+    let mut next = synthetic(&[("statevector", fixed(2.0, 1.0))], 0.1);
+    next.save(dir.path()).unwrap();
+    wait_for("the swap", &|| r.model_version() != first);
+    assert!(r.model_version().starts_with("synthetic:"));
+    assert_eq!(r.stats().routing.model_error, None);
+    drop(watcher);
+    // Without a frequency there is nothing to watch.
+    let quiet = Arc::new(router(
+        ModelSet::load(&fixture()).unwrap(),
+        &["statevector"],
+        RouterSection::default(),
+    ));
+    assert!(quiet.watch_models(fixture()).is_none());
+}

@@ -59,7 +59,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use config::{RouterConfig, RouterConfigError, RouterSection};
-pub use router::{InFlight, Router};
+pub use router::{InFlight, ModelWatcher, Router};
 pub use stats::RouterStats;
 
 use crate::backend::Ineligible;

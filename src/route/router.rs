@@ -1,5 +1,7 @@
 //! [`Router`]: eligibility, then a strategy; online correction, load and circuit breakers.
 
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
@@ -83,6 +85,23 @@ impl Drop for InFlight<'_> {
         } else {
             (b.in_flight_ms - self.ms).max(0.0)
         };
+    }
+}
+
+/// A running [`Router::watch_models`]; stops the watcher when dropped.
+#[derive(Debug)]
+pub struct ModelWatcher {
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for ModelWatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.thread().unpark();
+            let _ = h.join();
+        }
     }
 }
 
@@ -214,6 +233,44 @@ impl Router {
         let set = ModelSet::load(dir)?;
         self.swap_models(set);
         Ok(self.model_version())
+    }
+
+    /// Watches the model set in `dir`: every `model_update_frequency` it reads `meta.json`,
+    /// and when that changed it loads the set and swaps it in. A set that fails to load is
+    /// not retried until `meta.json` changes again; the current one stays and the error is in
+    /// [`RouterStats`](super::RouterStats) (`routing.model_error`). `None` when the
+    /// configuration sets no frequency. The watcher stops when dropped.
+    pub fn watch_models(self: &Arc<Self>, dir: PathBuf) -> Option<ModelWatcher> {
+        let every = self.config.model_update_frequency?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let router = Arc::downgrade(self);
+        let flag = stop.clone();
+        // What is loaded now is what the router was given: remember the file as it is before
+        // returning, so a change made right after this call is seen.
+        let meta = dir.join("meta.json");
+        let mut seen = std::fs::read(&meta).ok();
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::park_timeout(every);
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some(router) = router.upgrade() else {
+                    break;
+                };
+                let now = std::fs::read(&meta).ok();
+                if now.is_none() || now == seen {
+                    continue;
+                }
+                seen = now;
+                let error = router.reload_models(&dir).err().map(|e| e.to_string());
+                router.lock().tally.routing.model_error = error;
+            }
+        });
+        Some(ModelWatcher {
+            stop,
+            handle: Some(handle),
+        })
     }
 
     /// Recommends a backend from features alone. Eligibility that needs the circuit itself

@@ -39,6 +39,8 @@ pub struct RoutingStats {
     pub models_loaded: usize,
     /// Times the model set was replaced.
     pub model_swaps: u64,
+    /// Why the last attempt to load a new model set failed (cleared by a successful one).
+    pub model_error: Option<String>,
 }
 
 /// Spending, from observed executions.
