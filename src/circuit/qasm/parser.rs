@@ -129,12 +129,7 @@ pub(super) fn parse_source(
         src,
         file,
         lex: Lexer::new(src),
-        tok: Token {
-            tok: Tok::Eof,
-            start: 0,
-            end: 0,
-            line: 1,
-        },
+        tok: Token::new(Tok::Eof, 0, 0, 1),
         depth,
         st,
     };
@@ -191,7 +186,7 @@ impl<'s> FileParser<'s, '_> {
 
     #[cold]
     fn error(&self, at: &Token, kind: ParseErrorKind) -> Box<ParseError> {
-        let (line, col) = line_col(self.src, at.start as usize, at.line);
+        let (line, col) = line_col(self.src, at.start() as usize, at.line());
         Box::new(ParseError {
             file: self.file.clone(),
             line,
@@ -213,12 +208,12 @@ impl<'s> FileParser<'s, '_> {
 
     #[inline]
     fn text(&self, t: &Token) -> &'s str {
-        &self.src[t.start as usize..t.end as usize]
+        &self.src[t.start() as usize..t.end() as usize]
     }
 
     #[inline]
     fn expect(&mut self, tok: Tok, what: &'static str) -> Result<Token> {
-        if self.tok.tok == tok {
+        if self.tok.kind() == tok {
             self.advance()
         } else {
             Err(self.unexpected(what))
@@ -227,7 +222,7 @@ impl<'s> FileParser<'s, '_> {
 
     #[inline]
     fn eat(&mut self, tok: Tok) -> Result<bool> {
-        if self.tok.tok == tok {
+        if self.tok.kind() == tok {
             self.advance()?;
             Ok(true)
         } else {
@@ -236,7 +231,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     fn is_keyword(&self, kw: &str) -> bool {
-        self.tok.tok == Tok::Ident && self.text(&self.tok) == kw
+        self.tok.kind() == Tok::Ident && self.text(&self.tok) == kw
     }
 
     fn uint(&mut self, what: &'static str) -> Result<(u64, Token)> {
@@ -268,7 +263,7 @@ impl<'s> FileParser<'s, '_> {
     fn program(&mut self) -> Result<()> {
         if self.is_keyword("OPENQASM") {
             self.advance()?;
-            let v = match self.tok.tok {
+            let v = match self.tok.kind() {
                 Tok::Real | Tok::Int => self.advance()?,
                 _ => return Err(self.unexpected("a version number")),
             };
@@ -290,14 +285,14 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         }
-        while self.tok.tok != Tok::Eof {
+        while self.tok.kind() != Tok::Eof {
             self.statement()?;
         }
         Ok(())
     }
 
     fn statement(&mut self) -> Result<()> {
-        if self.tok.tok != Tok::Ident {
+        if self.tok.kind() != Tok::Ident {
             return Err(self.unexpected("a statement"));
         }
         match self.text(&self.tok) {
@@ -316,7 +311,7 @@ impl<'s> FileParser<'s, '_> {
     fn include(&mut self) -> Result<()> {
         let kw = self.advance()?;
         let t = self.expect(Tok::Str, "a file name in double quotes")?;
-        let name = &self.src[t.start as usize + 1..t.end as usize - 1];
+        let name = &self.src[t.start() as usize + 1..t.end() as usize - 1];
         self.expect(Tok::Semi, "`;`")?;
         if name == "qelib1.inc" {
             if !self.st.qelib1 {
@@ -458,13 +453,13 @@ impl<'s> FileParser<'s, '_> {
         }
         let mut params = Vec::new();
         if self.eat(Tok::LParen)? {
-            if self.tok.tok != Tok::RParen {
+            if self.tok.kind() != Tok::RParen {
                 self.ident_list(gate, &mut params)?;
             }
             self.expect(Tok::RParen, "`)`")?;
         }
         let mut qubits = Vec::new();
-        if self.tok.tok != Tok::Ident {
+        if self.tok.kind() != Tok::Ident {
             return Err(self.error(
                 &self.tok,
                 ParseErrorKind::NoQubits {
@@ -533,8 +528,8 @@ impl<'s> FileParser<'s, '_> {
         let mut arena = Arena::default();
         let mut body = Vec::new();
         let mut nesting = 1;
-        while self.tok.tok != Tok::RBrace {
-            if self.tok.tok != Tok::Ident {
+        while self.tok.kind() != Tok::RBrace {
+            if self.tok.kind() != Tok::Ident {
                 return Err(self.unexpected("a gate call or `}`"));
             }
             let stmt = self.tok;
@@ -558,7 +553,7 @@ impl<'s> FileParser<'s, '_> {
             self.advance()?;
             let mut roots = Vec::new();
             if callee.is_some() && self.eat(Tok::LParen)? {
-                if self.tok.tok != Tok::RParen {
+                if self.tok.kind() != Tok::RParen {
                     loop {
                         roots.push(self.expr(&mut arena, &params, 0)?);
                         if !self.eat(Tok::Comma)? {
@@ -636,7 +631,9 @@ impl<'s> FileParser<'s, '_> {
         Ok(())
     }
 
-    #[inline]
+    // Inlined: returned through memory, the enum was written byte-wise and read back in
+    // words, a store-forwarding stall on every gate call.
+    #[inline(always)]
     fn lookup_gate(&self, t: &Token) -> Result<Callable> {
         let name = self.text(t);
         // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
@@ -711,7 +708,7 @@ impl<'s> FileParser<'s, '_> {
         let depth = self.enter(depth)?;
         let mut lhs = self.term(a, scope, depth)?;
         loop {
-            let op = match self.tok.tok {
+            let op = match self.tok.kind() {
                 Tok::Plus => BinOp::Add,
                 Tok::Minus => BinOp::Sub,
                 _ => return Ok(lhs),
@@ -726,7 +723,7 @@ impl<'s> FileParser<'s, '_> {
     fn term<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let mut lhs = self.unary(a, scope, depth)?;
         loop {
-            let op = match self.tok.tok {
+            let op = match self.tok.kind() {
                 Tok::Star => BinOp::Mul,
                 Tok::Slash => BinOp::Div,
                 _ => return Ok(lhs),
@@ -739,7 +736,7 @@ impl<'s> FileParser<'s, '_> {
 
     /// unary := ('-' | '+') unary | power.  `-2^2` is `-(2^2)`, as in Python.
     fn unary<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
-        match self.tok.tok {
+        match self.tok.kind() {
             Tok::Minus => {
                 let depth = self.enter(depth)?;
                 self.advance()?;
@@ -758,7 +755,7 @@ impl<'s> FileParser<'s, '_> {
     /// power := atom ('^' unary)?  (right-associative)
     fn power<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let base = self.atom(a, scope, depth)?;
-        if self.tok.tok == Tok::Caret {
+        if self.tok.kind() == Tok::Caret {
             let depth = self.enter(depth)?;
             self.advance()?;
             let exp = self.unary(a, scope, depth)?;
@@ -769,7 +766,7 @@ impl<'s> FileParser<'s, '_> {
 
     fn atom<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
         let t = self.tok;
-        match t.tok {
+        match t.kind() {
             Tok::Int | Tok::Real => {
                 self.advance()?;
                 // Integers too large for u64 are still fine as reals.
@@ -818,7 +815,7 @@ impl<'s> FileParser<'s, '_> {
     /// `(e1, e2, ...)` at top level, evaluated into `st.params`. No parentheses: no params.
     fn top_params(&mut self) -> Result<()> {
         self.st.params.clear();
-        if self.tok.tok != Tok::LParen {
+        if self.tok.kind() != Tok::LParen {
             return Ok(());
         }
         self.advance()?;
@@ -843,6 +840,9 @@ impl<'s> FileParser<'s, '_> {
     // ----- quantum operations ------------------------------------------------------------
 
     /// `q` or `q[i]` naming a quantum (or classical) register.
+    // Inlined for the same reason as `lookup_gate`: its result was copied out of memory that
+    // had just been written in smaller pieces.
+    #[inline(always)]
     fn argument(&mut self, quantum: bool) -> Result<(Arg, Token)> {
         let t = self.expect(
             Tok::Ident,
@@ -875,19 +875,14 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         };
-        if self.tok.tok != Tok::LBracket {
+        if self.tok.kind() != Tok::LBracket {
             return Ok((Arg::Reg(reg), t));
         }
         let bracket = self.tok;
         let (index, it) = match self.lex.index_then_rbracket() {
             Some((v, start, end)) => {
                 self.advance()?;
-                let it = Token {
-                    tok: Tok::Int,
-                    start,
-                    end,
-                    line: bracket.line,
-                };
+                let it = Token::new(Tok::Int, start, end, bracket.line());
                 (v, it)
             }
             None => {
@@ -1198,7 +1193,7 @@ impl<'s> FileParser<'s, '_> {
         self.expect(Tok::EqEq, "`==`")?;
         let (value, _) = self.uint("an integer")?;
         self.expect(Tok::RParen, "`)`")?;
-        if self.tok.tok != Tok::Ident
+        if self.tok.kind() != Tok::Ident
             || matches!(
                 self.text(&self.tok),
                 "if" | "barrier" | "qreg" | "creg" | "gate" | "opaque" | "include"
