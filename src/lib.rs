@@ -36,6 +36,7 @@ mod error;
 pub mod features;
 pub mod model;
 pub mod plan;
+pub mod replay;
 pub mod rng;
 pub mod route;
 pub mod telemetry;

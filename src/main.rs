@@ -231,6 +231,16 @@ enum Command {
         #[command(flatten)]
         run: cmd::route::RunArgs,
     },
+    /// Replay recorded full-information traces under routing policies: what each would have
+    /// cost in time and money, against the oracle.
+    ///
+    /// Each choice is scored with what that backend recorded for the circuit; a failed or
+    /// timed-out choice costs its lost time plus a retry on the fastest backend. The model
+    /// never sees the families it routes: --train fits one model set per fold of families
+    /// without that fold; --model is refused when it was trained on a replayed family.
+    /// Writes OUT/config.toml, OUT/results.parquet and OUT/report.md. Method:
+    /// docs/replay.md.
+    Replay(cmd::replay::ReplayArgs),
     /// Inspect a telemetry directory.
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
@@ -463,6 +473,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Route { route, format } => {
             let config = load_config(config_path.as_deref())?;
             cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
+        }
+        Command::Replay(args) => {
+            let config = load_config(config_path.as_deref())?;
+            let router = config
+                .router
+                .check()
+                .context("invalid [router] configuration")?;
+            cmd::replay::replay_cmd(&args, router)
         }
         Command::Plan { plan, run } => {
             let config = load_config(config_path.as_deref())?;

@@ -315,3 +315,31 @@ fn routing_without_a_model_set_names_the_directory() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/models"), "{err}");
 }
+
+#[test]
+fn replay_refuses_a_model_that_saw_the_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "replay",
+            "--traces",
+            "telemetry/reference",
+            "--model",
+            "models/default",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("exp"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("was trained on famil") && err.contains("--train"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("exp").exists(),
+        "nothing is written on refusal"
+    );
+}

@@ -3,3 +3,4 @@
 pub(crate) mod route;
 
 pub(crate) use super::{collect_qasm, corpus_tags, process_isolation};
+pub(crate) mod replay;

@@ -63,8 +63,14 @@ pub struct TrainSpec {
 /// One circuit of the training data.
 #[derive(Debug, Clone)]
 pub(crate) struct Circuit {
+    pub(crate) id: String,
+    pub(crate) name: String,
     pub(crate) family: String,
     pub(crate) x: Vec<f64>,
+    /// Earliest attempt, µs since the epoch.
+    pub(crate) first_ts_us: i64,
+    /// Shots of its attempts.
+    pub(crate) shots: u64,
 }
 
 /// Every attempt of one circuit on one backend, summarised.
@@ -80,6 +86,8 @@ pub(crate) struct Obs {
     pub(crate) timeout_ms: f64,
     pub(crate) failures: u32,
     pub(crate) fail_ms: Vec<f64>,
+    /// Recorded costs of its attempts.
+    pub(crate) costs: Vec<f64>,
 }
 
 /// How a choice of backend turned out for one circuit.
@@ -93,7 +101,7 @@ pub(crate) enum Outcome {
     Lost(f64),
 }
 
-fn median(v: &[f64]) -> f64 {
+pub(crate) fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let n = s.len();
@@ -162,6 +170,23 @@ pub(crate) struct Dataset {
 }
 
 impl Dataset {
+    /// Keeps the backends `keep` accepts; the others are listed as unmodelled.
+    pub(crate) fn retain_backends(&mut self, keep: impl Fn(usize) -> bool) {
+        let keep: Vec<bool> = (0..self.backends.len()).map(keep).collect();
+        for (b, name) in self.backends.iter().enumerate() {
+            if !keep[b] {
+                self.unmodelled.push(name.clone());
+            }
+        }
+        self.unmodelled.sort();
+        let mut k = keep.iter();
+        self.backends.retain(|_| *k.next().unwrap_or(&true));
+        for row in &mut self.obs {
+            let mut k = keep.iter();
+            row.retain(|_| *k.next().unwrap_or(&true));
+        }
+    }
+
     pub(crate) fn from_records(
         records: &[ExecutionRecord],
         min_fidelity: f64,
@@ -209,14 +234,22 @@ impl Dataset {
             };
             let c = *by_circuit.entry(&r.circuit_id).or_insert_with(|| {
                 circuits.push(Circuit {
+                    id: r.circuit_id.clone(),
+                    name: r.circuit_name.clone(),
                     family: r.family.clone().unwrap_or_else(|| "unknown".into()),
                     x: r.features.values.clone(),
+                    first_ts_us: r.ts_us,
+                    shots: r.shots,
                 });
                 obs.push(vec![Obs::default(); backends.len()]);
                 circuits.len() - 1
             });
+            circuits[c].first_ts_us = circuits[c].first_ts_us.min(r.ts_us);
             let o = &mut obs[c][b];
             o.attempts += 1;
+            if let Some(cost) = r.cost {
+                o.costs.push(cost);
+            }
             let wall = r.wall_ms.unwrap_or(0.0);
             match r.status {
                 Status::Ok => {
@@ -385,7 +418,6 @@ pub enum Step {
 /// Trains a model set: reads the telemetry, cross-validates by family, fits on every
 /// training family, evaluates the held-out families.
 pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSet, ModelError> {
-    let h = &spec.hyper;
     let mut records = Vec::new();
     let mut bad_files = Vec::new();
     for dir in &spec.telemetry {
@@ -397,7 +429,35 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
         rows: records.len() as u64,
         bad_files,
     });
-    let ds = Dataset::from_records(&records, h.min_fidelity)?;
+    train_records(&records, spec, progress)
+}
+
+/// [`train`] on records already read (`spec.telemetry` is only recorded in the metadata).
+pub fn train_records(
+    records: &[ExecutionRecord],
+    spec: &TrainSpec,
+    mut progress: impl FnMut(Step),
+) -> Result<ModelSet, ModelError> {
+    let h = &spec.hyper;
+    let mut ds = Dataset::from_records(records, h.min_fidelity)?;
+    // A backend with fewer than two latency observations among the training circuits cannot
+    // be modelled: it is listed as unmodelled instead of failing the whole set.
+    let observed: Vec<usize> = (0..ds.backends.len())
+        .map(|b| {
+            (0..ds.circuits.len())
+                .filter(|&c| {
+                    !spec.holdout_families.contains(&ds.circuits[c].family)
+                        && ds.obs[c][b].latency_target(h.censor_factor).is_some()
+                })
+                .count()
+        })
+        .collect();
+    ds.retain_backends(|b| observed[b] >= 2);
+    if ds.backends.is_empty() {
+        return Err(ModelError::Data(
+            "no backend has two or more observations in the training families".into(),
+        ));
+    }
     let holdout: BTreeSet<&str> = spec.holdout_families.iter().map(String::as_str).collect();
     let families: BTreeSet<&str> = ds.circuits.iter().map(|c| c.family.as_str()).collect();
     for f in &holdout {
@@ -414,6 +474,7 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
     let test: Vec<usize> = (0..ds.circuits.len())
         .filter(|&c| holdout.contains(ds.circuits[c].family.as_str()))
         .collect();
+
     let mut train_families: Vec<&str> = families
         .iter()
         .copied()
@@ -506,7 +567,7 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
             },
             log_sigma,
             risk: f.risk,
-            cost: fit_cost(&records, name)?,
+            cost: fit_cost(records, name)?,
             domain_min,
             domain_max,
         });
@@ -551,7 +612,11 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
 }
 
 fn now_rfc3339() -> String {
-    let us = crate::telemetry::writer::now_us() as i64;
+    rfc3339_of(crate::telemetry::writer::now_us() as i64)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a time in µs since the epoch (UTC).
+pub(crate) fn rfc3339_of(us: i64) -> String {
     let date = crate::telemetry::writer::date_of(us);
     let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
     format!(

@@ -1,0 +1,639 @@
+//! Counterfactual replay: how routing policies would have done on recorded full-information
+//! traces (every circuit recorded on every backend).
+//!
+//! Each policy chooses a backend per circuit; the choice is scored with what that backend
+//! actually recorded for the circuit: its median successful wall time and cost, or — when it
+//! timed out, failed or fell below the fidelity floor — the time it lost plus a retry on the
+//! best backend (the oracle's time and cost). Circuits no backend finished are left out of
+//! every score. Policies: `oracle`, `random` (seeded), `round-robin`, `always:<backend>`,
+//! `rules-aer`, `prism-auto`, and every router strategy. A rule whose backend refused the
+//! circuit falls back to prism-auto, then statevector, then the oracle's choice.
+//!
+//! The model that routes never saw the replayed circuits' families: given a model set, the
+//! replay refuses when its training families overlap the traces' (unless every trace is newer
+//! than the model); given training telemetry, it trains one model set per fold of families
+//! and replays each fold with the model trained without it.
+
+mod report;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use report::{RESULTS_VERSION, write_report, write_results};
+
+use crate::backend::{
+    Backend, BackendError, BackendKind, Ineligible, Outcome as RunOutcome, Registry, RunSpec,
+};
+use crate::circuit::Circuit as Ir;
+use crate::features::{Feature, Features};
+use crate::model::artifact::Hyperparameters;
+use crate::model::train::{Dataset, Outcome, TrainSpec, median, rfc3339_of, train_records};
+use crate::model::{ModelError, ModelSet};
+use crate::rng::Rng;
+use crate::route::{Constraints, Router, RouterConfig, Strategy};
+use crate::telemetry::{ExecutionRecord, Status};
+
+/// One way of choosing backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// The backend that was fastest (the lower bound).
+    Oracle,
+    /// A uniformly drawn eligible backend (seeded).
+    Random,
+    /// Eligible backends in turn.
+    RoundRobin,
+    /// Always this backend.
+    Always(String),
+    /// Stabilizer if Clifford, else statevector (Qiskit Aer's automatic method).
+    RulesAer,
+    /// prism-q's own rule-based choice, as recorded.
+    PrismAuto,
+    /// A router strategy with the model.
+    Router(Strategy),
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Oracle => f.write_str("oracle"),
+            Policy::Random => f.write_str("random"),
+            Policy::RoundRobin => f.write_str("round-robin"),
+            Policy::Always(b) => write!(f, "always:{b}"),
+            Policy::RulesAer => f.write_str("rules-aer"),
+            Policy::PrismAuto => f.write_str("prism-auto"),
+            Policy::Router(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+impl FromStr for Policy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Policy, String> {
+        Ok(match s {
+            "oracle" => Policy::Oracle,
+            "random" => Policy::Random,
+            "round-robin" => Policy::RoundRobin,
+            "rules-aer" => Policy::RulesAer,
+            "prism-auto" => Policy::PrismAuto,
+            _ => {
+                if let Some(b) = s.strip_prefix("always:") {
+                    if b.is_empty() {
+                        return Err("`always:` needs a backend name".into());
+                    }
+                    Policy::Always(b.to_string())
+                } else {
+                    Policy::Router(s.parse().map_err(|_| {
+                        format!(
+                            "unknown policy `{s}` (known: oracle, random, round-robin, \
+                             always:<backend>, rules-aer, prism-auto, {})",
+                            Strategy::ALL.map(Strategy::as_str).join(", ")
+                        )
+                    })?)
+                }
+            }
+        })
+    }
+}
+
+/// Every policy, the router strategies included.
+pub fn all_policies() -> Vec<Policy> {
+    let mut v = vec![
+        Policy::Oracle,
+        Policy::Random,
+        Policy::RoundRobin,
+        Policy::RulesAer,
+        Policy::PrismAuto,
+    ];
+    v.extend(Strategy::ALL.map(Policy::Router));
+    v
+}
+
+/// Where the routing models come from.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    /// A trained model set; refused when it saw the replayed families.
+    Model(Box<ModelSet>),
+    /// Training telemetry: one model set per fold of the replayed families, trained without
+    /// that fold.
+    Train {
+        /// The rows.
+        records: Vec<ExecutionRecord>,
+        /// Hyperparameters of each fit.
+        hyper: Hyperparameters,
+        /// Folds of families.
+        folds: usize,
+    },
+}
+
+/// What to replay.
+#[derive(Debug, Clone)]
+pub struct ReplaySpec {
+    /// The traces.
+    pub traces: Vec<ExecutionRecord>,
+    /// The models.
+    pub models: ModelSource,
+    /// Policies to compare.
+    pub policies: Vec<Policy>,
+    /// Router settings of the router strategies.
+    pub router: RouterConfig,
+    /// Seed of `random` and of the folds.
+    pub seed: u64,
+    /// A circuit taking longer than this is a deadline miss, ms.
+    pub deadline_ms: Option<f64>,
+}
+
+/// A replay that cannot run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplayError {
+    /// The model saw circuits it would be scored on.
+    #[error(
+        "the model set was trained on famil{} {} that the traces replay, and the traces are not \
+         newer than it: its scores would be inflated. Replay other families, or pass --train to \
+         train one model per fold without the replayed families",
+        if families.len() == 1 { "y" } else { "ies" },
+        families.join(", ")
+    )]
+    Leakage {
+        /// Families in both.
+        families: Vec<String>,
+    },
+    /// Training or reading failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Nothing to score.
+    #[error("{0}")]
+    Data(String),
+    /// A policy names a backend the traces do not have.
+    #[error("policy `{policy}`: backend `{backend}` is not in the traces (they have {known})")]
+    UnknownBackend {
+        /// The policy.
+        policy: String,
+        /// The backend.
+        backend: String,
+        /// Backends in the traces.
+        known: String,
+    },
+}
+
+/// One circuit of the replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayedCircuit {
+    /// Circuit id.
+    pub id: String,
+    /// File name.
+    pub name: String,
+    /// Family.
+    pub family: String,
+    /// The fastest backend.
+    pub oracle_backend: String,
+    /// Its time, ms.
+    pub oracle_ms: f64,
+    /// Fold it was replayed in (0 with a given model set).
+    pub fold: usize,
+}
+
+/// One policy's choice for one circuit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    /// Index into [`Replay::circuits`].
+    pub circuit: usize,
+    /// Index into [`Replay::results`].
+    pub policy: usize,
+    /// Backend chosen.
+    pub backend: String,
+    /// Recorded time of that choice, ms (a lost attempt plus a retry on the best).
+    pub time_ms: f64,
+    /// Recorded cost of that choice.
+    pub cost: f64,
+    /// Whether the chosen backend did not give a usable result.
+    pub lost: bool,
+    /// The model's predicted time, when a router chose, ms.
+    pub predicted_ms: Option<f64>,
+}
+
+/// How one policy did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyResult {
+    /// Its name.
+    pub policy: String,
+    /// Total recorded time, ms.
+    pub total_ms: f64,
+    /// Total time / the oracle's.
+    pub regret: f64,
+    /// Share of circuits sent to the fastest backend.
+    pub best_share: f64,
+    /// Total recorded cost.
+    pub total_cost: f64,
+    /// Median per-circuit slowdown against the oracle.
+    pub slowdown_p50: f64,
+    /// 95th percentile of the slowdown.
+    pub slowdown_p95: f64,
+    /// 99th percentile of the slowdown.
+    pub slowdown_p99: f64,
+    /// Circuits over the deadline.
+    pub deadline_misses: u64,
+    /// Choices that did not give a usable result.
+    pub lost: u64,
+    /// Per family: (total ms, oracle total ms).
+    pub per_family: BTreeMap<String, (f64, f64)>,
+}
+
+/// A finished replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Replay {
+    /// Scored circuits, in replay order.
+    pub circuits: Vec<ReplayedCircuit>,
+    /// Every choice.
+    pub choices: Vec<Choice>,
+    /// Per policy.
+    pub results: Vec<PolicyResult>,
+    /// Circuits no backend finished (left out).
+    pub unscorable: usize,
+    /// Backends in the traces.
+    pub backends: Vec<String>,
+    /// Model sets that routed (one per fold).
+    pub model_versions: Vec<String>,
+    /// Telemetry rows replayed.
+    pub rows: u64,
+}
+
+/// A backend known only from the traces: it accepts what the router asks (refusals come
+/// from the traces, as exclusions) and cannot run anything.
+struct Recorded(String);
+
+impl Backend for Recorded {
+    fn name(&self) -> &str {
+        &self.0
+    }
+    fn kind(&self) -> BackendKind {
+        BackendKind::External
+    }
+    fn check(&self, _: &Ir, _: &Features, _: &RunSpec) -> Result<(), Ineligible> {
+        Ok(())
+    }
+    fn execute(&self, _: &Ir, _: &RunSpec) -> Result<RunOutcome, BackendError> {
+        Err(BackendError::Unavailable {
+            backend: self.0.clone(),
+            reason: "a replayed backend only has its recorded results".into(),
+        })
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Runs a replay. `progress` is told each finished fold (for a progress bar).
+pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Replay, ReplayError> {
+    let ds = Dataset::from_records(&spec.traces, 0.99)?;
+    let nb = ds.backends.len();
+    for p in &spec.policies {
+        if let Policy::Always(b) = p
+            && !ds.backends.contains(b)
+        {
+            return Err(ReplayError::UnknownBackend {
+                policy: p.to_string(),
+                backend: b.clone(),
+                known: ds.backends.join(", "),
+            });
+        }
+    }
+    // Scorable circuits, oldest first (the order the adaptive router learns in).
+    let oracle: Vec<Option<(usize, f64)>> = (0..ds.circuits.len())
+        .map(|c| {
+            (0..nb)
+                .filter_map(|b| match ds.obs[c][b].outcome() {
+                    Outcome::Ok(ms) => Some((b, ms)),
+                    _ => None,
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..ds.circuits.len())
+        .filter(|&c| oracle[c].is_some())
+        .collect();
+    let unscorable = ds.circuits.len() - order.len();
+    if order.is_empty() {
+        return Err(ReplayError::Data(
+            "no circuit in the traces finished on any backend: nothing to score".into(),
+        ));
+    }
+    order.sort_by_key(|&c| (ds.circuits[c].first_ts_us, c));
+
+    // Folds: which model routes which circuit.
+    let families: BTreeSet<&str> = order
+        .iter()
+        .map(|&c| ds.circuits[c].family.as_str())
+        .collect();
+    let mut fold_models: Vec<ModelSet> = Vec::new();
+    let fold_of: BTreeMap<&str, usize> = match &spec.models {
+        ModelSource::Model(set) => {
+            let trained: BTreeSet<&str> = set
+                .meta
+                .training
+                .families
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let overlap: Vec<String> = families
+                .intersection(&trained)
+                .map(|s| s.to_string())
+                .collect();
+            let newest_first = order
+                .iter()
+                .map(|&c| ds.circuits[c].first_ts_us)
+                .min()
+                .unwrap_or(0);
+            if !overlap.is_empty() && rfc3339_of(newest_first) <= set.meta.created_at {
+                return Err(ReplayError::Leakage { families: overlap });
+            }
+            fold_models.push((**set).clone());
+            families.iter().map(|f| (*f, 0)).collect()
+        }
+        ModelSource::Train {
+            records,
+            hyper,
+            folds,
+        } => {
+            let mut fams: Vec<&str> = families.iter().copied().collect();
+            let k = (*folds).clamp(2, fams.len().max(2));
+            Rng::new(spec.seed).shuffle(&mut fams);
+            let fold_of: BTreeMap<&str, usize> =
+                fams.iter().enumerate().map(|(i, f)| (*f, i % k)).collect();
+            for fold in 0..k {
+                let held: BTreeSet<&str> = fold_of
+                    .iter()
+                    .filter(|(_, v)| **v == fold)
+                    .map(|(f, _)| *f)
+                    .collect();
+                // The held-out circuits by id too: a circuit recorded under another family
+                // name elsewhere in the training telemetry is still held out.
+                let replayed_held: BTreeSet<&str> = order
+                    .iter()
+                    .filter(|&&c| held.contains(ds.circuits[c].family.as_str()))
+                    .map(|&c| ds.circuits[c].id.as_str())
+                    .collect();
+                let rows: Vec<ExecutionRecord> = records
+                    .iter()
+                    .filter(|r| {
+                        !held.contains(r.family.as_deref().unwrap_or("unknown"))
+                            && !replayed_held.contains(r.circuit_id.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                let train_spec = TrainSpec {
+                    telemetry: Vec::new(),
+                    name: format!("replay-fold-{fold}"),
+                    holdout_families: Vec::new(),
+                    hyper: hyper.clone(),
+                };
+                let set = train_records(&rows, &train_spec, |_| {})?;
+                let leaked: Vec<String> = set
+                    .meta
+                    .training
+                    .families
+                    .iter()
+                    .filter(|f| held.contains(f.as_str()))
+                    .cloned()
+                    .collect();
+                debug_assert!(leaked.is_empty(), "fold {fold} trained on {leaked:?}");
+                fold_models.push(set);
+                progress(&format!("fold {} of {k} trained", fold + 1));
+            }
+            fold_of
+        }
+    };
+
+    let mut results: Vec<PolicyResult> = spec
+        .policies
+        .iter()
+        .map(|p| PolicyResult {
+            policy: p.to_string(),
+            total_ms: 0.0,
+            regret: 0.0,
+            best_share: 0.0,
+            total_cost: 0.0,
+            slowdown_p50: 0.0,
+            slowdown_p95: 0.0,
+            slowdown_p99: 0.0,
+            deadline_misses: 0,
+            lost: 0,
+            per_family: BTreeMap::new(),
+        })
+        .collect();
+    let registry = Registry::new(
+        ds.backends
+            .iter()
+            .map(|b| Arc::new(Recorded(b.clone())) as Arc<dyn Backend>)
+            .collect(),
+    );
+    // One router per (policy, fold): the adaptive ones learn within their fold.
+    let mut routers: BTreeMap<(usize, usize), Router> = BTreeMap::new();
+    let mut rng = Rng::new(spec.seed);
+    let mut turn = 0usize;
+    let by_name = |n: &str| ds.backends.iter().position(|b| b == n);
+    let mut circuits = Vec::with_capacity(order.len());
+    let mut choices = Vec::new();
+    let mut slowdowns: Vec<Vec<f64>> = vec![Vec::new(); spec.policies.len()];
+    let mut best_hits = vec![0u64; spec.policies.len()];
+    let mut oracle_total = 0.0;
+    for &c in &order {
+        let circ = &ds.circuits[c];
+        let (ob, oms) = oracle[c].expect("scorable");
+        let ocost = median_or_zero(&ds.obs[c][ob].costs);
+        let fold = fold_of[circ.family.as_str()];
+        let eligible: Vec<usize> = (0..nb).filter(|&b| ds.obs[c][b].eligible()).collect();
+        let ci = circuits.len();
+        circuits.push(ReplayedCircuit {
+            id: circ.id.clone(),
+            name: circ.name.clone(),
+            family: circ.family.clone(),
+            oracle_backend: ds.backends[ob].clone(),
+            oracle_ms: oms,
+            fold,
+        });
+        oracle_total += oms;
+        let features = Features::from_values(circ.x.clone()).ok_or_else(|| {
+            ReplayError::Data(format!(
+                "circuit {}: its features do not match this build's schema",
+                circ.name
+            ))
+        })?;
+        // Rules fall back when their backend refused the circuit.
+        let rule = |first: Option<usize>| -> usize {
+            [first, by_name("prism-auto"), by_name("statevector")]
+                .into_iter()
+                .flatten()
+                .find(|b| eligible.contains(b))
+                .unwrap_or(ob)
+        };
+        for (pi, policy) in spec.policies.iter().enumerate() {
+            let mut predicted_ms = None;
+            let b = match policy {
+                Policy::Oracle => ob,
+                Policy::Random => eligible[rng.below(eligible.len() as u64) as usize],
+                Policy::RoundRobin => {
+                    turn += 1;
+                    eligible[turn % eligible.len()]
+                }
+                Policy::Always(name) => rule(by_name(name)),
+                Policy::PrismAuto => rule(by_name("prism-auto")),
+                Policy::RulesAer => rule(if features[Feature::IsClifford] == 1.0 {
+                    by_name("stabilizer")
+                } else {
+                    by_name("statevector")
+                }),
+                Policy::Router(strategy) => {
+                    let router = routers.entry((pi, fold)).or_insert_with(|| {
+                        Router::new(
+                            fold_models[fold].clone(),
+                            registry.clone(),
+                            spec.router.clone(),
+                        )
+                    });
+                    let constraints = Constraints {
+                        strategy: Some(*strategy),
+                        shots: Some(circ.shots),
+                        exclude: (0..nb)
+                            .filter(|b| !eligible.contains(b))
+                            .map(|b| ds.backends[b].clone())
+                            .collect(),
+                        ..Constraints::default()
+                    };
+                    match router.recommend(&features, &constraints) {
+                        Ok(rec) => {
+                            predicted_ms = Some(rec.chosen.latency_ms);
+                            let b = by_name(&rec.backend).unwrap_or(ob);
+                            if *strategy == Strategy::Adaptive {
+                                router.observe(&observed(
+                                    circ,
+                                    &ds.backends[b],
+                                    &ds.obs[c][b],
+                                    &features,
+                                ));
+                            }
+                            b
+                        }
+                        // No modelled backend can take it: prism-auto's rule.
+                        Err(_) => rule(by_name("prism-auto")),
+                    }
+                }
+            };
+            let (time_ms, cost, lost) = match ds.obs[c][b].outcome() {
+                Outcome::Ok(ms) => (ms, median_or_zero(&ds.obs[c][b].costs), false),
+                Outcome::Lost(ms) => (ms + oms, median_or_zero(&ds.obs[c][b].costs) + ocost, true),
+                Outcome::Ineligible => (oms, ocost, false),
+            };
+            let r = &mut results[pi];
+            r.total_ms += time_ms;
+            r.total_cost += cost;
+            r.lost += lost as u64;
+            if spec.deadline_ms.is_some_and(|d| time_ms > d) {
+                r.deadline_misses += 1;
+            }
+            let fam = r.per_family.entry(circ.family.clone()).or_default();
+            fam.0 += time_ms;
+            fam.1 += oms;
+            best_hits[pi] += (b == ob) as u64;
+            slowdowns[pi].push(time_ms / oms.max(1e-9));
+            choices.push(Choice {
+                circuit: ci,
+                policy: pi,
+                backend: ds.backends[b].clone(),
+                time_ms,
+                cost,
+                lost,
+                predicted_ms,
+            });
+        }
+    }
+    let n = order.len() as f64;
+    for (pi, r) in results.iter_mut().enumerate() {
+        r.regret = r.total_ms / oracle_total.max(1e-9);
+        r.best_share = best_hits[pi] as f64 / n;
+        let s = &mut slowdowns[pi];
+        s.sort_by(f64::total_cmp);
+        r.slowdown_p50 = percentile(s, 0.5);
+        r.slowdown_p95 = percentile(s, 0.95);
+        r.slowdown_p99 = percentile(s, 0.99);
+    }
+    Ok(Replay {
+        circuits,
+        choices,
+        results,
+        unscorable,
+        backends: ds.backends.clone(),
+        model_versions: fold_models
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m.meta.name,
+                    &m.meta.payload.blake3[..12.min(m.meta.payload.blake3.len())]
+                )
+            })
+            .collect(),
+        rows: spec.traces.len() as u64,
+    })
+}
+
+fn median_or_zero(v: &[f64]) -> f64 {
+    if v.is_empty() { 0.0 } else { median(v) }
+}
+
+/// The record an adaptive router would have observed for a replayed choice.
+fn observed(
+    circ: &crate::model::train::Circuit,
+    backend: &str,
+    obs: &crate::model::train::Obs,
+    features: &Features,
+) -> ExecutionRecord {
+    let (status, wall) = match obs.outcome() {
+        Outcome::Ok(ms) => (Status::Ok, Some(ms)),
+        Outcome::Lost(ms) if obs.timeouts > 0 => (Status::Timeout, Some(ms)),
+        Outcome::Lost(ms) => (Status::Failed, Some(ms)),
+        Outcome::Ineligible => (Status::Ineligible, None),
+    };
+    ExecutionRecord {
+        ts_us: circ.first_ts_us,
+        run_id: "replay".into(),
+        job_id: circ.id.clone(),
+        circuit_id: circ.id.clone(),
+        circuit_name: circ.name.clone(),
+        source: None,
+        family: Some(circ.family.clone()),
+        features: features.clone(),
+        backend: backend.to_string(),
+        backend_kind: String::new(),
+        backend_version: String::new(),
+        host: String::new(),
+        threads: 1,
+        shots: circ.shots,
+        seed: 0,
+        timeout_ms: None,
+        wall_ms: wall,
+        cpu_ms: None,
+        peak_mem_bytes: None,
+        cost: Some(median_or_zero(&obs.costs)),
+        status,
+        error_kind: None,
+        error_message: None,
+        fidelity_estimate: None,
+        queue_wait_ms: None,
+        strategy: Some("adaptive".into()),
+        predicted_ms: None,
+        predicted_cost: None,
+        model_version: None,
+    }
+}
