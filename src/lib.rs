@@ -23,11 +23,14 @@
 //! # Ok::<(), qroute::Error>(())
 //! ```
 //!
-//! Cargo features: `cli` (on by default) builds the `qroute` binary. A host program that only
+//! Cargo features: `cli` (on by default) builds the `qroute` binary; `server` (on by
+//! default) the HTTP routing API ([`api`], `qroute serve`). A host program that only
 //! embeds the library turns default features off.
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
+pub mod api;
 pub mod backend;
 pub mod circuit;
 pub mod config;

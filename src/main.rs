@@ -241,6 +241,15 @@ enum Command {
     /// Writes OUT/config.toml, OUT/results.parquet and OUT/report.md. Method:
     /// docs/replay.md.
     Replay(cmd::replay::ReplayArgs),
+    /// Serve routing recommendations over HTTP/JSON (POST /v1/route, GET /v1/backends,
+    /// GET /v1/stats, POST /v1/models/reload, GET /healthz, GET /readyz).
+    ///
+    /// Listens on loopback by default; stops on Ctrl-C or SIGTERM after finishing the
+    /// requests in flight. The model set is reloaded when its meta.json changes
+    /// (`model_update_frequency` in qroute.toml) or on POST /v1/models/reload; a set that
+    /// fails to load leaves the current one serving.
+    #[cfg(feature = "server")]
+    Serve(cmd::serve::ServeArgs),
     /// Inspect a telemetry directory.
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
@@ -473,6 +482,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Route { route, format } => {
             let config = load_config(config_path.as_deref())?;
             cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
+        }
+        #[cfg(feature = "server")]
+        Command::Serve(args) => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::serve::serve_cmd(&args, &config, config_path.as_deref())
         }
         Command::Replay(args) => {
             let config = load_config(config_path.as_deref())?;

@@ -343,3 +343,49 @@ fn replay_refuses_a_model_that_saw_the_traces() {
         "nothing is written on refusal"
     );
 }
+
+#[cfg(feature = "server")]
+#[test]
+fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(rest) = line.strip_prefix("qroute serving on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let body =
+        r#"{"qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; h q[0]; cx q[0], q[1];"}"#;
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::Write as _;
+    write!(
+        s,
+        "POST /v1/route HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"backend\""), "{response}");
+    // SIGTERM: graceful stop, exit code 0.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = child.wait().unwrap();
+    assert!(code.success(), "{code:?}");
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("qroute stopped"), "{rest}");
+}

@@ -4,3 +4,5 @@ pub(crate) mod route;
 
 pub(crate) use super::{collect_qasm, corpus_tags, process_isolation};
 pub(crate) mod replay;
+#[cfg(feature = "server")]
+pub(crate) mod serve;
