@@ -102,7 +102,8 @@ pub struct Metrics {
     pub cv: Evaluation,
     /// Families held out of training (`--holdout-families`).
     pub holdout: Option<Evaluation>,
-    /// Backends in the telemetry that never succeeded and have no model.
+    /// Backends in the telemetry without a model: never succeeded, or fewer than two measured
+    /// or timed-out circuits in the training families.
     pub unmodelled_backends: Vec<String>,
 }
 

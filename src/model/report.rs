@@ -114,7 +114,7 @@ pub fn render(meta: &ModelMeta) -> String {
     if !meta.metrics.unmodelled_backends.is_empty() {
         let _ = writeln!(
             out,
-            "Not modelled (never succeeded in the telemetry): {}.\n",
+            "Not modelled (fewer than two measured or timed-out circuits in the training families): {}.\n",
             meta.metrics.unmodelled_backends.join(", ")
         );
     }

@@ -165,7 +165,7 @@ pub(crate) struct Dataset {
     pub(crate) obs: Vec<Vec<Obs>>,
     pub(crate) rows: u64,
     pub(crate) fingerprint: String,
-    /// Backends left out because they never succeeded.
+    /// Backends left out: never succeeded, or too few observations to fit.
     pub(crate) unmodelled: Vec<String>,
 }
 
