@@ -282,7 +282,12 @@ fn balanced_follows_its_weights() {
 fn predictive_takes_the_rule_when_unsure_or_out_of_range() {
     let (_, f) = small();
     let names = ["statevector", "prism-auto"];
-    // ln(10/8) / (1.0 · √2) = 0.16: P = 0.56, below the 0.6 gate.
+    // ln(10/8) / (1.0 · √2) = 0.16: P = 0.56, below a 0.6 gate (the default, 0.5, lets it
+    // through).
+    let gate = || RouterSection {
+        min_confidence: Some(0.6),
+        ..Default::default()
+    };
     let unsure = synthetic(
         &[
             ("statevector", fixed(8.0, 1.0)),
@@ -290,26 +295,18 @@ fn predictive_takes_the_rule_when_unsure_or_out_of_range() {
         ],
         1.0,
     );
-    let rec = router(unsure, &names, RouterSection::default())
+    let rec = router(unsure.clone(), &names, gate())
         .recommend(&f, &with(Strategy::Predictive))
         .unwrap();
     assert_eq!(rec.backend, "prism-auto");
     assert!(rec.rule_fallback);
     assert!(rec.reason.contains("unsure"), "{}", rec.reason);
-    // Balanced alone would take the model's choice.
-    let unsure = synthetic(
-        &[
-            ("statevector", fixed(8.0, 1.0)),
-            ("prism-auto", fixed(10.0, 1.0)),
-        ],
-        1.0,
-    );
+    // Balanced alone, and predictive at the default gate, take the model's choice.
     let r = router(unsure, &names, RouterSection::default());
-    assert_eq!(
-        r.recommend(&f, &with(Strategy::Balanced)).unwrap().backend,
-        "statevector"
-    );
-    // Ten times faster: P = 0.95, the model's choice stands.
+    for s in [Strategy::Balanced, Strategy::Predictive] {
+        assert_eq!(r.recommend(&f, &with(s)).unwrap().backend, "statevector");
+    }
+    // Ten times faster: P = 0.95, the model's choice stands even at the 0.6 gate.
     let sure = synthetic(
         &[
             ("statevector", fixed(1.0, 1.0)),
@@ -317,7 +314,7 @@ fn predictive_takes_the_rule_when_unsure_or_out_of_range() {
         ],
         1.0,
     );
-    let rec = router(sure, &names, RouterSection::default())
+    let rec = router(sure, &names, gate())
         .recommend(&f, &with(Strategy::Predictive))
         .unwrap();
     assert_eq!(rec.backend, "statevector");

@@ -44,7 +44,9 @@ pub struct RouterSection {
     /// Recent decisions and observations kept for statistics.
     pub telemetry_retention: Option<usize>,
     /// `predictive`: least confidence, in [0.5, 1], that the model's choice beats the
-    /// rule-based choice before the model overrides it.
+    /// rule-based choice before the model overrides it (default 0.5: the rule only when the
+    /// model itself expects it to be faster, or outside the training range; replay measured
+    /// higher gates as costlier, docs/routing.md).
     pub min_confidence: Option<f64>,
     /// A failure or timeout counts this many ms when ranking by expected time.
     pub risk_penalty_ms: Option<f64>,
@@ -229,7 +231,7 @@ impl RouterSection {
             telemetry_retention: retention,
             min_confidence: finite_in(
                 "min_confidence",
-                self.min_confidence.unwrap_or(0.6),
+                self.min_confidence.unwrap_or(0.5),
                 0.5,
                 1.0,
             )?,
