@@ -37,6 +37,16 @@ impl Loaded {
     }
 }
 
+/// One backend's shared state as one decision sees it.
+struct Live {
+    /// `Err`: why its circuit breaker keeps it out.
+    admitted: Result<(), String>,
+    /// Online correction factor.
+    factor: f64,
+    /// Predicted work in flight, ms.
+    in_flight_ms: f64,
+}
+
 struct State {
     backends: Vec<BackendState>,
     rng: Rng,
@@ -334,7 +344,6 @@ impl Router {
     #[allow(clippy::too_many_arguments)]
     fn estimate_all(
         &self,
-        st: &mut State,
         loaded: &Loaded,
         circuit: &Circuit,
         features: &Features,
@@ -351,6 +360,27 @@ impl Router {
         let adaptive = strategy == Strategy::Adaptive;
         let now = Instant::now();
 
+        // What the shared state says of each backend, read under the lock once; the
+        // predictions below run without it, so concurrent requests do not queue on them.
+        let live: Vec<Live> = {
+            let mut st = self.lock();
+            st.backends
+                .iter_mut()
+                .map(|b| Live {
+                    admitted: b.breaker.admits(now).map_err(|wait| {
+                        format!(
+                            "circuit breaker {} after {} consecutive failures; next trial in \
+                             {:.1} s",
+                            b.breaker.describe(),
+                            b.breaker.consecutive_failures,
+                            wait.as_secs_f64()
+                        )
+                    }),
+                    factor: b.correction.factor(),
+                    in_flight_ms: b.in_flight_ms,
+                })
+                .collect()
+        };
         let mut ineligible = Vec::new();
         let mut cands: Vec<(usize, Estimate)> = Vec::with_capacity(self.registry.len());
         for (i, b) in self.registry.iter().enumerate() {
@@ -373,14 +403,8 @@ impl Router {
                 )));
                 continue;
             };
-            if let Err(wait) = st.backends[i].breaker.admits(now) {
-                let bs = &st.backends[i].breaker;
-                ineligible.push(refuse(format!(
-                    "circuit breaker {} after {} consecutive failures; next trial in {:.1} s",
-                    bs.describe(),
-                    bs.consecutive_failures,
-                    wait.as_secs_f64()
-                )));
+            if let Err(why) = &live[i].admitted {
+                ineligible.push(refuse(why.clone()));
                 continue;
             }
             if let Err(e) = b.check(circuit, features, &spec) {
@@ -388,11 +412,10 @@ impl Router {
                 continue;
             }
             let p: Prediction = loaded.set.backends[m].predict(x, &t, shots, cores);
-            let state = &st.backends[i];
             let (factor, queue_ms) = if adaptive {
                 (
-                    state.correction.factor(),
-                    state.in_flight_ms / self.config.slots as f64,
+                    live[i].factor,
+                    live[i].in_flight_ms / self.config.slots as f64,
                 )
             } else {
                 (1.0, 0.0)
@@ -437,9 +460,7 @@ impl Router {
             .map_err(crate::model::ModelError::from)?;
         let strategy = c.strategy.unwrap_or(self.config.strategy);
         let loaded = self.loaded();
-        let mut st = self.lock();
-        let (cands, ineligible) =
-            self.estimate_all(&mut st, &loaded, circuit, features, c, strategy);
+        let (cands, ineligible) = self.estimate_all(&loaded, circuit, features, c, strategy);
         if cands.is_empty() {
             return Err(RouteError::NoBackend { ineligible });
         }
@@ -458,9 +479,7 @@ impl Router {
             .map_err(crate::model::ModelError::from)?;
         let strategy = c.strategy.unwrap_or(self.config.strategy);
         let loaded = self.loaded();
-        let mut st = self.lock();
-        let (mut cands, ineligible) =
-            self.estimate_all(&mut st, &loaded, circuit, features, c, strategy);
+        let (mut cands, ineligible) = self.estimate_all(&loaded, circuit, features, c, strategy);
         if cands.is_empty() {
             return Err(RouteError::NoBackend { ineligible });
         }
@@ -546,6 +565,7 @@ impl Router {
                         && cands[k].1.expected_ms <= limit
                 })
                 .collect();
+            let mut st = self.lock();
             if !near.is_empty() && st.rng.f64() < self.config.explore_rate {
                 let k = *st.rng.pick(&near);
                 reason = format!(
@@ -586,9 +606,9 @@ impl Router {
         if !chosen.in_domain && !rule_fallback {
             reason.push_str(" (outside the model's training range: treat with care)");
         }
-        st.tally
+        self.lock()
+            .tally
             .decided(&chosen.backend, strategy.as_str(), rule_fallback, explored);
-        drop(st);
         let alternatives = cands
             .into_iter()
             .enumerate()
