@@ -314,3 +314,60 @@ async fn arbitrary_bodies_never_crash_any_endpoint() {
         }
     }
 }
+
+#[tokio::test]
+async fn plan_assigns_a_batch_and_names_bad_parts() {
+    let app = app(state(
+        &fixture(),
+        ApiLimits {
+            max_qubits: 64,
+            ..ApiLimits::default()
+        },
+    ));
+    let ghz =
+        "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; h q[0]; cx q[0], q[1]; cx q[1], q[2];";
+    let body = json!({
+        "circuits": [{"name": "bell", "qasm": BELL}, {"name": "ghz", "qasm": ghz}],
+        "slots": "statevector=1,stabilizer=1",
+        "objective": "makespan",
+    });
+    let (s, v) = call(&app, "POST", "/v1/plan", Some(body.to_string())).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let assigned = v["assignments"].as_array().unwrap();
+    assert_eq!(assigned.len(), 2);
+    // The non-Clifford circuit cannot go to the stabilizer.
+    let bell = assigned.iter().find(|a| a["name"] == "bell").unwrap();
+    assert_eq!(bell["backend"], "statevector");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/plan",
+        Some(
+            json!({"circuits": [{"name": "bell", "qasm": BELL}], "slots": "statevector"})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(message(&v).contains("BACKEND=COUNT"), "{v}");
+    let (s, v) = call(&app, "POST", "/v1/plan", Some(json!({"circuits": [{"name": "wide", "qasm": "OPENQASM 2.0; qreg q[100];"}], "slots": "statevector=1"}).to_string())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message(&v).starts_with("circuit `wide`:"), "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/plan",
+        Some(json!({"circuits": [{"name": "bell", "qasm": BELL}], "slots": "gpu=1"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message(&v).contains("unknown backend `gpu`"), "{v}");
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/v1/plan",
+        Some(json!({"circuits": [], "slots": "statevector=1"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -82,26 +82,7 @@ pub(super) async fn route(
     let router = &state.router;
     let result = match (&req.qasm, &req.features) {
         (Some(text), None) => {
-            // No includes beyond qelib1.inc: a request must not read the server's files.
-            let parser = QasmParser::new().limits(ParseLimits {
-                max_source_bytes: limits.max_body_bytes as u64,
-                max_qubits: limits.max_qubits as u64,
-                max_ops: limits.max_gates,
-                max_include_depth: 0,
-                ..ParseLimits::default()
-            });
-            let circuit = parser.parse_str(text).map_err(|e| {
-                use crate::circuit::qasm::ParseErrorKind;
-                let status = if matches!(
-                    e.kind,
-                    ParseErrorKind::Limit { .. } | ParseErrorKind::TooManyBits { .. }
-                ) {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                ApiError::new(status, e.to_string())
-            })?;
+            let circuit = parse_limited(text, &limits)?;
             let f = extract(&circuit);
             router.recommend_circuit(&circuit, &f, &req.constraints)
         }
@@ -132,6 +113,120 @@ pub(super) async fn route(
         ),
         Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string())),
     }
+}
+
+/// Parses request OpenQASM under the server's limits. No includes beyond qelib1.inc: a
+/// request must not read the server's files.
+fn parse_limited(
+    text: &str,
+    limits: &super::ApiLimits,
+) -> Result<crate::circuit::Circuit, ApiError> {
+    use crate::circuit::qasm::ParseErrorKind;
+    let parser = QasmParser::new().limits(ParseLimits {
+        max_source_bytes: limits.max_body_bytes as u64,
+        max_qubits: limits.max_qubits as u64,
+        max_ops: limits.max_gates,
+        max_include_depth: 0,
+        ..ParseLimits::default()
+    });
+    parser.parse_str(text).map_err(|e| {
+        let status = if matches!(
+            e.kind,
+            ParseErrorKind::Limit { .. } | ParseErrorKind::TooManyBits { .. }
+        ) {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::new(status, e.to_string())
+    })
+}
+
+/// One circuit of `POST /v1/plan`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanCircuit {
+    /// A label for the plan.
+    name: String,
+    /// OpenQASM 2 text.
+    qasm: String,
+}
+
+/// `POST /v1/plan`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlanBody {
+    circuits: Vec<PlanCircuit>,
+    /// `statevector=2,mps-64=1`.
+    slots: String,
+    #[serde(default = "makespan")]
+    objective: crate::plan::Objective,
+    /// Seconds.
+    #[serde(default)]
+    deadline: Option<f64>,
+    #[serde(default)]
+    budget: Option<f64>,
+    #[serde(default)]
+    constraints: Constraints,
+}
+
+fn makespan() -> crate::plan::Objective {
+    crate::plan::Objective::Makespan
+}
+
+/// Most circuits in one plan request.
+const MAX_PLAN_CIRCUITS: usize = 10_000;
+
+pub(super) async fn plan(
+    State(state): State<AppState>,
+    body: Result<Json<PlanBody>, JsonRejection>,
+) -> Result<Json<crate::plan::Plan>, ApiError> {
+    let Json(req) = body.map_err(json_error)?;
+    let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+    if req.circuits.is_empty() || req.circuits.len() > MAX_PLAN_CIRCUITS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "a plan takes 1 to {MAX_PLAN_CIRCUITS} circuits, got {}",
+                req.circuits.len()
+            ),
+        ));
+    }
+    let slots: crate::plan::Slots = req.slots.parse().map_err(|e: String| bad(e))?;
+    let deadline = match req.deadline {
+        Some(d) if d.is_finite() && d > 0.0 && d < 1e9 => {
+            Some(std::time::Duration::from_secs_f64(d))
+        }
+        Some(d) => {
+            return Err(bad(format!(
+                "deadline must be a positive number of seconds, got {d}"
+            )));
+        }
+        None => None,
+    };
+    if let Some(b) = req.budget
+        && !(b.is_finite() && b >= 0.0)
+    {
+        return Err(bad(format!("budget must be a number ≥ 0, got {b}")));
+    }
+    let mut jobs = Vec::with_capacity(req.circuits.len());
+    for c in &req.circuits {
+        let circuit = parse_limited(&c.qasm, &state.limits).map_err(|e| ApiError {
+            message: format!("circuit `{}`: {}", c.name, e.message),
+            ..e
+        })?;
+        jobs.push(crate::route::run::Job::new(c.name.clone(), circuit));
+    }
+    let request = crate::plan::PlanRequest {
+        slots,
+        objective: req.objective,
+        deadline,
+        budget: req.budget,
+        constraints: req.constraints,
+    };
+    crate::plan::plan(&state.router, &jobs, &request)
+        .map(Json)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
 }
 
 /// One backend in `GET /v1/backends`.

@@ -7,6 +7,7 @@
 //! | endpoint | what |
 //! |---|---|
 //! | `POST /v1/route` | `{"qasm": "..."}` or `{"features": {"num_qubits": 5, ...}}`, with optional `"constraints"` → a recommendation |
+//! | `POST /v1/plan` | `{"circuits": [{"name", "qasm"}], "slots": "statevector=2,mps-64=1", "objective", "deadline", "budget", "constraints"}` → a plan |
 //! | `GET /v1/backends` | the backends, whether each is available and modelled |
 //! | `GET /v1/stats` | routing statistics, cost, real-time load, debug info |
 //! | `POST /v1/models/reload` | reload the model set from its directory; the old one stays if that fails |
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> axum::Router {
     let limit = state.limits.max_body_bytes;
     axum::Router::new()
         .route("/v1/route", post(handlers::route))
+        .route("/v1/plan", post(handlers::plan))
         .route("/v1/backends", get(handlers::backends))
         .route("/v1/stats", get(handlers::stats))
         .route("/v1/models/reload", post(handlers::reload))
