@@ -241,8 +241,9 @@ enum Command {
     /// Writes OUT/config.toml, OUT/results.parquet and OUT/report.md. Method:
     /// docs/replay.md.
     Replay(cmd::replay::ReplayArgs),
-    /// Serve routing recommendations over HTTP/JSON (POST /v1/route, GET /v1/backends,
-    /// GET /v1/stats, POST /v1/models/reload, GET /healthz, GET /readyz).
+    /// Serve routing recommendations over HTTP/JSON (POST /v1/route, POST /v1/plan,
+    /// GET /v1/backends, GET /v1/stats, POST /v1/models/reload, GET /healthz, GET /readyz,
+    /// GET /metrics).
     ///
     /// Listens on loopback by default; stops on Ctrl-C or SIGTERM after finishing the
     /// requests in flight. The model set is reloaded when its meta.json changes

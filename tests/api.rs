@@ -21,15 +21,15 @@ use tower::ServiceExt;
 const BELL: &str = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; t q[1]; measure q -> c;";
 
 fn state(model_dir: &std::path::Path, limits: ApiLimits) -> AppState {
-    AppState {
-        router: Arc::new(Router::new(
+    AppState::new(
+        Arc::new(Router::new(
             ModelSet::load(model_dir).unwrap(),
             registry(&["statevector", "stabilizer", "mps-64", "prism-auto"]),
             RouterConfig::default(),
         )),
-        model_dir: model_dir.to_path_buf(),
+        model_dir.to_path_buf(),
         limits,
-    }
+    )
 }
 
 async fn call(
@@ -370,4 +370,40 @@ async fn plan_assigns_a_batch_and_names_bad_parts() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_endpoint_and_decisions_by_backend() {
+    let app = app(state(&fixture(), ApiLimits::default()));
+    for _ in 0..3 {
+        let (s, _) = call(
+            &app,
+            "POST",
+            "/v1/route",
+            Some(json!({"qasm": BELL}).to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    call(&app, "GET", "/no/such/path", None).await;
+    let (s, v) = call(&app, "GET", "/metrics", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    assert!(
+        text.contains("qroute_http_request_duration_seconds_count{method=\"POST\",path=\"/v1/route\",status=\"200\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("le=\"0.00005\""),
+        "sub-millisecond buckets: {text}"
+    );
+    // Unknown paths share one series.
+    assert!(text.contains("path=\"unmatched\",status=\"404\""), "{text}");
+    assert!(!text.contains("/no/such/path"));
+    let decided: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("qroute_decisions_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(decided, 3);
 }

@@ -12,6 +12,7 @@
 //! | `GET /v1/stats` | routing statistics, cost, real-time load, debug info |
 //! | `POST /v1/models/reload` | reload the model set from its directory; the old one stays if that fails |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+//! | `GET /metrics` | Prometheus text: request durations per endpoint (buckets from 50 µs), decisions per backend, prediction error, in-flight work and queue per backend |
 //!
 //! Errors are JSON, `{"error": {"status": 400, "message": "..."}}`: 400 for malformed JSON or
 //! OpenQASM (with the position), 413 for a body over the limit, 422 for a circuit over the
@@ -19,6 +20,7 @@
 //! that fails to reload.
 
 mod handlers;
+mod metrics;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,7 +64,23 @@ pub struct AppState {
     pub model_dir: PathBuf,
     /// Request limits.
     pub limits: ApiLimits,
+    /// Request-duration histograms for `/metrics`.
+    pub metrics: Arc<metrics::HttpMetrics>,
 }
+
+impl AppState {
+    /// State for a router whose model set lives in `model_dir`.
+    pub fn new(router: Arc<Router>, model_dir: PathBuf, limits: ApiLimits) -> AppState {
+        AppState {
+            router,
+            model_dir,
+            limits,
+            metrics: Arc::default(),
+        }
+    }
+}
+
+pub use metrics::{BUCKETS, HttpMetrics};
 
 /// The application: every endpoint, with the body limit.
 pub fn app(state: AppState) -> axum::Router {
@@ -75,7 +93,12 @@ pub fn app(state: AppState) -> axum::Router {
         .route("/v1/models/reload", post(handlers::reload))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -50,15 +50,15 @@ pub(crate) fn serve_cmd(
     let registry = Registry::from_config(config, &Isolation::InProcess)?;
     let router = Arc::new(Router::new(models, registry, rc));
     let _watcher = router.watch_models(args.model.clone());
-    let state = AppState {
-        router: router.clone(),
-        model_dir: args.model.clone(),
-        limits: ApiLimits {
+    let state = AppState::new(
+        router.clone(),
+        args.model.clone(),
+        ApiLimits {
             max_body_bytes: args.max_body_bytes,
             max_qubits: args.max_qubits,
             max_gates: args.max_gates,
         },
-    };
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
