@@ -101,31 +101,26 @@ fn bench(c: &mut Criterion) {
                 .latency_ms
         })
     });
-    group.bench_function(format!("parse_features_route_{gates}_ops"), |b| {
-        b.iter(|| {
-            let circuit = parse_str(std::hint::black_box(&text)).expect("parses");
-            let f = extract(&circuit);
-            router
-                .recommend_circuit(&circuit, &f, &constraints)
-                .expect("eligible backends")
-                .chosen
-                .latency_ms
-        })
-    });
-    // A real circuit of that size: MQT Bench's quantum walk on 15 qubits (11,708 gates).
+    // The three together, on that circuit and on a real one of the same size: MQT Bench's
+    // quantum walk on 15 qubits (11,708 gates).
     let real = std::fs::read_to_string(common::corpus_dir().join("mqtbench/qwalk_15.qasm"))
         .expect("corpus file");
-    group.bench_function("parse_features_route_qwalk_15", |b| {
-        b.iter(|| {
-            let circuit = parse_str(std::hint::black_box(&real)).expect("parses");
-            let f = extract(&circuit);
-            router
-                .recommend_circuit(&circuit, &f, &constraints)
-                .expect("eligible backends")
-                .chosen
-                .latency_ms
-        })
-    });
+    for (name, src) in [
+        (format!("parse_features_route_{gates}_ops"), &text),
+        ("parse_features_route_qwalk_15".to_string(), &real),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let circuit = parse_str(std::hint::black_box(src)).expect("parses");
+                let f = extract(&circuit);
+                router
+                    .recommend_circuit(&circuit, &f, &constraints)
+                    .expect("eligible backends")
+                    .chosen
+                    .latency_ms
+            })
+        });
+    }
     group.finish();
 }
 

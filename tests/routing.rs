@@ -338,35 +338,14 @@ fn predictive_takes_the_rule_when_unsure_or_out_of_range() {
 
 fn observed(backend: &str, f: &Features, status: Status, wall_ms: f64) -> ExecutionRecord {
     ExecutionRecord {
-        ts_us: 0,
-        run_id: "test".into(),
-        job_id: "test".into(),
-        circuit_id: "c".into(),
         circuit_name: "small".into(),
-        source: None,
-        family: None,
-        features: f.clone(),
-        backend: backend.into(),
-        backend_kind: "statevector".into(),
-        backend_version: String::new(),
-        host: "h".into(),
-        threads: 1,
         shots: 1024,
-        seed: 0,
-        timeout_ms: None,
         wall_ms: Some(wall_ms),
-        cpu_ms: None,
-        peak_mem_bytes: None,
         cost: Some(0.5),
         status,
-        error_kind: None,
-        error_message: None,
-        fidelity_estimate: None,
-        queue_wait_ms: None,
         strategy: Some("adaptive".into()),
         predicted_ms: Some(1.0),
-        predicted_cost: None,
-        model_version: None,
+        ..ExecutionRecord::attempt("test", "test", "c", f.clone(), backend)
     }
 }
 

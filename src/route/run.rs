@@ -392,14 +392,9 @@ impl<'a> Runner<'a> {
     ) -> ExecutionRecord {
         ExecutionRecord {
             ts_us,
-            run_id: self.opts.run_id.clone(),
-            job_id: format!("{}/{n}/{attempt}", self.opts.run_id),
-            circuit_id: job.circuit.id().to_string(),
             circuit_name: job.name.clone(),
             source: job.source.clone(),
             family: job.family.clone(),
-            features: job.features.clone(),
-            backend: rec.backend.clone(),
             backend_kind: backend.kind().to_string(),
             backend_version: backend.version(),
             host: self.host.clone(),
@@ -407,19 +402,17 @@ impl<'a> Runner<'a> {
             shots: spec.shots,
             seed: spec.seed,
             timeout_ms: spec.timeout.map(|t| t.as_secs_f64() * 1e3),
-            wall_ms: None,
-            cpu_ms: None,
-            peak_mem_bytes: None,
-            cost: None,
-            status: Status::Ok,
-            error_kind: None,
-            error_message: None,
-            fidelity_estimate: None,
-            queue_wait_ms: None,
             strategy: Some(rec.strategy.as_str().to_string()),
             predicted_ms: Some(rec.chosen.latency_ms),
             predicted_cost: Some(rec.chosen.cost),
             model_version: Some(rec.model_version.clone()),
+            ..ExecutionRecord::attempt(
+                self.opts.run_id.clone(),
+                format!("{}/{n}/{attempt}", self.opts.run_id),
+                job.circuit.id().to_string(),
+                job.features.clone(),
+                rec.backend.clone(),
+            )
         }
     }
 

@@ -239,14 +239,9 @@ pub fn collect(
         let ts_us = now_us();
         let mut rec = ExecutionRecord {
             ts_us,
-            run_id: run_id.clone(),
-            job_id: key((ci, bi, rep)),
-            circuit_id: c.id.clone(),
             circuit_name: c.path.display().to_string(),
             source: c.source.clone(),
             family: c.family.clone(),
-            features: c.features.clone(),
-            backend: b.name().to_string(),
             backend_kind: b.kind().to_string(),
             backend_version: b.version(),
             host: host.clone(),
@@ -254,19 +249,13 @@ pub fn collect(
             shots: spec.shots,
             seed: run.seed,
             timeout_ms: Some(spec.timeout.as_secs_f64() * 1e3),
-            wall_ms: None,
-            cpu_ms: None,
-            peak_mem_bytes: None,
-            cost: None,
-            status: Status::Ok,
-            error_kind: None,
-            error_message: None,
-            fidelity_estimate: None,
-            queue_wait_ms: None,
-            strategy: None,
-            predicted_ms: None,
-            predicted_cost: None,
-            model_version: None,
+            ..ExecutionRecord::attempt(
+                run_id.clone(),
+                key((ci, bi, rep)),
+                c.id.clone(),
+                c.features.clone(),
+                b.name(),
+            )
         };
         let result = match b.check(&c.circuit, &c.features, &run) {
             Err(e) => Err(BackendError::Ineligible(e)),

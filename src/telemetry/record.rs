@@ -106,3 +106,48 @@ pub struct ExecutionRecord {
     /// Version of the model set that predicted.
     pub model_version: Option<String>,
 }
+
+impl ExecutionRecord {
+    /// A record of one attempt with its identity filled in and every outcome, routing and
+    /// detail field empty (status `Ok` until the caller says otherwise). Callers set the rest
+    /// with struct update syntax.
+    pub fn attempt(
+        run_id: impl Into<String>,
+        job_id: impl Into<String>,
+        circuit_id: impl Into<String>,
+        features: Features,
+        backend: impl Into<String>,
+    ) -> ExecutionRecord {
+        ExecutionRecord {
+            ts_us: 0,
+            run_id: run_id.into(),
+            job_id: job_id.into(),
+            circuit_id: circuit_id.into(),
+            circuit_name: String::new(),
+            source: None,
+            family: None,
+            features,
+            backend: backend.into(),
+            backend_kind: String::new(),
+            backend_version: String::new(),
+            host: String::new(),
+            threads: 1,
+            shots: 0,
+            seed: 0,
+            timeout_ms: None,
+            wall_ms: None,
+            cpu_ms: None,
+            peak_mem_bytes: None,
+            cost: None,
+            status: Status::Ok,
+            error_kind: None,
+            error_message: None,
+            fidelity_estimate: None,
+            queue_wait_ms: None,
+            strategy: None,
+            predicted_ms: None,
+            predicted_cost: None,
+            model_version: None,
+        }
+    }
+}
