@@ -32,6 +32,13 @@ pub(crate) struct RouteArgs {
     /// Latest acceptable finish per circuit, seconds.
     #[arg(long)]
     pub(crate) deadline: Option<f64>,
+    #[command(flatten)]
+    pub(crate) circuit: CircuitArgs,
+}
+
+/// Per-circuit settings and the model set, shared by `route`, `run` and `plan`.
+#[derive(Args, Debug)]
+pub(crate) struct CircuitArgs {
     /// Least acceptable fidelity, in [0, 1]; 1 refuses approximate backends that may
     /// truncate.
     #[arg(long)]
@@ -44,27 +51,45 @@ pub(crate) struct RouteArgs {
     pub(crate) model: PathBuf,
 }
 
+/// A positive number of seconds given to `flag`, as a duration.
+pub(crate) fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Duration>> {
+    match v {
+        Some(d) if d.is_finite() && d > 0.0 => Ok(Some(Duration::from_secs_f64(d))),
+        Some(d) => bail!("{flag} must be a positive number of seconds, got {d}"),
+        None => Ok(None),
+    }
+}
+
 impl RouteArgs {
     fn constraints(&self) -> anyhow::Result<Constraints> {
-        let deadline = match self.deadline {
-            Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
-            Some(d) => bail!("--deadline must be a positive number of seconds, got {d}"),
-            None => None,
-        };
         Ok(Constraints {
             strategy: self.strategy,
-            shots: Some(self.shots),
-            deadline,
+            deadline: seconds("--deadline", self.deadline)?,
             max_cost: self.max_cost,
-            min_fidelity: self.min_fidelity,
-            ..Constraints::default()
+            ..self.circuit.constraints()
         })
     }
 }
 
-fn router(args: &RouteArgs, config: &Config, config_path: Option<&Path>) -> anyhow::Result<Router> {
-    let models = ModelSet::load(&args.model)
-        .with_context(|| format!("cannot load the model set {}", args.model.display()))?;
+impl CircuitArgs {
+    fn constraints(&self) -> Constraints {
+        Constraints {
+            shots: Some(self.shots),
+            min_fidelity: self.min_fidelity,
+            ..Constraints::default()
+        }
+    }
+}
+
+/// The router every command builds: the model set in `model`, the configuration's
+/// `[router]` and backends, in-process.
+pub(crate) fn router(
+    model: &Path,
+    config: &Config,
+    config_path: Option<&Path>,
+) -> anyhow::Result<Router> {
+    let models = ModelSet::load(model)
+        .with_context(|| format!("cannot load the model set {}", model.display()))?;
     let rc = config.router.check().with_context(|| {
         format!(
             "invalid configuration {}",
@@ -127,7 +152,7 @@ pub(crate) fn route_cmd(
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let router = router(args, config, config_path)?;
+    let router = router(&args.circuit.model, config, config_path)?;
     let constraints = args.constraints()?;
     let (jobs, mut bad) = load_jobs(&args.files)?;
     let mut rows = vec![vec![
@@ -220,26 +245,14 @@ pub(crate) fn run_cmd(
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     static STOP: AtomicBool = AtomicBool::new(false);
-    if !(run.timeout.is_finite() && run.timeout > 0.0) {
-        bail!(
-            "--timeout must be a positive number of seconds, got {}",
-            run.timeout
-        );
-    }
-    let router = router(args, config, config_path)?;
+    let opts = run_options(run, "run")?;
+    let router = router(&args.circuit.model, config, config_path)?;
     let constraints = args.constraints()?;
     let (jobs, bad) = load_jobs(&args.files)?;
     let isolated = Registry::from_config(config, &super::process_isolation()?)?;
     std::fs::create_dir_all(&run.telemetry)
         .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
     let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
-    if !(run.timeout.is_finite() && run.timeout > 0.0) {
-        bail!(
-            "--timeout must be a positive number of seconds, got {}",
-            run.timeout
-        );
-    }
-    let opts = run_options(run, "run");
     let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
     ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
@@ -421,15 +434,8 @@ pub(crate) struct PlanArgs {
     /// Most the whole batch may cost.
     #[arg(long)]
     pub(crate) budget: Option<f64>,
-    /// Least acceptable fidelity per circuit, in [0, 1].
-    #[arg(long)]
-    pub(crate) min_fidelity: Option<f64>,
-    /// Shots per circuit.
-    #[arg(long, default_value_t = 1024)]
-    pub(crate) shots: u64,
-    /// Model set directory.
-    #[arg(long, env = "QROUTE_MODEL", default_value = "models/default")]
-    pub(crate) model: PathBuf,
+    #[command(flatten)]
+    pub(crate) circuit: CircuitArgs,
     /// Run the plan (one worker per slot, with rebalancing) and compare.
     #[arg(long)]
     pub(crate) execute: bool,
@@ -443,27 +449,14 @@ pub(crate) fn plan_cmd(
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     use qroute::plan::{PlanRequest, execute, plan};
-    let deadline = match args.deadline {
-        Some(d) if d.is_finite() && d > 0.0 => Some(Duration::from_secs_f64(d)),
-        Some(d) => bail!("--deadline must be a positive number of seconds, got {d}"),
-        None => None,
-    };
+    let deadline = seconds("--deadline", args.deadline)?;
     if let Some(b) = args.budget
         && !(b.is_finite() && b >= 0.0)
     {
         bail!("--budget must be a number ≥ 0, got {b}");
     }
-    let route_args = RouteArgs {
-        files: args.files.clone(),
-        strategy: None,
-        max_cost: None,
-        deadline: None,
-        min_fidelity: args.min_fidelity,
-        shots: args.shots,
-        model: args.model.clone(),
-    };
-    let router = router(&route_args, config, config_path)?;
-    let constraints = route_args.constraints()?;
+    let router = router(&args.circuit.model, config, config_path)?;
+    let constraints = args.circuit.constraints();
     let (jobs, bad) = load_jobs(&args.files)?;
     let req = PlanRequest {
         slots: args.slots.clone(),
@@ -472,12 +465,7 @@ pub(crate) fn plan_cmd(
         budget: args.budget,
         constraints: constraints.clone(),
     };
-    if !(run.timeout.is_finite() && run.timeout > 0.0) {
-        bail!(
-            "--timeout must be a positive number of seconds, got {}",
-            run.timeout
-        );
-    }
+    let opts = run_options(run, "plan")?;
     let p = plan(&router, &jobs, &req)?;
     let mut executed = None;
     if args.execute {
@@ -485,7 +473,6 @@ pub(crate) fn plan_cmd(
         std::fs::create_dir_all(&run.telemetry)
             .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
         let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
-        let opts = run_options(run, "plan");
         let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
         executed = Some(execute(&p, &jobs, &runner, &constraints)?);
         writer.close()?;
@@ -563,9 +550,11 @@ pub(crate) fn plan_cmd(
     })
 }
 
-fn run_options(run: &RunArgs, what: &str) -> RunOptions {
-    RunOptions {
-        timeout: Duration::from_secs_f64(run.timeout),
+/// How `run` and `plan --execute` run jobs; refuses a timeout that is not a positive number.
+fn run_options(run: &RunArgs, what: &str) -> anyhow::Result<RunOptions> {
+    let timeout = seconds("--timeout", Some(run.timeout))?.unwrap_or_default();
+    Ok(RunOptions {
+        timeout,
         seed: run.seed,
         run_id: format!(
             "{what}-{}-{}",
@@ -580,5 +569,5 @@ fn run_options(run: &RunArgs, what: &str) -> RunOptions {
             IsolationArg::InProcess => IsolationPolicy::Never,
         },
         baseline: Some("statevector".into()),
-    }
+    })
 }

@@ -8,10 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use qroute::api::{ApiLimits, AppState, app};
-use qroute::backend::{Isolation, Registry};
 use qroute::config::Config;
-use qroute::model::ModelSet;
-use qroute::route::Router;
 
 /// Arguments of `qroute serve`.
 #[derive(Args, Debug)]
@@ -39,16 +36,7 @@ pub(crate) fn serve_cmd(
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let models = ModelSet::load(&args.model)
-        .with_context(|| format!("cannot load the model set {}", args.model.display()))?;
-    let rc = config.router.check().with_context(|| {
-        format!(
-            "invalid configuration {}",
-            config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
-        )
-    })?;
-    let registry = Registry::from_config(config, &Isolation::InProcess)?;
-    let router = Arc::new(Router::new(models, registry, rc));
+    let router = Arc::new(super::route::router(&args.model, config, config_path)?);
     let _watcher = router.watch_models(args.model.clone());
     let state = AppState::new(
         router.clone(),

@@ -139,7 +139,10 @@ pub struct Constraints {
     /// Cores the run may hold (for cost; default 1).
     pub cores: Option<u32>,
     /// Latest acceptable finish, from now.
-    #[serde(with = "opt_secs")]
+    #[serde(
+        serialize_with = "crate::backend::opt_duration_secs::serialize",
+        deserialize_with = "deadline_secs"
+    )]
     pub deadline: Option<Duration>,
     /// Most the run may cost.
     pub max_cost: Option<f64>,
@@ -151,28 +154,14 @@ pub struct Constraints {
     pub exclude: Vec<String>,
 }
 
-mod opt_secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&d.as_secs_f64()),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        match Option::<f64>::deserialize(d)? {
-            Some(x) if x.is_finite() && x > 0.0 && x < 1e9 => Ok(Some(Duration::from_secs_f64(x))),
-            Some(x) => Err(serde::de::Error::custom(format!(
-                "deadline must be a positive number of seconds, got {x}"
-            ))),
-            None => Ok(None),
-        }
+/// A deadline: a positive number of seconds below 10^9, or null.
+fn deadline_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(x) if x.is_finite() && x > 0.0 && x < 1e9 => Ok(Some(Duration::from_secs_f64(x))),
+        Some(x) => Err(serde::de::Error::custom(format!(
+            "deadline must be a positive number of seconds, got {x}"
+        ))),
+        None => Ok(None),
     }
 }
 
