@@ -2,7 +2,6 @@
 //! next eligible backend with backoff, every attempt recorded as telemetry and fed back to the
 //! router.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -426,9 +425,4 @@ impl<'a> Runner<'a> {
             .predict_backend(name, features, spec.shots, spec.threads.max(1) as u32)
             .map(|p| p.latency_ms)
     }
-}
-
-/// Where `qroute run` writes its telemetry unless told otherwise.
-pub fn default_telemetry_dir() -> PathBuf {
-    PathBuf::from("telemetry/runs")
 }
