@@ -38,6 +38,55 @@ pub struct Config {
     /// `[router]`: strategy, weights, thresholds, online adaptation, failures.
     #[serde(default)]
     pub router: crate::route::RouterSection,
+    /// `[api]`: API keys, rate limits, request timeout and job execution of `qroute serve`.
+    #[serde(default)]
+    pub api: ApiSection,
+}
+
+/// The `[api]` section, as written; `qroute::api::ApiConfig::check` turns it into settings.
+///
+/// ```toml
+/// [api]
+/// rate_per_sec = 50       # per key (or for all anonymous requests when no key is set)
+/// burst = 100
+/// request_timeout = 30    # seconds
+///
+/// [[api.key]]
+/// name = "ci"
+/// sha256 = "…64 hex digits…"  # `qroute api-key` makes a key and prints this line
+/// scopes = ["route", "jobs"]   # route (default), jobs, admin
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Keys allowed on `/v1/*`; none means the API is open.
+    #[serde(default, rename = "key")]
+    pub keys: Vec<ApiKeyEntry>,
+    /// Sustained requests per second per key; none means no limit.
+    #[serde(default)]
+    pub rate_per_sec: Option<f64>,
+    /// Requests a key may make at once beyond the sustained rate (default: one second's worth).
+    #[serde(default)]
+    pub burst: Option<f64>,
+    /// Longest a request may take, seconds (default 30).
+    #[serde(default)]
+    pub request_timeout: Option<f64>,
+}
+
+/// One `[[api.key]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    /// A label for logs and rate limiting.
+    pub name: String,
+    /// SHA-256 of the key, hex; the key itself is never stored.
+    pub sha256: String,
+    /// What it may do: `route`, `jobs`, `admin` (default: `route`).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// This key's own rate, overriding `rate_per_sec`.
+    #[serde(default)]
+    pub rate_per_sec: Option<f64>,
 }
 
 /// The `[backends]` section.

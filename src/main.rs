@@ -241,16 +241,23 @@ enum Command {
     /// Writes OUT/config.toml, OUT/results.parquet and OUT/report.md. Method:
     /// docs/replay.md.
     Replay(cmd::replay::ReplayArgs),
-    /// Serve routing recommendations over HTTP/JSON (POST /v1/route, POST /v1/plan,
-    /// GET /v1/backends, GET /v1/stats, POST /v1/models/reload, GET /healthz, GET /readyz,
-    /// GET /metrics).
+    /// Serve routing recommendations and job execution over HTTP/JSON (POST /v1/route,
+    /// POST /v1/plan, POST /v1/jobs, GET /v1/jobs/{id}, GET /v1/backends, GET /v1/stats,
+    /// POST /v1/models/reload, GET /healthz, GET /readyz, GET /metrics, GET /openapi.json).
     ///
-    /// Listens on loopback by default; stops on Ctrl-C or SIGTERM after finishing the
-    /// requests in flight. The model set is reloaded when its meta.json changes
+    /// Listens on loopback by default. API keys, rate limits and the request timeout come
+    /// from `[api]` in qroute.toml (`qroute api-key` makes a key); without keys the API is
+    /// open. Jobs are routed and run by --job-workers threads, every attempt written to
+    /// --telemetry. Stops on Ctrl-C or SIGTERM: no new connections or jobs, requests in
+    /// flight answered, running jobs given --shutdown-grace to end, telemetry flushed. The model set is reloaded when its meta.json changes
     /// (`model_update_frequency` in qroute.toml) or on POST /v1/models/reload; a set that
     /// fails to load leaves the current one serving.
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeArgs),
+    /// Make a new API key for `qroute serve`: prints the key, and on stderr the
+    /// `[[api.key]]` entry (its SHA-256, never the key) to add to qroute.toml.
+    #[cfg(feature = "server")]
+    ApiKey(cmd::serve::ApiKeyArgs),
     /// Inspect a telemetry directory.
     #[command(subcommand)]
     Telemetry(TelemetryCommand),
@@ -489,6 +496,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(config_path.as_deref())?;
             cmd::serve::serve_cmd(&args, &config, config_path.as_deref())
         }
+        #[cfg(feature = "server")]
+        Command::ApiKey(args) => cmd::serve::api_key_cmd(&args),
         Command::Replay(args) => {
             let config = load_config(config_path.as_deref())?;
             let router = config

@@ -10,11 +10,15 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::synthetic::{fixture, registry};
 use http_body_util::BodyExt;
-use qroute::api::{ApiLimits, AppState, app};
+use qroute::api::auth::hash_key;
+use qroute::api::{ApiConfig, ApiLimits, AppState, Jobs, JobsConfig, app};
 use qroute::circuit::qasm::parse_str;
+use qroute::config::Config;
 use qroute::features::{FEATURE_NAMES, extract};
 use qroute::model::ModelSet;
+use qroute::route::run::{IsolationPolicy, RunOptions};
 use qroute::route::{Constraints, Router, RouterConfig};
+use qroute::telemetry::{TelemetryWriter, WriterOptions};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -271,7 +275,9 @@ async fn health_backends_and_model_reload() {
 
 #[tokio::test]
 async fn arbitrary_bodies_never_crash_any_endpoint() {
-    let app = app(state(&fixture(), ApiLimits::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let (st, _jobs) = jobs_state(dir.path(), 10_000);
+    let app = app(st);
     let mut rng = qroute::rng::Rng::new(11);
     let seeds = [
         "{}",
@@ -285,8 +291,13 @@ async fn arbitrary_bodies_never_crash_any_endpoint() {
     ];
     let endpoints = [
         ("POST", "/v1/route"),
+        ("POST", "/v1/plan"),
+        ("POST", "/v1/jobs"),
+        ("GET", "/v1/jobs/1"),
         ("POST", "/v1/models/reload"),
         ("GET", "/v1/stats"),
+        ("GET", "/openapi.json"),
+        ("GET", "/metrics"),
         ("GET", "/v1/backends"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
@@ -406,4 +417,336 @@ async fn metrics_count_requests_by_endpoint_and_decisions_by_backend() {
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(decided, 3);
+}
+
+/// A state whose jobs run in this process, their attempts written under `telemetry`.
+fn jobs_state(telemetry: &std::path::Path, queue: usize) -> (AppState, Arc<Jobs>) {
+    let st = state(&fixture(), ApiLimits::default());
+    let writer = Arc::new(TelemetryWriter::open(telemetry, WriterOptions::default()).unwrap());
+    let jobs = Arc::new(
+        Jobs::start(
+            st.router.clone(),
+            None,
+            writer,
+            JobsConfig {
+                workers: 2,
+                queue,
+                retention: 100,
+                run: RunOptions {
+                    timeout: std::time::Duration::from_secs(30),
+                    seed: 5,
+                    run_id: "api-test".into(),
+                    isolation: IsolationPolicy::Never,
+                    baseline: None,
+                },
+            },
+        )
+        .unwrap(),
+    );
+    (st.with_jobs(jobs.clone()), jobs)
+}
+
+async fn wait_for(app: &axum::Router, id: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (s, v) = call(app, "GET", &format!("/v1/jobs/{id}"), None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if v["status"] != "queued" && v["status"] != "running" {
+            return v;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_asynchronously_and_every_attempt_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (st, jobs) = jobs_state(dir.path(), 64);
+    let app = app(st);
+    let ghz = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3]; h q[0]; cx q[0], q[1]; cx q[1], q[2]; measure q -> c;";
+    let mut ids = Vec::new();
+    for (i, text) in [BELL, ghz].iter().enumerate() {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v1/jobs")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"name": format!("c{i}"), "qasm": text, "constraints": {"shots": 500}})
+                    .to_string(),
+            ))
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        let v: Value =
+            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(location, format!("/v1/jobs/{}", v["id"].as_str().unwrap()));
+        assert_eq!(v["name"], format!("c{i}"));
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    assert_ne!(ids[0], ids[1]);
+    let bell = wait_for(&app, &ids[0]).await;
+    let g = wait_for(&app, &ids[1]).await;
+    for (v, want) in [(&bell, ["00", "11"]), (&g, ["000", "111"])] {
+        assert_eq!(v["status"], "succeeded", "{v}");
+        let counts = v["counts"].as_object().unwrap();
+        assert_eq!(
+            counts.values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+            500
+        );
+        assert!(counts.keys().all(|k| want.contains(&k.as_str())), "{v}");
+        assert_eq!(v["backend"], v["attempts"][0]["backend"], "{v}");
+        assert!(v["wall_ms"].as_f64().unwrap() >= 0.0);
+        assert!(v["queue_ms"].as_f64().is_some() && v["run_ms"].as_f64().is_some());
+        assert!(v["cost"].as_f64().unwrap() >= 0.0);
+        assert_eq!(v["recommendation"]["backend"], v["backend"]);
+    }
+    // Unknown ids are 404; malformed or oversized circuits are refused before queueing.
+    let (s, _) = call(&app, "GET", "/v1/jobs/nope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/jobs",
+        Some(json!({"qasm": "OPENQASM 2.0; qreg q[1]; hh q[0];"}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(message(&v).contains("1:"), "{v}");
+    // Shutdown flushes the attempts to telemetry, then refuses new jobs.
+    assert_eq!(
+        jobs.shutdown(std::time::Duration::from_secs(30)).unwrap(),
+        0
+    );
+    let read = qroute::telemetry::read_dir(dir.path()).unwrap();
+    assert_eq!(read.records.len(), 2);
+    assert!(read.records.iter().all(|r| r.run_id == "api-test"));
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/jobs",
+        Some(json!({"qasm": BELL}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+}
+
+#[tokio::test]
+async fn jobs_are_refused_when_disabled() {
+    let app = app(state(&fixture(), ApiLimits::default()));
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/jobs",
+        Some(json!({"qasm": BELL}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(message(&v).contains("--job-workers"), "{v}");
+}
+
+async fn call_with_key(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn keys_scopes_and_rate_limits() {
+    let text = format!(
+        "[api]\nrate_per_sec = 0.01\nburst = 3\n\
+         [[api.key]]\nname = \"reader\"\nsha256 = \"{}\"\n\
+         [[api.key]]\nname = \"ops\"\nsha256 = \"{}\"\nscopes = [\"route\", \"admin\"]\nrate_per_sec = 1000\n",
+        hash_key("reader-key"),
+        hash_key("ops-key"),
+    );
+    let cfg = Config::parse(&text, std::path::Path::new("qroute.toml")).unwrap();
+    let api = ApiConfig::check(&cfg.api).unwrap();
+    let app = app(state(&fixture(), ApiLimits::default()).with_api(api));
+    // No key, a malformed header, a wrong key: 401 with a challenge.
+    for key in [None, Some("")] {
+        let (s, h, v) = call_with_key(&app, "GET", "/v1/backends", key).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        assert!(
+            h["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+    let (s, _, v) = call_with_key(&app, "GET", "/v1/backends", Some("guess")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(message(&v).contains("not valid"), "{v}");
+    // A valid key without the scope: 403, naming the scope.
+    let (s, _, v) = call_with_key(&app, "POST", "/v1/models/reload", Some("reader-key")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(message(&v).contains("`admin`"), "{v}");
+    let (s, _, v) = call_with_key(&app, "POST", "/v1/models/reload", Some("ops-key")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The open endpoints need no key.
+    for p in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        let (s, _, _) = call_with_key(&app, "GET", p, None).await;
+        assert_eq!(s, StatusCode::OK, "{p}");
+    }
+    // The reader's burst of 3 (one was spent on the refused reload), then 429 with
+    // Retry-After; the other key has its own bucket.
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            call_with_key(&app, "GET", "/v1/stats", Some("reader-key"))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let (s, h, v) = call_with_key(&app, "GET", "/v1/stats", Some("reader-key")).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=100).contains(&wait), "{wait}");
+    assert!(message(&v).contains("`reader`"), "{v}");
+    let (s, _, _) = call_with_key(&app, "GET", "/v1/stats", Some("ops-key")).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+/// A model directory whose meta.json is a FIFO with no writer: reloading it blocks until
+/// the test writes to it, which makes a request that outlasts the timeout.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_time_limit_gets_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("meta.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut st = state(&fixture(), ApiLimits::default());
+    st.model_dir = dir.path().to_path_buf();
+    let cfg = Config::parse(
+        "[api]\nrequest_timeout = 0.2\n",
+        std::path::Path::new("q.toml"),
+    )
+    .unwrap();
+    let app = app(st.with_api(ApiConfig::check(&cfg.api).unwrap()));
+    let t = std::time::Instant::now();
+    let (s, v) = call(&app, "POST", "/v1/models/reload", None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(message(&v).contains("0.2 s"), "{v}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(20));
+    // Unblock the reader so the blocking thread ends.
+    std::fs::write(&fifo, "{").unwrap();
+}
+
+/// Keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_every_endpoint_with_the_fields_the_handlers_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let (st, _jobs) = jobs_state(dir.path(), 64);
+    let app = app(st);
+    let (s, doc) = call(&app, "GET", "/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    // Every operation is served (an unserved one would reach the fallback's "no endpoint").
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 11);
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let p = path.replace("{id}", "x");
+            let (s, v) = call(&app, &method.to_uppercase(), &p, Some("{}".into())).await;
+            assert!(
+                s != StatusCode::METHOD_NOT_ALLOWED && !message(&v).starts_with("no endpoint"),
+                "{method} {path}: {s} {v}"
+            );
+        }
+    }
+    let schema =
+        |name: &str| -> Vec<String> { keys(&doc["components"]["schemas"][name]["properties"]) };
+    // Response schemas hold exactly the fields the handlers serialise.
+    let (_, rec) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": BELL}).to_string()),
+    )
+    .await;
+    assert_eq!(keys(&rec), schema("Recommendation"));
+    assert_eq!(keys(&rec["chosen"]), schema("Estimate"));
+    let (_, backends) = call(&app, "GET", "/v1/backends", None).await;
+    assert_eq!(keys(&backends[0]), schema("Backend"));
+    let (_, stats) = call(&app, "GET", "/v1/stats", None).await;
+    assert_eq!(keys(&stats), schema("Stats"));
+    let (_, plan) = call(
+        &app,
+        "POST",
+        "/v1/plan",
+        Some(
+            json!({"circuits": [{"name": "b", "qasm": BELL}], "slots": "statevector=1"})
+                .to_string(),
+        ),
+    )
+    .await;
+    assert_eq!(keys(&plan), schema("Plan"));
+    assert_eq!(
+        keys(&plan["assignments"][0]),
+        keys(
+            &doc["components"]["schemas"]["Plan"]["properties"]["assignments"]["items"]["properties"]
+        )
+    );
+    let (_, job) = call(
+        &app,
+        "POST",
+        "/v1/jobs",
+        Some(json!({"qasm": BELL}).to_string()),
+    )
+    .await;
+    let job = wait_for(&app, job["id"].as_str().unwrap()).await;
+    assert_eq!(keys(&job), schema("Job"));
+    assert_eq!(keys(&job["attempts"][0]), schema("Attempt"));
+    let (_, ready) = call(&app, "GET", "/readyz", None).await;
+    assert_eq!(keys(&ready), schema("Ready"));
+    // Request schemas name exactly the fields the handlers accept.
+    assert_eq!(
+        keys(&serde_json::to_value(Constraints::default()).unwrap()),
+        schema("Constraints")
+    );
+    assert_eq!(schema("RouteRequest"), ["constraints", "features", "qasm"]);
+    assert_eq!(schema("JobRequest"), ["constraints", "name", "qasm"]);
 }

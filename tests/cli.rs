@@ -348,9 +348,11 @@ fn replay_refuses_a_model_that_saw_the_traces() {
 #[test]
 fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader, Read};
+    let telemetry = tempfile::tempdir().unwrap();
     let mut child = qroute()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--telemetry"])
+        .arg(telemetry.path())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -363,20 +365,45 @@ fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    let body =
-        r#"{"qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; h q[0]; cx q[0], q[1];"}"#;
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    use std::io::Write as _;
-    write!(
-        s,
-        "POST /v1/route HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
+    let http = |method: &str, path: &str, body: &str| -> String {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        use std::io::Write as _;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        response
+    };
+    let body = r#"{"qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; measure q -> c;"}"#;
+    let response = http("POST", "/v1/route", body);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"backend\""), "{response}");
+    // A job: accepted, then run by a worker to completion.
+    let response = http("POST", "/v1/jobs", body);
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    let json = |r: &str| -> serde_json::Value {
+        serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    let id = json(&response)["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let job = loop {
+        let v = json(&http("GET", &format!("/v1/jobs/{id}"), ""));
+        if v["status"] != "queued" && v["status"] != "running" {
+            break v;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let counts = job["counts"].as_object().unwrap();
+    assert!(counts.keys().all(|k| k == "00" || k == "11"), "{job}");
     // SIGTERM: graceful stop, exit code 0.
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -388,4 +415,15 @@ fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
     let mut rest = String::new();
     err.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("qroute stopped"), "{rest}");
+    // Its attempt was flushed to telemetry on the way out.
+    let read = qroute::telemetry::read_dir(telemetry.path()).unwrap();
+    assert_eq!(
+        read.records.len(),
+        job["attempts"].as_array().unwrap().len()
+    );
+    assert!(
+        read.records
+            .iter()
+            .any(|r| r.status == qroute::telemetry::Status::Ok)
+    );
 }

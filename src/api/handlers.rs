@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::jobs::JobView;
 use super::{ApiError, AppState};
 use crate::backend::Availability;
 use crate::circuit::qasm::{ParseLimits, QasmParser};
@@ -182,6 +184,15 @@ pub(super) async fn plan(
     body: Result<Json<PlanBody>, JsonRejection>,
 ) -> Result<Json<crate::plan::Plan>, ApiError> {
     let Json(req) = body.map_err(json_error)?;
+    // Parsing and planning thousands of circuits takes a while: off the async threads, so
+    // that other requests go on and the request timeout can fire.
+    tokio::task::spawn_blocking(move || plan_blocking(&state, req))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map(Json)
+}
+
+fn plan_blocking(state: &AppState, req: PlanBody) -> Result<crate::plan::Plan, ApiError> {
     let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
     if req.circuits.is_empty() || req.circuits.len() > MAX_PLAN_CIRCUITS {
         return Err(ApiError::new(
@@ -225,7 +236,6 @@ pub(super) async fn plan(
         constraints: req.constraints,
     };
     crate::plan::plan(&state.router, &jobs, &request)
-        .map(Json)
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
 }
 
@@ -287,6 +297,73 @@ pub(super) async fn reload(State(state): State<AppState>) -> Result<Json<Reloade
             format!("the model set was not replaced: {e}"),
         )),
     }
+}
+
+/// `POST /v1/jobs`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JobRequest {
+    /// A label (default: the job id).
+    #[serde(default)]
+    name: Option<String>,
+    /// OpenQASM 2 text.
+    qasm: String,
+    #[serde(default)]
+    constraints: Constraints,
+}
+
+pub(super) async fn submit_job(
+    State(state): State<AppState>,
+    body: Result<Json<JobRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(json_error)?;
+    let Some(jobs) = state.jobs.clone() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server does not execute jobs (it was started with --job-workers 0)",
+        ));
+    };
+    let circuit = parse_limited(&req.qasm, &state.limits)?;
+    let name = req.name.unwrap_or_else(|| "job".to_string());
+    let job = crate::route::run::Job::new(name, circuit);
+    match jobs.submit(job, req.constraints) {
+        Ok(view) => {
+            let location = format!("/v1/jobs/{}", view.id);
+            let mut res = (StatusCode::ACCEPTED, Json(view)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                res.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(res)
+        }
+        Err(e) => {
+            let mut res =
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            Ok(res)
+        }
+    }
+}
+
+pub(super) async fn job(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
+    state
+        .jobs
+        .as_ref()
+        .and_then(|j| j.get(&id))
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no job `{id}` (unknown, or finished long enough ago to be forgotten)"),
+            )
+        })
+}
+
+pub(super) async fn openapi() -> Json<serde_json::Value> {
+    Json(super::openapi::document())
 }
 
 pub(super) async fn healthz() -> &'static str {

@@ -173,5 +173,13 @@ pub(super) async fn metrics(State(state): State<AppState>) -> String {
          # TYPE qroute_model_swaps_total counter\nqroute_model_swaps_total {}",
         s.routing.model_swaps
     );
+    if let Some(j) = &state.jobs {
+        let _ = writeln!(
+            out,
+            "# HELP qroute_jobs_queued Jobs waiting for a worker.\n\
+             # TYPE qroute_jobs_queued gauge\nqroute_jobs_queued {}",
+            j.queued()
+        );
+    }
     out
 }

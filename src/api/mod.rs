@@ -10,17 +10,25 @@
 //! | `POST /v1/plan` | `{"circuits": [{"name", "qasm"}], "slots": "statevector=2,mps-64=1", "objective", "deadline", "budget", "constraints"}` → a plan |
 //! | `GET /v1/backends` | the backends, whether each is available and modelled |
 //! | `GET /v1/stats` | routing statistics, cost, real-time load, debug info |
+//! | `POST /v1/jobs` | `{"name", "qasm", "constraints"}` → 202 and the job (its id); routed and executed by a worker |
+//! | `GET /v1/jobs/{id}` | the job: status, counts, timings, cost, attempts |
 //! | `POST /v1/models/reload` | reload the model set from its directory; the old one stays if that fails |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness |
-//! | `GET /metrics` | Prometheus text: request durations per endpoint (buckets from 50 µs), decisions per backend, prediction error, in-flight work and queue per backend |
+//! | `GET /metrics` | Prometheus text: request durations per endpoint (buckets from 50 µs), decisions per backend, prediction error, in-flight work and queue per backend, queued jobs |
+//! | `GET /openapi.json` | OpenAPI 3.1 description of all of this |
 //!
 //! Errors are JSON, `{"error": {"status": 400, "message": "..."}}`: 400 for malformed JSON or
-//! OpenQASM (with the position), 413 for a body over the limit, 422 for a circuit over the
-//! configured qubit or gate limit (naming it) or constraints out of range, 500 for a model set
-//! that fails to reload.
+//! OpenQASM (with the position), 401/403 for a missing or invalid key / a key without the
+//! scope ([`auth`]), 404 for an unknown endpoint or job, 413 for a body over the limit, 422 for
+//! a circuit over the configured qubit or gate limit (naming it) or constraints out of range,
+//! 429 over a key's rate (with `Retry-After`), 500 for a model set that fails to reload, 503
+//! for a full job queue or a request over the time limit.
 
+pub mod auth;
 mod handlers;
+pub mod jobs;
 mod metrics;
+pub mod openapi;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,6 +74,12 @@ pub struct AppState {
     pub limits: ApiLimits,
     /// Request-duration histograms for `/metrics`.
     pub metrics: Arc<metrics::HttpMetrics>,
+    /// Keys, rates and the request timeout.
+    pub api: Arc<ApiConfig>,
+    /// Token buckets per key.
+    pub limiter: Arc<auth::Limiter>,
+    /// Job execution; `None` refuses `POST /v1/jobs`.
+    pub jobs: Option<Arc<Jobs>>,
 }
 
 impl AppState {
@@ -76,25 +90,56 @@ impl AppState {
             model_dir,
             limits,
             metrics: Arc::default(),
+            api: Arc::default(),
+            limiter: Arc::default(),
+            jobs: None,
         }
+    }
+
+    /// With keys, rates and a request timeout.
+    pub fn with_api(mut self, api: ApiConfig) -> AppState {
+        self.api = Arc::new(api);
+        self
+    }
+
+    /// With job execution.
+    pub fn with_jobs(mut self, jobs: Arc<Jobs>) -> AppState {
+        self.jobs = Some(jobs);
+        self
     }
 }
 
+pub use auth::ApiConfig;
+pub use jobs::{Jobs, JobsConfig};
 pub use metrics::{BUCKETS, HttpMetrics};
 
-/// The application: every endpoint, with the body limit.
+/// The application: every endpoint, keys and rates on `/v1/*`, the body limit and the request
+/// timeout everywhere.
 pub fn app(state: AppState) -> axum::Router {
     let limit = state.limits.max_body_bytes;
-    axum::Router::new()
+    let v1 = axum::Router::new()
         .route("/v1/route", post(handlers::route))
         .route("/v1/plan", post(handlers::plan))
+        .route("/v1/jobs", post(handlers::submit_job))
+        .route("/v1/jobs/{id}", get(handlers::job))
         .route("/v1/backends", get(handlers::backends))
         .route("/v1/stats", get(handlers::stats))
         .route("/v1/models/reload", post(handlers::reload))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ));
+    axum::Router::new()
+        .merge(v1)
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(handlers::openapi))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

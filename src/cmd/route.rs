@@ -209,9 +209,9 @@ pub(crate) fn route_cmd(
     })
 }
 
-/// Options of `qroute run` beyond routing.
+/// How circuits are executed, shared by `run`, `plan --execute` and `serve`.
 #[derive(Args, Debug)]
-pub(crate) struct RunArgs {
+pub(crate) struct ExecArgs {
     /// Telemetry directory for every attempt.
     #[arg(long, default_value = "telemetry/runs")]
     pub(crate) telemetry: PathBuf,
@@ -225,6 +225,13 @@ pub(crate) struct RunArgs {
     /// Seed of every run.
     #[arg(long, short = 's', default_value_t = 0)]
     pub(crate) seed: u64,
+}
+
+/// Options of `qroute run` beyond routing.
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) exec: ExecArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
@@ -245,14 +252,14 @@ pub(crate) fn run_cmd(
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     static STOP: AtomicBool = AtomicBool::new(false);
-    let opts = run_options(run, "run")?;
+    let opts = run_options(&run.exec, "run")?;
     let router = router(&args.circuit.model, config, config_path)?;
     let constraints = args.constraints()?;
     let (jobs, bad) = load_jobs(&args.files)?;
     let isolated = Registry::from_config(config, &super::process_isolation()?)?;
-    std::fs::create_dir_all(&run.telemetry)
-        .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
-    let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
+    std::fs::create_dir_all(&run.exec.telemetry)
+        .with_context(|| format!("cannot create {}", run.exec.telemetry.display()))?;
+    let writer = TelemetryWriter::open(&run.exec.telemetry, WriterOptions::default())?;
     let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
     ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
@@ -297,7 +304,7 @@ pub(crate) fn run_cmd(
         println!(
             "telemetry: {} row(s) in {} (model set {})",
             wstats.rows,
-            run.telemetry.display(),
+            run.exec.telemetry.display(),
             router.model_version()
         );
     }
@@ -465,14 +472,14 @@ pub(crate) fn plan_cmd(
         budget: args.budget,
         constraints: constraints.clone(),
     };
-    let opts = run_options(run, "plan")?;
+    let opts = run_options(&run.exec, "plan")?;
     let p = plan(&router, &jobs, &req)?;
     let mut executed = None;
     if args.execute {
         let isolated = Registry::from_config(config, &super::process_isolation()?)?;
-        std::fs::create_dir_all(&run.telemetry)
-            .with_context(|| format!("cannot create {}", run.telemetry.display()))?;
-        let writer = TelemetryWriter::open(&run.telemetry, WriterOptions::default())?;
+        std::fs::create_dir_all(&run.exec.telemetry)
+            .with_context(|| format!("cannot create {}", run.exec.telemetry.display()))?;
+        let writer = TelemetryWriter::open(&run.exec.telemetry, WriterOptions::default())?;
         let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
         executed = Some(execute(&p, &jobs, &runner, &constraints)?);
         writer.close()?;
@@ -551,7 +558,7 @@ pub(crate) fn plan_cmd(
 }
 
 /// How `run` and `plan --execute` run jobs; refuses a timeout that is not a positive number.
-fn run_options(run: &RunArgs, what: &str) -> anyhow::Result<RunOptions> {
+pub(crate) fn run_options(run: &ExecArgs, what: &str) -> anyhow::Result<RunOptions> {
     let timeout = seconds("--timeout", Some(run.timeout))?.unwrap_or_default();
     Ok(RunOptions {
         timeout,

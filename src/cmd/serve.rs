@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use qroute::api::{ApiLimits, AppState, app};
+use qroute::api::{ApiConfig, ApiLimits, AppState, Jobs, JobsConfig, app};
+use qroute::backend::Registry;
 use qroute::config::Config;
+use qroute::telemetry::{TelemetryWriter, WriterOptions};
 
 /// Arguments of `qroute serve`.
 #[derive(Args, Debug)]
@@ -28,6 +30,20 @@ pub(crate) struct ServeArgs {
     /// Most operations of a circuit to route.
     #[arg(long, default_value_t = ApiLimits::default().max_gates)]
     max_gates: u64,
+    /// Threads executing POST /v1/jobs (jobs running at once); 0 disables job execution.
+    #[arg(long, default_value_t = 1)]
+    job_workers: usize,
+    /// Jobs that may wait for a worker; beyond this POST /v1/jobs answers 503.
+    #[arg(long, default_value_t = 256)]
+    job_queue: usize,
+    /// Finished jobs remembered for GET /v1/jobs/{id}.
+    #[arg(long, default_value_t = 10_000)]
+    job_retention: usize,
+    /// On SIGTERM or Ctrl-C, how long running jobs may take to finish, seconds.
+    #[arg(long, default_value_t = 30.0)]
+    shutdown_grace: f64,
+    #[command(flatten)]
+    exec: super::route::ExecArgs,
 }
 
 /// `qroute serve`.
@@ -36,9 +52,45 @@ pub(crate) fn serve_cmd(
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let api = ApiConfig::check(&config.api).with_context(|| {
+        format!(
+            "invalid configuration {}",
+            config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
+        )
+    })?;
+    let grace =
+        super::route::seconds("--shutdown-grace", Some(args.shutdown_grace))?.unwrap_or_default();
     let router = Arc::new(super::route::router(&args.model, config, config_path)?);
     let _watcher = router.watch_models(args.model.clone());
-    let state = AppState::new(
+    let jobs = if args.job_workers > 0 {
+        let isolated = Arc::new(Registry::from_config(config, &super::process_isolation()?)?);
+        let writer = Arc::new(
+            TelemetryWriter::open(&args.exec.telemetry, WriterOptions::default()).with_context(
+                || {
+                    format!(
+                        "cannot write telemetry to {}",
+                        args.exec.telemetry.display()
+                    )
+                },
+            )?,
+        );
+        let jobs = Jobs::start(
+            router.clone(),
+            Some(isolated),
+            writer,
+            JobsConfig {
+                workers: args.job_workers,
+                queue: args.job_queue,
+                retention: args.job_retention,
+                run: super::route::run_options(&args.exec, "serve")?,
+            },
+        )
+        .context("cannot start the job workers")?;
+        Some(Arc::new(jobs))
+    } else {
+        None
+    };
+    let mut state = AppState::new(
         router.clone(),
         args.model.clone(),
         ApiLimits {
@@ -46,7 +98,11 @@ pub(crate) fn serve_cmd(
             max_qubits: args.max_qubits,
             max_gates: args.max_gates,
         },
-    );
+    )
+    .with_api(api);
+    if let Some(j) = &jobs {
+        state = state.with_jobs(j.clone());
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -65,7 +121,45 @@ pub(crate) fn serve_cmd(
             .await
             .context("server failed")
     })?;
+    if let Some(j) = jobs {
+        eprintln!("finishing running jobs (up to {} s)", grace.as_secs_f64());
+        let left = j.shutdown(grace).context("cannot flush telemetry")?;
+        if left > 0 {
+            eprintln!("{left} job(s) still running at the bound were abandoned");
+        }
+    }
     eprintln!("qroute stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `qroute api-key`.
+#[derive(Args, Debug)]
+pub(crate) struct ApiKeyArgs {
+    /// The key's name in the configuration.
+    #[arg(long, default_value = "default")]
+    name: String,
+    /// What it may do: route, jobs, admin (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "route")]
+    scopes: Vec<String>,
+}
+
+/// `qroute api-key`: a new random key, and the `[[api.key]]` entry that accepts it.
+pub(crate) fn api_key_cmd(args: &ApiKeyArgs) -> anyhow::Result<ExitCode> {
+    for s in &args.scopes {
+        s.parse::<qroute::api::auth::Scope>()
+            .map_err(|e| anyhow::anyhow!("--scopes: {e}"))?;
+    }
+    let key = qroute::api::auth::new_key().context("cannot read the system's random source")?;
+    eprintln!("the key (give it to the client; it is not stored anywhere):");
+    println!("{key}");
+    eprintln!("\nadd to qroute.toml:");
+    let scopes: Vec<String> = args.scopes.iter().map(|s| format!("\"{s}\"")).collect();
+    eprintln!(
+        "[[api.key]]\nname = \"{}\"\nsha256 = \"{}\"\nscopes = [{}]",
+        args.name,
+        qroute::api::auth::hash_key(&key),
+        scopes.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
