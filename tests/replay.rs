@@ -8,7 +8,10 @@ use std::path::Path;
 
 use qroute::model::ModelSet;
 use qroute::model::artifact::Hyperparameters;
-use qroute::replay::{ModelSource, Policy, ReplayError, ReplaySpec, all_policies, replay};
+use qroute::replay::sim::{Arrivals, DriftSpec, LoadSpec, default_drift_backend, drift, load};
+use qroute::replay::{
+    ModelSource, Policy, ReplayError, ReplaySpec, all_policies, prepare, replay, replay_prepared,
+};
 use qroute::route::RouterConfig;
 use qroute::telemetry::{ExecutionRecord, read_dir};
 
@@ -153,4 +156,168 @@ fn policies_parse_and_unknown_backends_are_named() {
             .contains("`quantum-annealer` is not in the traces"),
         "{err}"
     );
+}
+
+fn spec_for(rows: Vec<ExecutionRecord>, policies: Vec<Policy>) -> ReplaySpec {
+    ReplaySpec {
+        traces: rows.clone(),
+        models: ModelSource::Train {
+            records: rows,
+            hyper: small_hyper(),
+            folds: 2,
+        },
+        policies,
+        router: RouterConfig::default(),
+        seed: 4,
+        deadline_ms: None,
+    }
+}
+
+#[test]
+fn load_mode_without_contention_reproduces_the_replay_and_queues_under_load() {
+    let mut policies = all_policies();
+    policies.push("always:statevector".parse().unwrap());
+    let spec = spec_for(traces(), policies);
+    let prep = prepare(&spec, |_| {}).unwrap();
+    let r = replay_prepared(&spec, &prep).unwrap();
+    let n = r.circuits.len() as f64;
+    // Arrivals days apart: nobody waits, and each policy's completions are exactly the
+    // replay's recorded times.
+    let idle = load(
+        &spec,
+        &prep,
+        &LoadSpec {
+            arrivals: Arrivals::Poisson(1e-6),
+            slots: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(idle.len(), spec.policies.len());
+    for (l, p) in idle.iter().zip(&r.results) {
+        assert_eq!(l.policy, p.policy);
+        assert_eq!(l.mean_wait_ms, 0.0, "{}", l.policy);
+        let total = l.mean_completion_ms * n;
+        assert!(
+            (total - p.total_ms).abs() <= 1e-6 * p.total_ms,
+            "{}: {total} vs {}",
+            l.policy,
+            p.total_ms
+        );
+    }
+    // Fifty circuits a second on one slot per backend: queues form, the oracle's choices are
+    // still never slower on average than sending everything to one backend, and utilisation
+    // is a share.
+    let busy = load(
+        &spec,
+        &prep,
+        &LoadSpec {
+            arrivals: Arrivals::Poisson(50.0),
+            slots: 1,
+        },
+    )
+    .unwrap();
+    let by = |name: &str| busy.iter().find(|l| l.policy == name).unwrap();
+    assert!(by("always:statevector").mean_wait_ms > 0.0);
+    assert!(by("oracle").mean_completion_ms <= by("always:statevector").mean_completion_ms);
+    for l in &busy {
+        assert!(l.p95_completion_ms >= 0.0 && l.makespan_ms > 0.0);
+        assert!(
+            l.utilisation
+                .values()
+                .all(|u| (0.0..=1.0 + 1e-9).contains(u)),
+            "{l:?}"
+        );
+    }
+    // Two slots never make the single backend slower.
+    let two = load(
+        &spec,
+        &prep,
+        &LoadSpec {
+            arrivals: Arrivals::Poisson(50.0),
+            slots: 2,
+        },
+    )
+    .unwrap();
+    let by2 = |name: &str| two.iter().find(|l| l.policy == name).unwrap();
+    assert!(
+        by2("always:statevector").mean_completion_ms <= by("always:statevector").mean_completion_ms
+    );
+    assert!(
+        load(
+            &spec,
+            &prep,
+            &LoadSpec {
+                arrivals: Arrivals::Poisson(0.0),
+                slots: 1
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn drift_slows_one_backend_and_adaptive_moves_away_from_it() {
+    let rows = traces();
+    let probe = spec_for(rows.clone(), vec!["predictive".parse().unwrap()]);
+    let busiest =
+        default_drift_backend(&replay(&probe, |_| {}).unwrap(), 0.5).expect("a chosen backend");
+    let policies: Vec<Policy> = [
+        "oracle".to_string(),
+        format!("always:{busiest}"),
+        "predictive".into(),
+        "adaptive".into(),
+    ]
+    .iter()
+    .map(|p| p.parse().unwrap())
+    .collect();
+    let spec = spec_for(rows, policies);
+    let prep = prepare(&spec, |_| {}).unwrap();
+    let d = DriftSpec {
+        backend: busiest.clone(),
+        factor: 50.0,
+        at: 0.5,
+        window: 10,
+    };
+    let res = drift(&spec, &prep, &d).unwrap();
+    let by = |name: &str| res.iter().find(|r| r.policy == name).unwrap();
+    // The oracle knows the drift: it is the lower bound before and after.
+    assert!((by("oracle").before - 1.0).abs() < 1e-12);
+    assert!((by("oracle").after - 1.0).abs() < 1e-12);
+    assert_eq!(by("oracle").recovery_circuits, Some(0));
+    // Always sending to a backend 50× slower gets much worse and never recovers.
+    let always = by(&format!("always:{busiest}"));
+    assert!(always.after > 5.0 * always.before, "{always:?}");
+    assert!(always.drifted_share_after > 0.5);
+    assert_eq!(always.recovery_circuits, None);
+    // Adaptive learns the slowdown from what it observes; the static router cannot.
+    assert!(
+        by("adaptive").drifted_share_after < by("predictive").drifted_share_after,
+        "{:?} vs {:?}",
+        by("adaptive"),
+        by("predictive")
+    );
+    assert_eq!(always.rolling.len(), prep.len());
+    // Bad settings are named.
+    let e = drift(
+        &spec,
+        &prep,
+        &DriftSpec {
+            backend: "warp-drive".into(),
+            ..d.clone()
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("warp-drive"), "{e}");
+    assert!(
+        drift(
+            &spec,
+            &prep,
+            &DriftSpec {
+                at: 1.0,
+                ..d.clone()
+            }
+        )
+        .is_err()
+    );
+    assert!(drift(&spec, &prep, &DriftSpec { factor: -1.0, ..d }).is_err());
 }

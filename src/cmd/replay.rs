@@ -8,8 +8,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use qroute::model::ModelSet;
 use qroute::model::artifact::Hyperparameters;
+use qroute::replay::sim::{Arrivals, DriftSpec, LoadSpec, default_drift_backend, drift, load};
 use qroute::replay::{
-    ModelSource, Policy, ReplaySpec, all_policies, replay, write_report, write_results,
+    ModelSource, Policy, ReplaySpec, all_policies, prepare, replay_prepared, write_drift_report,
+    write_load_report, write_report, write_results,
 };
 use qroute::telemetry::read_dir;
 use serde::Serialize;
@@ -48,6 +50,30 @@ pub(crate) struct ReplayArgs {
     /// Count circuits taking longer than this many seconds as deadline misses.
     #[arg(long)]
     deadline: Option<f64>,
+    /// Load mode: circuits arrive as a seeded Poisson stream of this many per second and
+    /// queue for --slots servers per backend (a discrete-event simulation on the recorded
+    /// service times).
+    #[arg(long, conflicts_with = "load_trace")]
+    load_rate: Option<f64>,
+    /// Load mode with arrivals spaced as the trace's timestamps, this many times faster.
+    #[arg(long)]
+    load_trace: Option<f64>,
+    /// Servers per backend in load mode.
+    #[arg(long, default_value_t = 1)]
+    slots: usize,
+    /// Drift mode: from --drift-at on, every recorded time of this backend is --drift-factor
+    /// times longer ("auto": the backend the first router strategy used most).
+    #[arg(long)]
+    drift_backend: Option<String>,
+    /// How much slower the drifted backend becomes.
+    #[arg(long, default_value_t = 4.0)]
+    drift_factor: f64,
+    /// Share of the circuits (trace order) after which the drift starts.
+    #[arg(long, default_value_t = 0.5)]
+    drift_at: f64,
+    /// Circuits in the rolling window of drift recovery.
+    #[arg(long, default_value_t = 25)]
+    drift_window: usize,
 }
 
 #[derive(Serialize)]
@@ -64,6 +90,8 @@ struct ConfigFile<'a> {
     rows: u64,
     circuits: usize,
     model_versions: &'a [String],
+    load: Option<LoadSpec>,
+    drift: Option<DriftSpec>,
 }
 
 /// `qroute replay`.
@@ -138,7 +166,48 @@ pub(crate) fn replay_cmd(
     } else {
         format!("training {} fold(s) and replaying", args.folds)
     });
-    let r = replay(&spec, |m| bar.set_message(m.to_string()))?;
+    let prep = prepare(&spec, |m| bar.set_message(m.to_string()))?;
+    bar.set_message("replaying");
+    let r = replay_prepared(&spec, &prep)?;
+    let load_spec = match (args.load_rate, args.load_trace) {
+        (Some(rate), _) => Some(LoadSpec {
+            arrivals: Arrivals::Poisson(rate),
+            slots: args.slots,
+        }),
+        (None, Some(x)) => Some(LoadSpec {
+            arrivals: Arrivals::Trace(x),
+            slots: args.slots,
+        }),
+        (None, None) => None,
+    };
+    let loaded = match &load_spec {
+        Some(l) => {
+            bar.set_message("simulating load");
+            Some(load(&spec, &prep, l)?)
+        }
+        None => None,
+    };
+    let drift_spec = match &args.drift_backend {
+        Some(b) => Some(DriftSpec {
+            backend: if b == "auto" {
+                default_drift_backend(&r, args.drift_at)
+                    .context("no backend to drift: the replay chose none")?
+            } else {
+                b.clone()
+            },
+            factor: args.drift_factor,
+            at: args.drift_at,
+            window: args.drift_window,
+        }),
+        None => None,
+    };
+    let drifted = match &drift_spec {
+        Some(d) => {
+            bar.set_message(format!("drifting {}", d.backend));
+            Some(drift(&spec, &prep, d)?)
+        }
+        None => None,
+    };
     bar.finish_and_clear();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -160,6 +229,8 @@ pub(crate) fn replay_cmd(
         rows: r.rows,
         circuits: r.circuits.len(),
         model_versions: &r.model_versions,
+        load: load_spec,
+        drift: drift_spec.clone(),
     };
     let write = |name: &str, text: String| -> anyhow::Result<()> {
         let p = args.out.join(name);
@@ -171,7 +242,21 @@ pub(crate) fn replay_cmd(
     )?;
     let results = args.out.join("results.parquet");
     write_results(&r, &results).with_context(|| format!("cannot write {}", results.display()))?;
-    let report = write_report(&r, &command);
+    let mut report = write_report(&r, &command);
+    if let (Some(l), Some(res)) = (&load_spec, &loaded) {
+        report.push_str(&write_load_report(l, res));
+        write(
+            "load.json",
+            serde_json::to_string_pretty(res).context("load.json")?,
+        )?;
+    }
+    if let (Some(d), Some(res)) = (&drift_spec, &drifted) {
+        report.push_str(&write_drift_report(d, res));
+        write(
+            "drift.json",
+            serde_json::to_string_pretty(res).context("drift.json")?,
+        )?;
+    }
     write("report.md", report)?;
     println!(
         "{} circuits replayed ({} left out: no backend finished them) -> {}",

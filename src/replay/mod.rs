@@ -15,6 +15,7 @@
 //! and replays each fold with the model trained without it.
 
 mod report;
+pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -23,7 +24,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use report::{RESULTS_VERSION, write_report, write_results};
+pub use report::{
+    RESULTS_VERSION, write_drift_report, write_load_report, write_report, write_results,
+};
 
 use crate::backend::{
     Backend, BackendError, BackendKind, Ineligible, Outcome as RunOutcome, Registry, RunSpec,
@@ -294,8 +297,194 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// Runs a replay. `progress` is told each finished fold (for a progress bar).
-pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Replay, ReplayError> {
+/// Traces arranged for replay, with the model sets that route them: made once, then replayed,
+/// load-simulated or drifted ([`replay_prepared`], [`sim::load`], [`sim::drift`]).
+pub struct Prepared {
+    ds: Dataset,
+    /// Per circuit: the fastest backend and its time.
+    oracle: Vec<Option<(usize, f64)>>,
+    /// Scorable circuits, oldest first (the order the adaptive router learns in).
+    order: Vec<usize>,
+    unscorable: usize,
+    fold_models: Vec<ModelSet>,
+    fold_of: BTreeMap<String, usize>,
+    rows: u64,
+}
+
+impl Prepared {
+    /// Scorable circuits.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether nothing is scorable (never, for a prepared replay).
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Backends in the traces.
+    pub fn backends(&self) -> &[String] {
+        &self.ds.backends
+    }
+
+    /// Model sets that route (one per fold), as `name:hash`.
+    pub fn model_versions(&self) -> Vec<String> {
+        self.fold_models
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m.meta.name,
+                    &m.meta.payload.blake3[..12.min(m.meta.payload.blake3.len())]
+                )
+            })
+            .collect()
+    }
+
+    fn fold(&self, c: usize) -> usize {
+        self.fold_of[self.ds.circuits[c].family.as_str()]
+    }
+
+    fn eligible(&self, c: usize) -> Vec<usize> {
+        (0..self.ds.backends.len())
+            .filter(|&b| self.ds.obs[c][b].eligible())
+            .collect()
+    }
+
+    fn features(&self, c: usize) -> Result<Features, ReplayError> {
+        let circ = &self.ds.circuits[c];
+        Features::from_values(circ.x.clone()).ok_or_else(|| {
+            ReplayError::Data(format!(
+                "circuit {}: its features do not match this build's schema",
+                circ.name
+            ))
+        })
+    }
+
+    /// One router per (router policy, fold): adaptive ones learn within their fold.
+    fn routers(
+        &self,
+        policies: &[Policy],
+        config: &RouterConfig,
+    ) -> BTreeMap<(usize, usize), Router> {
+        let registry = Registry::new(
+            self.ds
+                .backends
+                .iter()
+                .map(|b| Arc::new(Recorded(b.clone())) as Arc<dyn Backend>)
+                .collect(),
+        );
+        let mut out = BTreeMap::new();
+        for (pi, p) in policies.iter().enumerate() {
+            if let Policy::Router(_) = p {
+                for (fold, m) in self.fold_models.iter().enumerate() {
+                    out.insert(
+                        (pi, fold),
+                        Router::new(m.clone(), registry.clone(), config.clone()),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Chooses backends for circuits under each policy.
+struct Chooser<'a> {
+    prep: &'a Prepared,
+    policies: &'a [Policy],
+    routers: &'a BTreeMap<(usize, usize), Router>,
+    rng: Rng,
+    turn: usize,
+}
+
+impl<'a> Chooser<'a> {
+    fn new(
+        prep: &'a Prepared,
+        policies: &'a [Policy],
+        routers: &'a BTreeMap<(usize, usize), Router>,
+        seed: u64,
+    ) -> Chooser<'a> {
+        Chooser {
+            prep,
+            policies,
+            routers,
+            rng: Rng::new(seed),
+            turn: 0,
+        }
+    }
+
+    fn router(&self, pi: usize, c: usize) -> Option<&'a Router> {
+        self.routers.get(&(pi, self.prep.fold(c)))
+    }
+
+    /// Policy `pi`'s backend for circuit `c`, with the router's recommendation when one
+    /// chose. `exclude` are backends to avoid beyond those that refused the circuit.
+    fn choose(
+        &mut self,
+        pi: usize,
+        c: usize,
+        features: &Features,
+    ) -> (usize, Option<crate::route::Recommendation>) {
+        let ds = &self.prep.ds;
+        let nb = ds.backends.len();
+        let (ob, _) = self.prep.oracle[c].expect("scorable");
+        let eligible = self.prep.eligible(c);
+        let by_name = |n: &str| ds.backends.iter().position(|b| b == n);
+        // Rules fall back when their backend refused the circuit.
+        let rule = |first: Option<usize>| -> usize {
+            [first, by_name("prism-auto"), by_name("statevector")]
+                .into_iter()
+                .flatten()
+                .find(|b| eligible.contains(b))
+                .unwrap_or(ob)
+        };
+        match &self.policies[pi] {
+            Policy::Oracle => (ob, None),
+            Policy::Random => (
+                eligible[self.rng.below(eligible.len() as u64) as usize],
+                None,
+            ),
+            Policy::RoundRobin => {
+                self.turn += 1;
+                (eligible[self.turn % eligible.len()], None)
+            }
+            Policy::Always(name) => (rule(by_name(name)), None),
+            Policy::PrismAuto => (rule(by_name("prism-auto")), None),
+            Policy::RulesAer => (
+                rule(if features[Feature::IsClifford] == 1.0 {
+                    by_name("stabilizer")
+                } else {
+                    by_name("statevector")
+                }),
+                None,
+            ),
+            Policy::Router(strategy) => {
+                let router = self
+                    .router(pi, c)
+                    .expect("a router per router policy and fold");
+                let constraints = Constraints {
+                    strategy: Some(*strategy),
+                    shots: Some(ds.circuits[c].shots),
+                    exclude: (0..nb)
+                        .filter(|b| !eligible.contains(b))
+                        .map(|b| ds.backends[b].clone())
+                        .collect(),
+                    ..Constraints::default()
+                };
+                match router.recommend(features, &constraints) {
+                    Ok(rec) => (by_name(&rec.backend).unwrap_or(ob), Some(rec)),
+                    // No modelled backend can take it: prism-auto's rule.
+                    Err(_) => (rule(by_name("prism-auto")), None),
+                }
+            }
+        }
+    }
+}
+
+/// Arranges the traces and trains or checks the routing models. `progress` is told each
+/// finished fold (for a progress bar).
+pub fn prepare(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Prepared, ReplayError> {
     let ds = Dataset::from_records(&spec.traces, 0.99)?;
     let nb = ds.backends.len();
     for p in &spec.policies {
@@ -309,7 +498,6 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
             });
         }
     }
-    // Scorable circuits, oldest first (the order the adaptive router learns in).
     let oracle: Vec<Option<(usize, f64)>> = (0..ds.circuits.len())
         .map(|c| {
             (0..nb)
@@ -415,6 +603,32 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
         }
     };
 
+    let fold_of = fold_of
+        .into_iter()
+        .map(|(f, k)| (f.to_string(), k))
+        .collect();
+    Ok(Prepared {
+        ds,
+        oracle,
+        order,
+        unscorable,
+        fold_models,
+        fold_of,
+        rows: spec.traces.len() as u64,
+    })
+}
+
+/// Runs a replay. `progress` is told each finished fold (for a progress bar).
+pub fn replay(spec: &ReplaySpec, progress: impl FnMut(&str)) -> Result<Replay, ReplayError> {
+    let prep = prepare(spec, progress)?;
+    replay_prepared(spec, &prep)
+}
+
+/// Scores every policy of `spec` on prepared traces, one circuit at a time in trace order.
+pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, ReplayError> {
+    let ds = &prep.ds;
+    let routers = prep.routers(&spec.policies, &spec.router);
+    let mut chooser = Chooser::new(prep, &spec.policies, &routers, spec.seed);
     let mut results: Vec<PolicyResult> = spec
         .policies
         .iter()
@@ -432,28 +646,15 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
             per_family: BTreeMap::new(),
         })
         .collect();
-    let registry = Registry::new(
-        ds.backends
-            .iter()
-            .map(|b| Arc::new(Recorded(b.clone())) as Arc<dyn Backend>)
-            .collect(),
-    );
-    // One router per (policy, fold): the adaptive ones learn within their fold.
-    let mut routers: BTreeMap<(usize, usize), Router> = BTreeMap::new();
-    let mut rng = Rng::new(spec.seed);
-    let mut turn = 0usize;
-    let by_name = |n: &str| ds.backends.iter().position(|b| b == n);
-    let mut circuits = Vec::with_capacity(order.len());
+    let mut circuits = Vec::with_capacity(prep.order.len());
     let mut choices = Vec::new();
     let mut slowdowns: Vec<Vec<f64>> = vec![Vec::new(); spec.policies.len()];
     let mut best_hits = vec![0u64; spec.policies.len()];
     let mut oracle_total = 0.0;
-    for &c in &order {
+    for &c in &prep.order {
         let circ = &ds.circuits[c];
-        let (ob, oms) = oracle[c].expect("scorable");
+        let (ob, oms) = prep.oracle[c].expect("scorable");
         let ocost = median_or_zero(&ds.obs[c][ob].costs);
-        let fold = fold_of[circ.family.as_str()];
-        let eligible: Vec<usize> = (0..nb).filter(|&b| ds.obs[c][b].eligible()).collect();
         let ci = circuits.len();
         circuits.push(ReplayedCircuit {
             id: circ.id.clone(),
@@ -461,75 +662,25 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
             family: circ.family.clone(),
             oracle_backend: ds.backends[ob].clone(),
             oracle_ms: oms,
-            fold,
+            fold: prep.fold(c),
         });
         oracle_total += oms;
-        let features = Features::from_values(circ.x.clone()).ok_or_else(|| {
-            ReplayError::Data(format!(
-                "circuit {}: its features do not match this build's schema",
-                circ.name
-            ))
-        })?;
-        // Rules fall back when their backend refused the circuit.
-        let rule = |first: Option<usize>| -> usize {
-            [first, by_name("prism-auto"), by_name("statevector")]
-                .into_iter()
-                .flatten()
-                .find(|b| eligible.contains(b))
-                .unwrap_or(ob)
-        };
-        for (pi, policy) in spec.policies.iter().enumerate() {
-            let mut predicted_ms = None;
-            let b = match policy {
-                Policy::Oracle => ob,
-                Policy::Random => eligible[rng.below(eligible.len() as u64) as usize],
-                Policy::RoundRobin => {
-                    turn += 1;
-                    eligible[turn % eligible.len()]
+        let features = prep.features(c)?;
+        for pi in 0..spec.policies.len() {
+            let (b, rec) = chooser.choose(pi, c, &features);
+            // As a live router is used: the job is in flight until its result is observed.
+            if let (Some(router), Some(rec)) = (chooser.router(pi, c), &rec) {
+                let _in_flight = router.begin(rec);
+                if spec.policies[pi] == Policy::Router(Strategy::Adaptive) {
+                    router.observe(&observed(
+                        circ,
+                        &ds.backends[b],
+                        &ds.obs[c][b],
+                        &features,
+                        1.0,
+                    ));
                 }
-                Policy::Always(name) => rule(by_name(name)),
-                Policy::PrismAuto => rule(by_name("prism-auto")),
-                Policy::RulesAer => rule(if features[Feature::IsClifford] == 1.0 {
-                    by_name("stabilizer")
-                } else {
-                    by_name("statevector")
-                }),
-                Policy::Router(strategy) => {
-                    let router = routers.entry((pi, fold)).or_insert_with(|| {
-                        Router::new(
-                            fold_models[fold].clone(),
-                            registry.clone(),
-                            spec.router.clone(),
-                        )
-                    });
-                    let constraints = Constraints {
-                        strategy: Some(*strategy),
-                        shots: Some(circ.shots),
-                        exclude: (0..nb)
-                            .filter(|b| !eligible.contains(b))
-                            .map(|b| ds.backends[b].clone())
-                            .collect(),
-                        ..Constraints::default()
-                    };
-                    match router.recommend(&features, &constraints) {
-                        Ok(rec) => {
-                            predicted_ms = Some(rec.chosen.latency_ms);
-                            let b = by_name(&rec.backend).unwrap_or(ob);
-                            if *strategy == Strategy::Adaptive {
-                                router.observe(&observed(
-                                    circ,
-                                    &ds.backends[b],
-                                    &ds.obs[c][b],
-                                    &features,
-                                ));
-                            }
-                            b
-                        }
-                        // No modelled backend can take it: prism-auto's rule.
-                        Err(_) => rule(by_name("prism-auto")),
-                    }
-                }
-            };
+            }
             let (time_ms, cost, lost) = match ds.obs[c][b].outcome() {
                 Outcome::Ok(ms) => (ms, median_or_zero(&ds.obs[c][b].costs), false),
                 Outcome::Lost(ms) => (ms + oms, median_or_zero(&ds.obs[c][b].costs) + ocost, true),
@@ -554,11 +705,11 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
                 time_ms,
                 cost,
                 lost,
-                predicted_ms,
+                predicted_ms: rec.map(|r| r.chosen.latency_ms),
             });
         }
     }
-    let n = order.len() as f64;
+    let n = prep.order.len() as f64;
     for (pi, r) in results.iter_mut().enumerate() {
         r.regret = r.total_ms / oracle_total.max(1e-9);
         r.best_share = best_hits[pi] as f64 / n;
@@ -572,19 +723,10 @@ pub fn replay(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Repla
         circuits,
         choices,
         results,
-        unscorable,
+        unscorable: prep.unscorable,
         backends: ds.backends.clone(),
-        model_versions: fold_models
-            .iter()
-            .map(|m| {
-                format!(
-                    "{}:{}",
-                    m.meta.name,
-                    &m.meta.payload.blake3[..12.min(m.meta.payload.blake3.len())]
-                )
-            })
-            .collect(),
-        rows: spec.traces.len() as u64,
+        model_versions: prep.model_versions(),
+        rows: prep.rows,
     })
 }
 
@@ -598,11 +740,12 @@ fn observed(
     backend: &str,
     obs: &crate::model::train::Obs,
     features: &Features,
+    slowdown: f64,
 ) -> ExecutionRecord {
     let (status, wall) = match obs.outcome() {
-        Outcome::Ok(ms) => (Status::Ok, Some(ms)),
-        Outcome::Lost(ms) if obs.timeouts > 0 => (Status::Timeout, Some(ms)),
-        Outcome::Lost(ms) => (Status::Failed, Some(ms)),
+        Outcome::Ok(ms) => (Status::Ok, Some(ms * slowdown)),
+        Outcome::Lost(ms) if obs.timeouts > 0 => (Status::Timeout, Some(ms * slowdown)),
+        Outcome::Lost(ms) => (Status::Failed, Some(ms * slowdown)),
         Outcome::Ineligible => (Status::Ineligible, None),
     };
     ExecutionRecord {

@@ -186,3 +186,90 @@ pub fn write_report(replay: &Replay, command: &str) -> String {
     }
     s
 }
+
+/// Renders the load-mode section of `report.md`.
+pub fn write_load_report(
+    spec: &super::sim::LoadSpec,
+    results: &[super::sim::LoadResult],
+) -> String {
+    let mut s = String::new();
+    let arrivals = match spec.arrivals {
+        super::sim::Arrivals::Poisson(r) => format!("a Poisson stream of {r} circuits/s"),
+        super::sim::Arrivals::Trace(x) => format!("the trace's own spacing, {x}× faster"),
+    };
+    let _ = writeln!(
+        s,
+        "\n## Under load\n\nCircuits arrive as {arrivals}; every backend has {} slot(s) and a \
+         FIFO queue; service times are the recorded ones (a lost attempt holds its backend for \
+         the time it lost, then the circuit queues on the fastest backend). Completion = \
+         arrival to result. Adaptive sees the work in flight; the others do not.\n",
+        spec.slots
+    );
+    let _ = writeln!(
+        s,
+        "| policy | mean completion | p95 completion | mean wait | makespan | busiest backends (utilisation) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|");
+    let mut order: Vec<&super::sim::LoadResult> = results.iter().collect();
+    order.sort_by(|a, b| a.mean_completion_ms.total_cmp(&b.mean_completion_ms));
+    for r in order {
+        let mut u: Vec<(&String, &f64)> = r.utilisation.iter().filter(|(_, u)| **u > 0.0).collect();
+        u.sort_by(|a, b| b.1.total_cmp(a.1));
+        let busiest: Vec<String> = u
+            .iter()
+            .take(3)
+            .map(|(b, x)| format!("{b} {:.0}%", 100.0 * **x))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.policy,
+            human_ms(r.mean_completion_ms),
+            human_ms(r.p95_completion_ms),
+            human_ms(r.mean_wait_ms),
+            human_ms(r.makespan_ms),
+            busiest.join(", ")
+        );
+    }
+    s
+}
+
+/// Renders the drift-mode section of `report.md`.
+pub fn write_drift_report(
+    spec: &super::sim::DriftSpec,
+    results: &[super::sim::DriftResult],
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n## Drift\n\nFrom {:.0}% of the circuits on (trace order), every recorded time of \
+         `{}` is {}× longer. Slowdown is against the drifted oracle (geometric means). Recovery: circuits after \
+         the drift until the policy's rolling slowdown ({} circuits) is back within 25% \
+         of its level before the drift for good (— when it never is).\n",
+        100.0 * spec.at,
+        spec.backend,
+        spec.factor,
+        spec.window
+    );
+    let _ = writeln!(
+        s,
+        "| policy | slowdown before | slowdown after | sent to `{}` after | recovery (circuits) | recovery (time) | excess time after |",
+        spec.backend
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for r in results {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {:.2} | {:.1}% | {} | {} | {} |",
+            r.policy,
+            r.before,
+            r.after,
+            100.0 * r.drifted_share_after,
+            r.recovery_circuits
+                .map_or("—".to_string(), |c| c.to_string()),
+            r.recovery_ms.map_or("—".to_string(), human_ms),
+            human_ms(r.excess_ms)
+        );
+    }
+    s
+}
