@@ -126,6 +126,8 @@ struct Job<'r> {
     service_ms: f64,
     /// Whether this attempt is lost (the circuit then queues on the oracle's backend).
     lost: bool,
+    /// Whether this is that retry (not the policy's choice, so not observed, as in replay).
+    retry: bool,
     guard: Option<InFlight<'r>>,
 }
 
@@ -241,6 +243,7 @@ pub fn load(
                             backend: b,
                             service_ms,
                             lost,
+                            retry: false,
                             guard,
                         },
                         now,
@@ -254,7 +257,10 @@ pub fn load(
                     let b = job.backend;
                     busy[b] -= 1;
                     let c = prep.order[job.k];
-                    if adaptive && let Some(router) = chooser.router(pi, c) {
+                    if adaptive
+                        && !job.retry
+                        && let Some(router) = chooser.router(pi, c)
+                    {
                         router.observe(&observed(
                             &ds.circuits[c],
                             &ds.backends[b],
@@ -272,6 +278,7 @@ pub fn load(
                                 backend: ob,
                                 service_ms: oms,
                                 lost: false,
+                                retry: true,
                                 guard: None,
                             },
                             now,
