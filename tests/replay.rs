@@ -322,3 +322,64 @@ fn drift_slows_one_backend_and_adaptive_moves_away_from_it() {
     );
     assert!(drift(&spec, &prep, &DriftSpec { factor: -1.0, ..d }).is_err());
 }
+
+#[cfg(feature = "plots")]
+#[test]
+fn figures_are_written_as_svg_and_png() {
+    let policies: Vec<Policy> = ["oracle", "prism-auto", "predictive", "adaptive"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let spec = spec_for(traces(), policies);
+    let prep = prepare(&spec, |_| {}).unwrap();
+    let r = replay_prepared(&spec, &prep).unwrap();
+    let l = load(
+        &spec,
+        &prep,
+        &LoadSpec {
+            arrivals: Arrivals::Poisson(20.0),
+            slots: 1,
+        },
+    )
+    .unwrap();
+    let d = DriftSpec {
+        backend: "prism-auto".into(),
+        factor: 10.0,
+        at: 0.5,
+        window: 10,
+    };
+    let dr = drift(&spec, &prep, &d).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let names = match qroute::replay::plot::write_plots(dir.path(), &r, Some(&l), Some((&d, &dr))) {
+        Ok(n) => n,
+        // Without a font no figure can carry text; CI installs one and must draw them.
+        Err(e @ qroute::replay::plot::PlotError::NoFont) => {
+            assert!(std::env::var_os("CI").is_none(), "{e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        names,
+        [
+            "regret",
+            "slowdown_cdf",
+            "predicted_vs_recorded",
+            "load_completion",
+            "drift"
+        ]
+    );
+    for n in &names {
+        let svg = std::fs::read_to_string(dir.path().join(format!("{n}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{n}");
+        let png = std::fs::read(dir.path().join(format!("{n}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{n}");
+    }
+    // The policies are named in the figures that compare them.
+    let regret = std::fs::read_to_string(dir.path().join("regret.svg")).unwrap();
+    for p in ["oracle", "prism-auto", "predictive", "adaptive"] {
+        assert!(regret.contains(p), "{p}");
+    }
+    let md = qroute::replay::plot::figures_markdown(&names);
+    assert!(md.contains("![Regret per policy](regret.svg)"));
+}

@@ -62,7 +62,7 @@ pub(crate) struct ReplayArgs {
     #[arg(long, default_value_t = 1)]
     slots: usize,
     /// Drift mode: from --drift-at on, every recorded time of this backend is --drift-factor
-    /// times longer ("auto": the backend the first router strategy used most).
+    /// times longer ("auto": the backend the first router strategy spent the most time on).
     #[arg(long)]
     drift_backend: Option<String>,
     /// How much slower the drifted backend becomes.
@@ -256,6 +256,19 @@ pub(crate) fn replay_cmd(
             "drift.json",
             serde_json::to_string_pretty(res).context("drift.json")?,
         )?;
+    }
+    #[cfg(feature = "plots")]
+    match qroute::replay::plot::write_plots(
+        &args.out,
+        &r,
+        loaded.as_deref(),
+        drift_spec.as_ref().zip(drifted.as_deref()),
+    ) {
+        Ok(names) => report.push_str(&qroute::replay::plot::figures_markdown(&names)),
+        Err(e) => {
+            eprintln!("warning: no figures: {e}");
+            report.push_str(&format!("\n(No figures: {e}.)\n"));
+        }
     }
     write("report.md", report)?;
     println!(

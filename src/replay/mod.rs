@@ -14,6 +14,8 @@
 //! than the model); given training telemetry, it trains one model set per fold of families
 //! and replays each fold with the model trained without it.
 
+#[cfg(feature = "plots")]
+pub mod plot;
 mod report;
 pub mod sim;
 

@@ -462,8 +462,9 @@ pub fn drift(
         .collect())
 }
 
-/// The backend to drift by default: the one the first router policy chose most before the
-/// drift point in a plain replay (else the most common fastest backend).
+/// The backend to drift by default: the one on which the first router policy spent the most
+/// recorded time before the drift point in a plain replay (else the fastest backend most
+/// often), so that the drift matters.
 pub fn default_drift_backend(replay: &super::Replay, at: f64) -> Option<String> {
     let n = replay.circuits.len();
     let from = (n as f64 * at) as usize;
@@ -472,7 +473,7 @@ pub fn default_drift_backend(replay: &super::Replay, at: f64) -> Option<String> 
             .parse::<Policy>()
             .is_ok_and(|p| matches!(p, Policy::Router(_)))
     });
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut weight: BTreeMap<&str, f64> = BTreeMap::new();
     match router {
         Some(pi) => {
             for ch in replay
@@ -480,17 +481,17 @@ pub fn default_drift_backend(replay: &super::Replay, at: f64) -> Option<String> 
                 .iter()
                 .filter(|c| c.policy == pi && c.circuit < from)
             {
-                *count.entry(ch.backend.as_str()).or_default() += 1;
+                *weight.entry(ch.backend.as_str()).or_default() += ch.time_ms;
             }
         }
         None => {
             for c in &replay.circuits[..from.min(n)] {
-                *count.entry(c.oracle_backend.as_str()).or_default() += 1;
+                *weight.entry(c.oracle_backend.as_str()).or_default() += 1.0;
             }
         }
     }
-    count
+    weight
         .into_iter()
-        .max_by_key(|(b, k)| (*k, std::cmp::Reverse(*b)))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(a.0)))
         .map(|(b, _)| b.to_string())
 }
