@@ -26,7 +26,8 @@ python3 -c '
 import json, sys
 print(json.dumps({"qasm": open(sys.argv[1]).read()}))' "$work/r1k.qasm" > "$work/qasm.json"
 
-"$exe" serve --addr 127.0.0.1:0 2> "$work/serve.log" &
+# Routing only: no job workers (and so no telemetry writer).
+"$exe" serve --addr 127.0.0.1:0 --job-workers 0 2> "$work/serve.log" &
 pid=$!
 for _ in $(seq 100); do
   addr=$(sed -n 's|^qroute serving on http://\([^ ]*\).*|\1|p' "$work/serve.log")
