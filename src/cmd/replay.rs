@@ -211,7 +211,11 @@ pub(crate) fn replay_cmd(
     bar.finish_and_clear();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // As a user would type it, whatever path the binary was started from.
+    let command = std::iter::once("qroute".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
     let config = ConfigFile {
         command: command.clone(),
         qroute_version: env!("CARGO_PKG_VERSION"),

@@ -333,12 +333,10 @@ impl Prepared {
     pub fn model_versions(&self) -> Vec<String> {
         self.fold_models
             .iter()
-            .map(|m| {
-                format!(
-                    "{}:{}",
-                    m.meta.name,
-                    &m.meta.payload.blake3[..12.min(m.meta.payload.blake3.len())]
-                )
+            .map(|m| match m.meta.payload.blake3.get(..12) {
+                Some(h) => format!("{}:{h}", m.meta.name),
+                // Trained in memory for this replay: it has no stored payload to hash.
+                None => m.meta.name.clone(),
             })
             .collect()
     }
