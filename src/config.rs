@@ -49,7 +49,7 @@ pub struct Config {
 /// [api]
 /// rate_per_sec = 50       # per key (or for all anonymous requests when no key is set)
 /// burst = 100
-/// request_timeout = 30    # seconds
+/// request_timeout = 30    # seconds, for a plan or a model reload
 ///
 /// [[api.key]]
 /// name = "ci"
@@ -68,7 +68,7 @@ pub struct ApiSection {
     /// Requests a key may make at once beyond the sustained rate (default: one second's worth).
     #[serde(default)]
     pub burst: Option<f64>,
-    /// Longest a request may take, seconds (default 30).
+    /// Longest a plan or model reload may take, seconds (default 30).
     #[serde(default)]
     pub request_timeout: Option<f64>,
 }

@@ -300,9 +300,6 @@ fn too_many(who: &str, wait: Duration) -> Response {
 /// Middleware: the key, its scope and its rate on `/v1/*`.
 pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let cfg = &state.api;
-    if cfg.keys.is_empty() && cfg.rate.is_none() {
-        return next.run(req).await;
-    }
     let path = req
         .extensions()
         .get::<MatchedPath>()
@@ -360,7 +357,8 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     next.run(req).await
 }
 
-/// Middleware: a request that takes longer than the configured timeout is answered with 503.
+/// Middleware: a request that takes longer than the configured timeout is answered with 503
+/// (on the endpoints that wait for blocking work: planning, model reload).
 pub(super) async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.api.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
