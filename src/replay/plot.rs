@@ -143,6 +143,33 @@ where
     Ok(())
 }
 
+/// The legend's marker for line series `i`.
+fn line_key(i: usize) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| {
+        PathElement::new(
+            vec![(x, y), (x + 18, y)],
+            Palette99::pick(i).stroke_width(2),
+        )
+    }
+}
+
+/// Draws the legend at `at`, on a light background.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 /// Per-circuit slowdowns of each policy, sorted.
 fn slowdowns(replay: &Replay) -> Vec<(String, Vec<f64>)> {
     let mut by: Vec<Vec<f64>> = vec![Vec::new(); replay.results.len()];
@@ -192,20 +219,9 @@ where
                 color,
             ))?
             .label(name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    Palette99::pick(i).stroke_width(2),
-                )
-            });
+            .legend(line_key(i));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::LowerRight)
 }
 
 /// (backend, predicted ms, recorded ms) of the routers' successful choices.
@@ -274,13 +290,7 @@ where
             .label(b.to_string())
             .legend(move |(x, y)| Circle::new((x + 8, y), 4, Palette99::pick(i).filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 fn drift_lines<DB: DrawingBackend>(
@@ -328,20 +338,9 @@ where
                 Palette99::pick(i).stroke_width(2),
             ))?
             .label(r.policy.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    Palette99::pick(i).stroke_width(2),
-                )
-            });
+            .legend(line_key(i));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)
 }
 
 /// Writes every figure into `dir`; returns their names (each as `.svg` and `.png`).
