@@ -361,6 +361,11 @@ impl Prepared {
         })
     }
 
+    /// Features of every scorable circuit, in replay order.
+    fn ordered_features(&self) -> Result<Vec<Features>, ReplayError> {
+        self.order.iter().map(|&c| self.features(c)).collect()
+    }
+
     /// One router per (router policy, fold): adaptive ones learn within their fold.
     fn routers(
         &self,
@@ -419,7 +424,7 @@ impl<'a> Chooser<'a> {
     }
 
     /// Policy `pi`'s backend for circuit `c`, with the router's recommendation when one
-    /// chose. `exclude` are backends to avoid beyond those that refused the circuit.
+    /// chose.
     fn choose(
         &mut self,
         pi: usize,

@@ -178,15 +178,11 @@ pub fn load(
     let routers = prep.routers(&spec.policies, &config);
     let ds = &prep.ds;
     let nb = ds.backends.len();
+    let features = prep.ordered_features()?;
     let mut out = Vec::new();
     for pi in 0..spec.policies.len() {
         let mut chooser = Chooser::new(prep, &spec.policies, &routers, spec.seed);
         let adaptive = matches!(spec.policies[pi], Policy::Router(Strategy::Adaptive));
-        let features: Vec<_> = prep
-            .order
-            .iter()
-            .map(|&c| prep.features(c))
-            .collect::<Result<_, _>>()?;
         let mut queues: Vec<VecDeque<(Job, f64)>> = (0..nb).map(|_| VecDeque::new()).collect();
         let mut busy = vec![0usize; nb];
         let mut busy_ms = vec![0.0; nb];
@@ -345,11 +341,7 @@ pub fn drift(
     let window = drift.window.max(1);
     let routers = prep.routers(&spec.policies, &spec.router);
     let mut chooser = Chooser::new(prep, &spec.policies, &routers, spec.seed);
-    let features: Vec<_> = prep
-        .order
-        .iter()
-        .map(|&c| prep.features(c))
-        .collect::<Result<_, _>>()?;
+    let features = prep.ordered_features()?;
     // Recorded time of backend b for circuit k (drifted from `from` on), and whether lost.
     let time = |k: usize, b: usize| -> Option<(f64, bool)> {
         let c = prep.order[k];
@@ -364,13 +356,16 @@ pub fn drift(
             Outcome::Ineligible => None,
         }
     };
-    let oracle: Vec<f64> = (0..n)
+    // The drifted oracle: the fastest usable backend and its time, per circuit.
+    let best: Vec<(usize, f64)> = (0..n)
         .map(|k| {
             (0..ds.backends.len())
-                .filter_map(|b| time(k, b).filter(|t| !t.1).map(|t| t.0))
-                .fold(f64::INFINITY, f64::min)
+                .filter_map(|b| time(k, b).filter(|t| !t.1).map(|t| (b, t.0)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("a scorable circuit has a usable backend")
         })
         .collect();
+    let oracle: Vec<f64> = best.iter().map(|b| b.1).collect();
     let mut slow: Vec<Vec<f64>> = vec![Vec::with_capacity(n); spec.policies.len()];
     let mut spent: Vec<Vec<f64>> = vec![Vec::with_capacity(n); spec.policies.len()];
     let mut drifted = vec![0usize; spec.policies.len()];
@@ -378,23 +373,16 @@ pub fn drift(
         let c = prep.order[k];
         for (pi, policy) in spec.policies.iter().enumerate() {
             // The oracle knows the drift: it is the drifted lower bound.
-            let b = if *policy == Policy::Oracle {
-                (0..ds.backends.len())
-                    .filter(|&b| time(k, b).is_some_and(|t| !t.1))
-                    .min_by(|&a, &b| {
-                        time(k, a)
-                            .expect("some")
-                            .0
-                            .total_cmp(&time(k, b).expect("some").0)
-                    })
-                    .expect("scorable")
+            // In flight until observed (the end of this iteration), as in a live router.
+            let (b, _in_flight) = if *policy == Policy::Oracle {
+                (best[k].0, None)
             } else {
                 let (b, rec) = chooser.choose(pi, c, &features[k]);
-                if let (Some(router), Some(rec)) = (chooser.router(pi, c), &rec) {
-                    // In flight until observed, as in a live router.
-                    drop(router.begin(rec));
-                }
-                b
+                let guard = match (chooser.router(pi, c), &rec) {
+                    (Some(router), Some(rec)) => router.begin(rec),
+                    _ => None,
+                };
+                (b, guard)
             };
             let t = match time(k, b) {
                 Some((ms, false)) => ms,
