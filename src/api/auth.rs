@@ -32,6 +32,17 @@ pub enum Scope {
     Admin,
 }
 
+impl Scope {
+    /// Its name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Route => "route",
+            Scope::Jobs => "jobs",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
 impl std::str::FromStr for Scope {
     type Err = String;
     fn from_str(s: &str) -> Result<Scope, String> {
@@ -339,10 +350,7 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
                     key.name,
                     req.method(),
                     path,
-                    serde_json::to_value(scope)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
+                    scope.name()
                 ),
             )
             .into_response();

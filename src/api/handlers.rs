@@ -303,7 +303,7 @@ pub(super) async fn reload(State(state): State<AppState>) -> Result<Json<Reloade
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct JobRequest {
-    /// A label (default: the job id).
+    /// A label (default: `job`).
     #[serde(default)]
     name: Option<String>,
     /// OpenQASM 2 text.

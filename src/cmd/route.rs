@@ -81,6 +81,14 @@ impl CircuitArgs {
     }
 }
 
+/// Context of an error in the configuration's contents.
+pub(crate) fn invalid_config(config_path: Option<&Path>) -> String {
+    format!(
+        "invalid configuration {}",
+        config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
+    )
+}
+
 /// The router every command builds: the model set in `model`, the configuration's
 /// `[router]` and backends, in-process.
 pub(crate) fn router(
@@ -90,12 +98,10 @@ pub(crate) fn router(
 ) -> anyhow::Result<Router> {
     let models = ModelSet::load(model)
         .with_context(|| format!("cannot load the model set {}", model.display()))?;
-    let rc = config.router.check().with_context(|| {
-        format!(
-            "invalid configuration {}",
-            config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
-        )
-    })?;
+    let rc = config
+        .router
+        .check()
+        .with_context(|| invalid_config(config_path))?;
     let registry = Registry::from_config(config, &Isolation::InProcess)?;
     Ok(Router::new(models, registry, rc))
 }

@@ -52,12 +52,8 @@ pub(crate) fn serve_cmd(
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let api = ApiConfig::check(&config.api).with_context(|| {
-        format!(
-            "invalid configuration {}",
-            config_path.map_or("qroute.toml".into(), |p| p.display().to_string())
-        )
-    })?;
+    let api =
+        ApiConfig::check(&config.api).with_context(|| super::route::invalid_config(config_path))?;
     let grace =
         super::route::seconds("--shutdown-grace", Some(args.shutdown_grace))?.unwrap_or_default();
     let router = Arc::new(super::route::router(&args.model, config, config_path)?);
