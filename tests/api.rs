@@ -36,23 +36,42 @@ fn state(model_dir: &std::path::Path, limits: ApiLimits) -> AppState {
     )
 }
 
+/// One request through the application: status, headers and the body as JSON (or as a
+/// string when it is not JSON).
+async fn send(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    key: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header("authorization", format!("Bearer {k}"));
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(body.map_or_else(Body::empty, Body::from)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, headers, v)
+}
+
 async fn call(
     app: &axum::Router,
     method: &str,
     path: &str,
     body: Option<String>,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(body.map_or_else(Body::empty, Body::from))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let (status, _, v) = send(app, method, path, body, None).await;
     (status, v)
 }
 
@@ -470,20 +489,19 @@ async fn jobs_run_asynchronously_and_every_attempt_is_recorded() {
     let ghz = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3]; h q[0]; cx q[0], q[1]; cx q[1], q[2]; measure q -> c;";
     let mut ids = Vec::new();
     for (i, text) in [BELL, ghz].iter().enumerate() {
-        let req = Request::builder()
-            .method("POST")
-            .uri("/v1/jobs")
-            .header("content-type", "application/json")
-            .body(Body::from(
+        let (s, headers, v) = send(
+            &app,
+            "POST",
+            "/v1/jobs",
+            Some(
                 json!({"name": format!("c{i}"), "qasm": text, "constraints": {"shots": 500}})
                     .to_string(),
-            ))
-            .unwrap();
-        let res = app.clone().oneshot(req).await.unwrap();
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-        let location = res.headers()["location"].to_str().unwrap().to_string();
-        let v: Value =
-            serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            ),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::ACCEPTED);
+        let location = headers["location"].to_str().unwrap().to_string();
         assert_eq!(location, format!("/v1/jobs/{}", v["id"].as_str().unwrap()));
         assert_eq!(v["name"], format!("c{i}"));
         ids.push(v["id"].as_str().unwrap().to_string());
@@ -555,23 +573,7 @@ async fn call_with_key(
     path: &str,
     key: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let mut req = Request::builder().method(method).uri(path);
-    if let Some(k) = key {
-        req = req.header("authorization", format!("Bearer {k}"));
-    }
-    let res = app
-        .clone()
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    send(app, method, path, None, key).await
 }
 
 #[tokio::test]
