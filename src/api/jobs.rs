@@ -49,16 +49,6 @@ pub enum JobStatus {
     Cancelled,
 }
 
-impl JobStatus {
-    /// Whether it will not change any more.
-    pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
-        )
-    }
-}
-
 /// A job as `GET /v1/jobs/{id}` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView {
@@ -134,7 +124,8 @@ pub struct Jobs {
     seq: AtomicU64,
     prefix: String,
     queued: Arc<AtomicU64>,
-    config: JobsConfig,
+    /// Jobs that may wait.
+    capacity: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -191,13 +182,8 @@ impl Jobs {
             seq: AtomicU64::new(0),
             prefix: format!("{started:x}"),
             queued,
-            config,
+            capacity: config.queue.max(1),
         })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &JobsConfig {
-        &self.config
     }
 
     /// Jobs waiting for a worker.
@@ -256,7 +242,7 @@ impl Jobs {
         }) {
             Ok(()) => Ok(view),
             Err(TrySendError::Full(_)) => Err(refused(SubmitError::Full {
-                queued: self.config.queue,
+                queued: self.capacity,
             })),
             Err(TrySendError::Disconnected(_)) => Err(refused(SubmitError::Stopping)),
         }
