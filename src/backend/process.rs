@@ -483,44 +483,8 @@ impl Backend for ProcessBackend {
         // The child answered in protocol: it is healthy whatever the job's result.
         self.park(child);
         match (resp.ok, resp.result, resp.error) {
-            (true, Some(r), _) => {
-                if !(r.wall_s.is_finite()
-                    && r.wall_s >= 0.0
-                    && r.cpu_s.is_finite()
-                    && r.cpu_s >= 0.0)
-                {
-                    return Err(self.executor_error(format!(
-                        "invalid timings wall_s={} cpu_s={}",
-                        r.wall_s, r.cpu_s
-                    )));
-                }
-                Ok(Outcome {
-                    counts: r.counts,
-                    wall: Duration::from_secs_f64(r.wall_s),
-                    cpu: Duration::from_secs_f64(r.cpu_s),
-                    peak_memory: r.peak_memory,
-                    fidelity: r.fidelity,
-                    metadata: r.metadata,
-                })
-            }
-            (false, _, Some(e)) => Err(match e.kind.as_str() {
-                "ineligible" => BackendError::Ineligible(Ineligible {
-                    backend: self.name.clone(),
-                    reason: e.message,
-                }),
-                "out_of_memory" => BackendError::OutOfMemory {
-                    backend: self.name.clone(),
-                    detail: e.message,
-                },
-                "timeout" => BackendError::Timeout {
-                    backend: self.name.clone(),
-                    timeout: spec.timeout.unwrap_or_default(),
-                },
-                _ => BackendError::Simulation {
-                    backend: self.name.clone(),
-                    message: e.message,
-                },
-            }),
+            (true, Some(r), _) => r.into_outcome().map_err(|e| self.executor_error(e)),
+            (false, _, Some(e)) => Err(e.into_backend_error(&self.name, spec.timeout)),
             _ => Err(self.executor_error("response has neither a result nor an error".into())),
         }
     }
@@ -622,18 +586,10 @@ fn run_request(resolve: &impl Fn(&str) -> Option<Arc<dyn Backend>>, req: RunRequ
             ok: true,
             id,
             describe: None,
-            result: Some(protocol::RunResult {
-                counts: out.counts,
-                wall_s: out.wall.as_secs_f64(),
-                cpu_s: out.cpu.as_secs_f64(),
-                peak_memory: if measured {
-                    peak_memory()
-                } else {
-                    out.peak_memory
-                },
-                fidelity: out.fidelity,
-                metadata: out.metadata,
-            }),
+            result: Some(protocol::RunResult::of(
+                out,
+                if measured { peak_memory() } else { None },
+            )),
             error: None,
         },
         Err(e) => Response::error(id, e.kind(), e.detail()),

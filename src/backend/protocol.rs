@@ -8,7 +8,9 @@ use std::io::{BufRead, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{BackendOptions, Capabilities, Price};
+use std::time::Duration;
+
+use super::{BackendError, BackendOptions, Capabilities, Ineligible, Outcome, Price};
 
 /// Protocol version; `describe` answers carry it and the parent refuses another major version.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -93,6 +95,42 @@ pub struct RunResult {
     pub metadata: BTreeMap<String, String>,
 }
 
+impl RunResult {
+    /// The outcome it reports; `Err` says why its timings are invalid.
+    pub fn into_outcome(self) -> Result<Outcome, String> {
+        if !(self.wall_s.is_finite()
+            && self.wall_s >= 0.0
+            && self.cpu_s.is_finite()
+            && self.cpu_s >= 0.0)
+        {
+            return Err(format!(
+                "invalid timings wall_s={} cpu_s={}",
+                self.wall_s, self.cpu_s
+            ));
+        }
+        Ok(Outcome {
+            counts: self.counts,
+            wall: Duration::from_secs_f64(self.wall_s),
+            cpu: Duration::from_secs_f64(self.cpu_s),
+            peak_memory: self.peak_memory,
+            fidelity: self.fidelity,
+            metadata: self.metadata,
+        })
+    }
+
+    /// What an executor reports of `out`, with `peak_memory` measured by it when known.
+    pub fn of(out: Outcome, peak_memory: Option<u64>) -> RunResult {
+        RunResult {
+            counts: out.counts,
+            wall_s: out.wall.as_secs_f64(),
+            cpu_s: out.cpu.as_secs_f64(),
+            peak_memory: peak_memory.or(out.peak_memory),
+            fidelity: out.fidelity,
+            metadata: out.metadata,
+        }
+    }
+}
+
 fn one() -> f64 {
     1.0
 }
@@ -104,6 +142,48 @@ pub struct WireError {
     pub kind: String,
     /// Human-readable message.
     pub message: String,
+}
+
+impl WireError {
+    /// What it reports of a run of `backend` limited to `timeout`, as the error a backend
+    /// returns ([`BackendError::kind`] names round-trip).
+    pub fn into_backend_error(self, backend: &str, timeout: Option<Duration>) -> BackendError {
+        let backend = backend.to_string();
+        match self.kind.as_str() {
+            "ineligible" => BackendError::Ineligible(Ineligible {
+                backend,
+                reason: self.message,
+            }),
+            "out_of_memory" => BackendError::OutOfMemory {
+                backend,
+                detail: self.message,
+            },
+            "timeout" => BackendError::Timeout {
+                backend,
+                timeout: timeout.unwrap_or_default(),
+            },
+            "executor" => BackendError::Executor {
+                backend,
+                detail: self.message,
+            },
+            "unavailable" => BackendError::Unavailable {
+                backend,
+                reason: self.message,
+            },
+            _ => BackendError::Simulation {
+                backend,
+                message: self.message,
+            },
+        }
+    }
+
+    /// How `e` travels.
+    pub fn of(e: &BackendError) -> WireError {
+        WireError {
+            kind: e.kind().to_string(),
+            message: e.detail(),
+        }
+    }
 }
 
 /// One response line.
