@@ -22,7 +22,9 @@ use qroute::config::{Config, default_price};
 use qroute::features::{Features, extract};
 use qroute::model::ModelSet;
 use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
-use qroute::route::{Constraints, RouteError, Router, RouterConfig, RouterSection, Strategy};
+use qroute::route::{
+    Constraints, RemoteLoad, RouteError, Router, RouterConfig, RouterSection, Strategy,
+};
 use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions, read_dir};
 
 use common::synthetic::{Fixed, fixed, fixture, registry, synthetic};
@@ -410,6 +412,63 @@ fn adaptive_counts_work_in_flight_as_queue_wait() {
     drop(b);
     assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
     assert_eq!(r.stats().realtime.load["statevector"].in_flight, 0);
+}
+
+#[test]
+fn adaptive_counts_a_shared_queue_and_skips_backends_no_worker_serves() {
+    let (_, f) = small();
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(1.5, 1.0)),
+        ],
+        0.05,
+    );
+    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    let adaptive = with(Strategy::Adaptive);
+    let idle = RemoteLoad {
+        backlog: 0,
+        pending: 0,
+        capacity: 2,
+        service_ms: None,
+    };
+    assert!(r.set_remote_load("statevector", Some(idle)));
+    assert!(r.set_remote_load("mps-64", Some(idle)));
+    assert!(!r.set_remote_load("nope", Some(idle)));
+    assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
+    // Eight jobs of 0.5 ms each queued for 2 workers: 2 ms before a new job starts.
+    let busy = RemoteLoad {
+        backlog: 8,
+        pending: 2,
+        capacity: 2,
+        service_ms: Some(0.5),
+    };
+    r.set_remote_load("statevector", Some(busy));
+    let rec = r.recommend(&f, &adaptive).unwrap();
+    assert_eq!(rec.backend, "mps-64", "{}", rec.reason);
+    assert!((rec.alternatives[0].queue_ms - 2.0).abs() < 1e-9);
+    assert_eq!(r.stats().realtime.load["statevector"].remote, Some(busy));
+    // No live worker: refused under every strategy, with the reason.
+    r.set_remote_load(
+        "mps-64",
+        Some(RemoteLoad {
+            capacity: 0,
+            ..idle
+        }),
+    );
+    let rec = r.recommend(&f, &with(Strategy::Performance)).unwrap();
+    assert_eq!(rec.backend, "statevector");
+    assert!(
+        rec.ineligible
+            .iter()
+            .any(|i| i.backend == "mps-64" && i.reason.contains("no live worker")),
+        "{:?}",
+        rec.ineligible
+    );
+    // Back in-process.
+    r.set_remote_load("mps-64", None);
+    r.set_remote_load("statevector", None);
+    assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
 }
 
 #[test]

@@ -160,12 +160,32 @@ pub(super) async fn metrics(State(state): State<AppState>) -> String {
          # TYPE qroute_backend_queue_seconds gauge"
     );
     for (b, l) in &s.realtime.load {
+        let secs = l.queue_ms / 1e3;
         let _ = writeln!(
             out,
             "qroute_backend_queue_seconds{{backend=\"{}\"}} {}",
             label(b),
-            l.queue_ms / 1e3
+            if secs.is_finite() {
+                secs.to_string()
+            } else {
+                "+Inf".to_string()
+            }
         );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP qroute_queue_backlog Jobs in a backend's shared queue (waiting or running), \
+         when it runs on workers behind one.\n# TYPE qroute_queue_backlog gauge"
+    );
+    for (b, l) in &s.realtime.load {
+        if let Some(r) = &l.remote {
+            let _ = writeln!(
+                out,
+                "qroute_queue_backlog{{backend=\"{}\"}} {}",
+                label(b),
+                r.backlog
+            );
+        }
     }
     let _ = writeln!(
         out,

@@ -375,6 +375,12 @@ pub trait Backend: Send + Sync {
         Capabilities::default()
     }
 
+    /// Whether its executions are recorded in telemetry where they run (by a queue's
+    /// worker), so that a caller does not record them a second time.
+    fn records_remotely(&self) -> bool {
+        false
+    }
+
     /// Version of the engine behind it.
     fn version(&self) -> String {
         String::new()

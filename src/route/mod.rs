@@ -165,6 +165,20 @@ fn deadline_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Durati
     }
 }
 
+/// A backend's shared queue as its workers and the queue report it (see
+/// [`Router::set_remote_load`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct RemoteLoad {
+    /// Jobs in the queue: waiting, or delivered to a worker and not yet finished.
+    pub backlog: u64,
+    /// Of those, delivered to a worker and not yet finished.
+    pub pending: u64,
+    /// Jobs the live workers serving it run at once.
+    pub capacity: u64,
+    /// The workers' mean service time of recent jobs, ms.
+    pub service_ms: Option<f64>,
+}
+
 /// What the router predicts for one eligible backend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Estimate {

@@ -106,6 +106,8 @@ impl Breaker {
     }
 }
 
+use super::RemoteLoad;
+
 /// Everything the router tracks for one backend.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BackendState {
@@ -115,11 +117,59 @@ pub(crate) struct BackendState {
     pub(crate) in_flight: usize,
     /// Their predicted durations, ms.
     pub(crate) in_flight_ms: f64,
+    /// Its shared queue, when jobs run on workers elsewhere.
+    pub(crate) remote: Option<RemoteLoad>,
+}
+
+impl BackendState {
+    /// Expected wait before a new job starts, ms: this router's own work in flight spread
+    /// over `slots`, or — when the backend is served through a shared queue — the larger of
+    /// that over the workers' capacity and the queue's whole backlog (every router's jobs)
+    /// at the workers' mean service time. `Err` when no live worker serves the queue.
+    pub(crate) fn queue_ms(&self, slots: usize) -> Result<f64, String> {
+        let Some(r) = &self.remote else {
+            return Ok(self.in_flight_ms / slots as f64);
+        };
+        if r.capacity == 0 {
+            return Err("no live worker reads its queue".into());
+        }
+        let cap = r.capacity as f64;
+        let own = self.in_flight_ms / cap;
+        let service = r
+            .service_ms
+            .or_else(|| (self.in_flight > 0).then(|| self.in_flight_ms / self.in_flight as f64))
+            .unwrap_or(0.0);
+        Ok(own.max(r.backlog as f64 * service / cap))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_queue_wait_is_backlog_times_service_over_capacity() {
+        let mut b = BackendState {
+            in_flight: 1,
+            in_flight_ms: 40.0,
+            ..BackendState::default()
+        };
+        assert_eq!(b.queue_ms(2), Ok(20.0));
+        b.remote = Some(RemoteLoad {
+            backlog: 10,
+            pending: 2,
+            capacity: 4,
+            service_ms: Some(8.0),
+        });
+        assert_eq!(b.queue_ms(2), Ok(20.0));
+        b.in_flight_ms = 400.0;
+        assert_eq!(b.queue_ms(2), Ok(100.0));
+        b.remote = Some(RemoteLoad {
+            capacity: 0,
+            ..RemoteLoad::default()
+        });
+        assert!(b.queue_ms(2).is_err());
+    }
 
     #[test]
     fn correction_converges_to_a_constant_ratio() {

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use super::online::BackendState;
 use super::stats::{CostStats, Load, RealtimeStats, RouterStats, Tally};
-use super::{Constraints, Estimate, Recommendation, RouteError, RouterConfig, Strategy};
+use super::{
+    Constraints, Estimate, Recommendation, RemoteLoad, RouteError, RouterConfig, Strategy,
+};
 use crate::backend::{Availability, Backend, BackendOptions, Ineligible, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::features::{FEATURE_SCHEMA, Feature, Features, NUM_FEATURES};
@@ -43,8 +45,8 @@ struct Live {
     admitted: Result<(), String>,
     /// Online correction factor.
     factor: f64,
-    /// Predicted work in flight, ms.
-    in_flight_ms: f64,
+    /// Expected wait before a new job starts, ms (`Err`: no worker serves its queue).
+    queue_ms: Result<f64, String>,
 }
 
 struct State {
@@ -377,7 +379,7 @@ impl Router {
                         )
                     }),
                     factor: b.correction.factor(),
-                    in_flight_ms: b.in_flight_ms,
+                    queue_ms: b.queue_ms(self.config.slots),
                 })
                 .collect()
         };
@@ -407,16 +409,20 @@ impl Router {
                 ineligible.push(refuse(why.clone()));
                 continue;
             }
+            let queue_ms = match &live[i].queue_ms {
+                Ok(q) => *q,
+                Err(why) => {
+                    ineligible.push(refuse(why.clone()));
+                    continue;
+                }
+            };
             if let Err(e) = b.check(circuit, features, &spec) {
                 ineligible.push(e);
                 continue;
             }
             let p: Prediction = loaded.set.backends[m].predict(x, &t, shots, cores);
             let (factor, queue_ms) = if adaptive {
-                (
-                    live[i].factor,
-                    live[i].in_flight_ms / self.config.slots as f64,
-                )
+                (live[i].factor, queue_ms)
             } else {
                 (1.0, 0.0)
             };
@@ -647,6 +653,17 @@ impl Router {
         })
     }
 
+    /// Tells the router what `backend`'s shared queue holds now (`None`: it runs here, not
+    /// behind a queue). Under `adaptive` the expected wait follows it; a queue no live worker
+    /// reads makes the backend ineligible. Returns false for an unknown backend.
+    pub fn set_remote_load(&self, backend: &str, load: Option<RemoteLoad>) -> bool {
+        let Some(i) = self.registry.iter().position(|b| b.name() == backend) else {
+            return false;
+        };
+        self.lock().backends[i].remote = load;
+        true
+    }
+
     /// Feeds back one finished attempt: online correction (successful runs), circuit breaker
     /// (failures and timeouts count; refusals do not), and statistics.
     pub fn observe(&self, rec: &ExecutionRecord) {
@@ -704,7 +721,8 @@ impl Router {
                 b.name().to_string(),
                 Load {
                     in_flight: s.in_flight,
-                    queue_ms: s.in_flight_ms / self.config.slots as f64,
+                    queue_ms: s.queue_ms(self.config.slots).unwrap_or(f64::INFINITY),
+                    remote: s.remote,
                     breaker: s.breaker.describe().to_string(),
                     correction: s.correction.factor(),
                 },

@@ -360,7 +360,7 @@ impl<'a> Runner<'a> {
                 }
             };
             self.router.observe(&row);
-            if let Some(w) = self.writer {
+            if let Some(w) = self.writer.filter(|_| !backend.records_remotely()) {
                 w.write(row)?;
             }
             c.exclude.push(rec.backend.clone());

@@ -63,8 +63,10 @@ pub struct CostStats {
 pub struct Load {
     /// Jobs in flight.
     pub in_flight: usize,
-    /// Expected wait for them, ms.
+    /// Expected wait before a new job starts, ms (infinite when no worker serves its queue).
     pub queue_ms: f64,
+    /// Its shared queue, when it runs on workers behind one.
+    pub remote: Option<super::RemoteLoad>,
     /// Circuit breaker: closed, open or half-open.
     pub breaker: String,
     /// Online correction factor of its latency predictions.
