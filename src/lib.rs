@@ -39,6 +39,8 @@ mod error;
 pub mod features;
 pub mod model;
 pub mod plan;
+#[cfg(feature = "redis")]
+pub mod queue;
 pub mod replay;
 pub mod rng;
 pub mod route;

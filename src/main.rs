@@ -254,6 +254,23 @@ enum Command {
     /// fails to load leaves the current one serving.
     #[cfg(feature = "server")]
     Serve(cmd::serve::ServeArgs),
+    /// Serve backends' job streams on Redis: run each job in an executor process, write its
+    /// result, record telemetry.
+    ///
+    /// One stream per backend (`qroute:jobs:<backend>`) read in the consumer group
+    /// `workers`. A job pending on a worker that stopped heartbeating is claimed by another
+    /// after --visibility-timeout; one delivered --max-deliveries times without a result goes
+    /// to the dead-letter stream `qroute:dead` with its last error. Results are written once
+    /// per job id. Ctrl-C or SIGTERM: no new jobs, running ones finish, telemetry flushed.
+    /// Guide: docs/distributed.md.
+    #[cfg(feature = "redis")]
+    Worker(cmd::queue::WorkerArgs),
+    /// Inspect the Redis job queue.
+    #[cfg(feature = "redis")]
+    Queue {
+        #[command(subcommand)]
+        command: cmd::queue::QueueCommand,
+    },
     /// Make a new API key for `qroute serve`: prints the key, and on stderr the
     /// `[[api.key]]` entry (its SHA-256, never the key) to add to qroute.toml.
     #[cfg(feature = "server")]
@@ -492,6 +509,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
         }
         #[cfg(feature = "server")]
+        #[cfg(feature = "redis")]
+        Command::Worker(args) => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::queue::worker_cmd(&args, &config)
+        }
+        #[cfg(feature = "redis")]
+        Command::Queue { command } => {
+            let config = load_config(config_path.as_deref())?;
+            cmd::queue::queue_cmd(&command, &config)
+        }
         Command::Serve(args) => {
             let config = load_config(config_path.as_deref())?;
             cmd::serve::serve_cmd(&args, &config, config_path.as_deref())

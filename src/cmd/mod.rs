@@ -3,6 +3,8 @@
 pub(crate) mod route;
 
 pub(crate) use super::{collect_qasm, corpus_tags, process_isolation};
+#[cfg(feature = "redis")]
+pub(crate) mod queue;
 pub(crate) mod replay;
 #[cfg(feature = "server")]
 pub(crate) mod serve;

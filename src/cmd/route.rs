@@ -96,13 +96,23 @@ pub(crate) fn router(
     config: &Config,
     config_path: Option<&Path>,
 ) -> anyhow::Result<Router> {
+    let registry = Registry::from_config(config, &Isolation::InProcess)?;
+    router_with(model, config, config_path, registry)
+}
+
+/// The router over `registry` with the model set at `model`.
+pub(crate) fn router_with(
+    model: &Path,
+    config: &Config,
+    config_path: Option<&Path>,
+    registry: Registry,
+) -> anyhow::Result<Router> {
     let models = ModelSet::load(model)
         .with_context(|| format!("cannot load the model set {}", model.display()))?;
     let rc = config
         .router
         .check()
         .with_context(|| invalid_config(config_path))?;
-    let registry = Registry::from_config(config, &Isolation::InProcess)?;
     Ok(Router::new(models, registry, rc))
 }
 
@@ -231,6 +241,9 @@ pub(crate) struct ExecArgs {
     /// Seed of every run.
     #[arg(long, short = 's', default_value_t = 0)]
     pub(crate) seed: u64,
+    #[cfg(feature = "redis")]
+    #[command(flatten)]
+    pub(crate) queue: super::queue::RedisArgs,
 }
 
 /// Options of `qroute run` beyond routing.
@@ -241,6 +254,9 @@ pub(crate) struct RunArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Jobs waiting on the queue at once (with --redis; without it jobs run one by one).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) in_flight: usize,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,15 +274,37 @@ pub(crate) fn run_cmd(
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     static STOP: AtomicBool = AtomicBool::new(false);
-    let opts = run_options(&run.exec, "run")?;
-    let router = router(&args.circuit.model, config, config_path)?;
-    let constraints = args.constraints()?;
+    let mut opts = run_options(&run.exec, "run")?;
     let (jobs, bad) = load_jobs(&args.files)?;
-    let isolated = Registry::from_config(config, &super::process_isolation()?)?;
+    let constraints = args.constraints()?;
+    #[cfg(feature = "redis")]
+    let queue = run.exec.queue.check()?;
+    #[cfg(not(feature = "redis"))]
+    let queue: Option<()> = None;
+    // With --redis every backend runs behind the queue: no executor processes here, and
+    // the workers record the executions.
+    #[cfg(feature = "redis")]
+    let (router, _monitor, isolated) = match &queue {
+        Some(q) => {
+            let (r, m) = super::queue::queued_router(&args.circuit.model, config, config_path, q)?;
+            opts.isolation = IsolationPolicy::Never;
+            (r, Some(m), None)
+        }
+        None => (
+            std::sync::Arc::new(router(&args.circuit.model, config, config_path)?),
+            None,
+            Some(Registry::from_config(config, &super::process_isolation()?)?),
+        ),
+    };
+    #[cfg(not(feature = "redis"))]
+    let (router, isolated) = (
+        std::sync::Arc::new(router(&args.circuit.model, config, config_path)?),
+        Some(Registry::from_config(config, &super::process_isolation()?)?),
+    );
     std::fs::create_dir_all(&run.exec.telemetry)
         .with_context(|| format!("cannot create {}", run.exec.telemetry.display()))?;
     let writer = TelemetryWriter::open(&run.exec.telemetry, WriterOptions::default())?;
-    let runner = Runner::new(&router, Some(&isolated), Some(&writer), opts);
+    let runner = Runner::new(&router, isolated.as_ref(), Some(&writer), opts);
     ctrlc::set_handler(|| STOP.store(true, Ordering::Relaxed))
         .context("cannot install the Ctrl-C handler")?;
     let bar = ProgressBar::new(jobs.len() as u64);
@@ -277,19 +315,54 @@ pub(crate) fn run_cmd(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
-    let mut reports = Vec::new();
-    for (n, job) in jobs.iter().enumerate() {
-        if STOP.load(Ordering::Relaxed) {
-            bar.println(format!(
-                "interrupted: {} circuit(s) not run",
-                jobs.len() - n
-            ));
-            break;
+    // Through the queue, up to --in-flight jobs wait on workers at once; here, one by one.
+    let threads = if queue.is_some() {
+        run.in_flight.clamp(1, jobs.len().max(1))
+    } else {
+        1
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<qroute::route::run::JobReport>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let failure: std::sync::Mutex<Option<anyhow::Error>> = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    if STOP.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(n) else { break };
+                    bar.set_message(short(&job.name));
+                    match runner.run(n, job, &constraints) {
+                        Ok(r) => *slots[n].lock().unwrap_or_else(|p| p.into_inner()) = Some(r),
+                        Err(e) => {
+                            failure
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e.into());
+                            STOP.store(true, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                    bar.inc(1);
+                }
+            });
         }
-        bar.set_message(short(&job.name));
-        let r = runner.run(n, job, &constraints)?;
-        bar.inc(1);
-        reports.push(r);
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let reports: Vec<_> = slots
+        .into_iter()
+        .filter_map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect();
+    if reports.len() < jobs.len() {
+        bar.println(format!(
+            "interrupted: {} circuit(s) not run",
+            jobs.len() - reports.len()
+        ));
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed();
@@ -307,12 +380,19 @@ pub(crate) fn run_cmd(
         print!("{}", render_run(&reports));
         println!();
         print!("{}", render_summary(&reports, elapsed));
-        println!(
-            "telemetry: {} row(s) in {} (model set {})",
-            wstats.rows,
-            run.exec.telemetry.display(),
-            router.model_version()
-        );
+        if queue.is_some() {
+            println!(
+                "telemetry: recorded by the workers (model set {})",
+                router.model_version()
+            );
+        } else {
+            println!(
+                "telemetry: {} row(s) in {} (model set {})",
+                wstats.rows,
+                run.exec.telemetry.display(),
+                router.model_version()
+            );
+        }
     }
     let interrupted = reports.len() < jobs.len();
     Ok(if bad == 0 && failed == 0 && !interrupted {

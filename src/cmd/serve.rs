@@ -30,7 +30,8 @@ pub(crate) struct ServeArgs {
     /// Most operations of a circuit to route.
     #[arg(long, default_value_t = ApiLimits::default().max_gates)]
     max_gates: u64,
-    /// Threads executing POST /v1/jobs (jobs running at once); 0 disables job execution.
+    /// Threads executing POST /v1/jobs (jobs running at once; with --redis, jobs waiting on
+    /// workers at once); 0 disables job execution.
     #[arg(long, default_value_t = 1)]
     job_workers: usize,
     /// Jobs that may wait for a worker; beyond this POST /v1/jobs answers 503.
@@ -56,10 +57,32 @@ pub(crate) fn serve_cmd(
         ApiConfig::check(&config.api).with_context(|| super::route::invalid_config(config_path))?;
     let grace =
         super::route::seconds("--shutdown-grace", Some(args.shutdown_grace))?.unwrap_or_default();
+    let mut run = super::route::run_options(&args.exec, "serve")?;
+    // With --redis every backend runs behind the queue: the job threads wait on workers.
+    #[cfg(feature = "redis")]
+    let (router, _monitor) = match args.exec.queue.check()? {
+        Some(q) => {
+            let (r, m) = super::queue::queued_router(&args.model, config, config_path, &q)?;
+            run.isolation = qroute::route::run::IsolationPolicy::Never;
+            (r, Some(m))
+        }
+        None => (
+            Arc::new(super::route::router(&args.model, config, config_path)?),
+            None,
+        ),
+    };
+    #[cfg(not(feature = "redis"))]
     let router = Arc::new(super::route::router(&args.model, config, config_path)?);
     let _watcher = router.watch_models(args.model.clone());
     let jobs = if args.job_workers > 0 {
-        let isolated = Arc::new(Registry::from_config(config, &super::process_isolation()?)?);
+        let isolated = if run.isolation == qroute::route::run::IsolationPolicy::Never {
+            None
+        } else {
+            Some(Arc::new(Registry::from_config(
+                config,
+                &super::process_isolation()?,
+            )?))
+        };
         let writer = Arc::new(
             TelemetryWriter::open(&args.exec.telemetry, WriterOptions::default()).with_context(
                 || {
@@ -72,13 +95,13 @@ pub(crate) fn serve_cmd(
         );
         let jobs = Jobs::start(
             router.clone(),
-            Some(isolated),
+            isolated,
             writer,
             JobsConfig {
                 workers: args.job_workers,
                 queue: args.job_queue,
                 retention: args.job_retention,
-                run: super::route::run_options(&args.exec, "serve")?,
+                run,
             },
         )
         .context("cannot start the job workers")?;
