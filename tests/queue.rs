@@ -299,26 +299,7 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed_and_completed() {
     let vis = ["--visibility-timeout", "1.5"];
     let mut a = WorkerProc::start(&redis, "doomed", "statevector", &vis, dir.path());
     // Wait until it holds a job, then let it run a moment and kill it without warning.
-    let mut con = redis::Client::open(redis.url())
-        .unwrap()
-        .get_connection()
-        .unwrap();
-    wait_until(
-        "the first worker to take a job",
-        Duration::from_secs(30),
-        || {
-            let v: redis::Value = redis::cmd("XPENDING")
-                .arg(queue.stream("statevector"))
-                .arg("workers")
-                .arg("-")
-                .arg("+")
-                .arg(10)
-                .arg("doomed")
-                .query(&mut con)
-                .unwrap_or(redis::Value::Nil);
-            matches!(v, redis::Value::Array(a) if !a.is_empty())
-        },
-    );
+    wait_until_holding(&redis, &queue.stream("statevector"), "doomed");
     std::thread::sleep(Duration::from_millis(200));
     a.child.kill().unwrap();
     a.child.wait().unwrap();
@@ -342,6 +323,52 @@ fn a_worker_killed_mid_job_has_its_job_reclaimed_and_completed() {
     assert!(done_before < 4);
     let (st, err) = b.stop();
     assert!(st.success(), "{err}");
+}
+
+/// Waits until `worker` holds an entry of `stream` (delivered, not yet acknowledged).
+fn wait_until_holding(redis: &RedisServer, stream: &str, worker: &str) {
+    let mut con = redis::Client::open(redis.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    wait_until(
+        &format!("{worker} to take a job"),
+        Duration::from_secs(30),
+        || {
+            let v: redis::Value = redis::cmd("XPENDING")
+                .arg(stream)
+                .arg("workers")
+                .arg("-")
+                .arg("+")
+                .arg(10)
+                .arg(worker)
+                .query(&mut con)
+                .unwrap_or(redis::Value::Nil);
+            matches!(v, redis::Value::Array(a) if !a.is_empty())
+        },
+    );
+}
+
+#[test]
+fn sigterm_lets_the_running_job_finish() {
+    let Some(redis) = RedisServer::start(false) else {
+        return;
+    };
+    let queue = redis.queue(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let sv = remote("statevector", &queue);
+    let id = sv.submit(&slow(20, 12), &spec(7)).unwrap();
+    let w = WorkerProc::start(&redis, "graceful", "statevector", &[], dir.path());
+    wait_until_holding(&redis, &queue.stream("statevector"), "graceful");
+    let t = w.telemetry.clone();
+    let (st, err) = w.stop();
+    assert!(st.success(), "{err}");
+    assert!(err.contains("1 executed, 1 results written"), "{err}");
+    // The result is there at once: the worker wrote it before exiting.
+    let r = sv.wait(&id, Duration::from_millis(100)).unwrap();
+    assert!(r.result.is_some(), "{:?}", r.error);
+    assert_eq!((r.worker.as_str(), r.deliveries), ("graceful", 1));
+    assert_eq!(qroute::telemetry::read_dir(&t).unwrap().records.len(), 1);
 }
 
 #[test]
@@ -522,4 +549,151 @@ fn run_with_redis_routes_every_circuit_through_the_workers() {
             |r| ["statevector", "stabilizer", "mps-64", "sparse"].contains(&r.backend.as_str())
         )
     );
+}
+
+#[test]
+fn serve_with_redis_runs_api_jobs_on_the_workers() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let Some(redis) = RedisServer::start(false) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let queue = redis.queue(|_| {});
+    let w = WorkerProc::start(&redis, "w", "stabilizer", &[], dir.path());
+    wait_until("the worker's heartbeat", Duration::from_secs(30), || {
+        !status(&queue, &mut queue.connect(), &[])
+            .unwrap()
+            .workers
+            .is_empty()
+    });
+    let mut child = Command::new(common::qroute_exe())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--redis", &redis.url()])
+        .arg("--telemetry")
+        .arg(dir.path().join("router"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(rest) = line.strip_prefix("qroute serving on http://") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let http = |method: &str, path: &str, body: &str| -> serde_json::Value {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        s.read_to_string(&mut response).unwrap();
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    // A Clifford circuit: the only backend with a live worker can take it.
+    let body = r#"{"name": "ghz", "qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3]; h q[0]; cx q[0], q[1]; cx q[1], q[2]; measure q -> c;"}"#;
+    let id = http("POST", "/v1/jobs", body)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = Instant::now();
+    let job = loop {
+        let v = http("GET", &format!("/v1/jobs/{id}"), "");
+        if v["status"] != "queued" && v["status"] != "running" {
+            break v;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{v}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["backend"], "stabilizer", "{job}");
+    let counts: std::collections::BTreeMap<String, u64> =
+        serde_json::from_value(job["counts"].clone()).unwrap();
+    assert_ghz_counts(&counts, 3, counts.values().sum());
+    assert_eq!(counter(&queue, "completed"), 1);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let (st, e) = w.stop();
+    assert!(st.success(), "{e}");
+    // The worker recorded the execution; the router did not record it again.
+    assert_eq!(
+        qroute::telemetry::read_dir(&dir.path().join("w"))
+            .unwrap()
+            .records
+            .len(),
+        1
+    );
+    assert_eq!(
+        qroute::telemetry::read_dir(&dir.path().join("router"))
+            .map(|r| r.records.len())
+            .unwrap_or(0),
+        0
+    );
+}
+
+#[test]
+fn an_unreachable_redis_or_an_unknown_backend_fails_fast_and_clearly() {
+    // Port 1 on loopback: nothing listens (connection refused).
+    let url = "redis://127.0.0.1:1";
+    let started = Instant::now();
+    let out = Command::new(common::qroute_exe())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--redis", url, "datasets/demo/ghz_20.qasm"])
+        .env_remove("QROUTE_REDIS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("cannot read the queue at redis://127.0.0.1:1"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(common::qroute_exe())
+        .args(["worker", "--redis", url, "--backends", "stabilizer"])
+        .arg("--telemetry")
+        .arg(dir.path())
+        .env_remove("QROUTE_REDIS")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("create consumer group"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Both gave up after the first-contact bound, not the minute a running worker waits.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let out = Command::new(common::qroute_exe())
+        .args([
+            "worker",
+            "--redis",
+            url,
+            "--backends",
+            "stabilizer,warp-drive",
+        ])
+        .arg("--telemetry")
+        .arg(dir.path())
+        .env_remove("QROUTE_REDIS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("unknown backend `warp-drive`"), "{err}");
+    let out = Command::new(common::qroute_exe())
+        .args(["worker", "--redis", "http://x", "--backends", "stabilizer"])
+        .env_remove("QROUTE_REDIS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid queue setting url"), "{err}");
 }

@@ -70,7 +70,7 @@ impl Conn {
                         self.con = None;
                     }
                     if !transient || Instant::now() + backoff > deadline {
-                        return Err(QueueError::Redis { op, source: e });
+                        return Err(QueueError::Redis { op, error: e });
                     }
                     std::thread::sleep(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(1));

@@ -144,6 +144,12 @@ impl QueueConfig {
         Conn::new(self.client.clone(), self.params.reconnect_for)
     }
 
+    /// A new connection whose operations retry an unreachable Redis for at most `bound`
+    /// (for a first contact, where a wrong URL should fail fast).
+    pub fn connect_within(&self, bound: Duration) -> Conn {
+        Conn::new(self.client.clone(), bound)
+    }
+
     /// The stream of `backend`'s jobs.
     pub fn stream(&self, backend: &str) -> String {
         format!("{}:jobs:{backend}", self.params.prefix)
@@ -182,12 +188,12 @@ pub enum QueueError {
         why: String,
     },
     /// Redis failed or stayed unreachable.
-    #[error("redis {op}: {source}")]
+    #[error("redis {op}: {error}")]
     Redis {
         /// What was being done.
         op: &'static str,
-        /// The client's error.
-        source: redis::RedisError,
+        /// The client's error (in the message, not as a source: its own chain repeats it).
+        error: redis::RedisError,
     },
     /// A message or result could not be read.
     #[error("cannot decode {what}: {why}")]

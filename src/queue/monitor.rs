@@ -169,6 +169,9 @@ pub fn status(
     })
 }
 
+/// How long a first contact retries an unreachable Redis before failing.
+pub(super) const FIRST_CONTACT: Duration = Duration::from_secs(5);
+
 /// Polls the queue and tells the router each backend's load, until dropped.
 #[derive(Debug)]
 pub struct Monitor {
@@ -190,13 +193,11 @@ impl Monitor {
             .iter()
             .map(|b| b.name().to_string())
             .collect();
+        let first = status(&queue, &mut queue.connect_within(FIRST_CONTACT), &backends)?;
+        for b in &first.backends {
+            router.set_remote_load(&b.backend, Some(b.load));
+        }
         let mut conn = queue.connect();
-        let apply = |s: &QueueStatus| {
-            for b in &s.backends {
-                router.set_remote_load(&b.backend, Some(b.load));
-            }
-        };
-        apply(&status(&queue, &mut conn, &backends)?);
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()

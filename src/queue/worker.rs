@@ -226,9 +226,9 @@ impl Worker {
     /// Serves until stopped; returns what it did. Creates the streams' consumer group when
     /// missing.
     pub fn run(&self) -> Result<WorkerStats, QueueError> {
-        let mut conn = self.queue.connect();
+        let mut first = self.queue.connect_within(super::monitor::FIRST_CONTACT);
         for s in &self.streams {
-            let made: Result<(), QueueError> = conn.run("create consumer group", |con| {
+            let made: Result<(), QueueError> = first.run("create consumer group", |con| {
                 match redis::cmd("XGROUP")
                     .arg("CREATE")
                     .arg(s)
@@ -243,7 +243,8 @@ impl Worker {
             });
             made?;
         }
-        self.beat(&mut conn)?;
+        self.beat(&mut first)?;
+        let mut conn = self.queue.connect();
         let result = std::thread::scope(|scope| {
             let mut threads = Vec::new();
             for t in 0..self.opts.concurrency {
