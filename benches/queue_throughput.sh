@@ -16,6 +16,8 @@ counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1 2 4)
 command -v redis-server >/dev/null || { echo "redis-server not found: apt-get install redis-server" >&2; exit 2; }
 cargo build --release --quiet
+# Mesa's Vulkan loader (the local GPU backend's probe) wants a runtime directory.
+[ -n "${XDG_RUNTIME_DIR:-}" ] || { XDG_RUNTIME_DIR=$(mktemp -d); export XDG_RUNTIME_DIR; }
 exe=${CARGO_TARGET_DIR:-target}/release/qroute
 work=$(mktemp -d)
 pids=()
