@@ -133,7 +133,7 @@ impl RemoteBackend {
 
     /// Waits for job `id`'s result, up to `wait`.
     pub fn wait(&self, id: &str, wait: Duration) -> Result<JobResult, QueueError> {
-        wait_result(&self.queue, &mut self.queue.connect(), id, wait)
+        self.with_conn(|c| wait_result(&self.queue, c, id, wait))
     }
 
     fn outcome(&self, r: JobResult, spec: &RunSpec) -> Result<Outcome, BackendError> {
