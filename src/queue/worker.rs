@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{Conn, GROUP, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError, now_us};
 use crate::backend::protocol::{RunResult, WireError};
 use crate::backend::{BackendError, Registry, RunSpec};
-use crate::telemetry::{ExecutionRecord, Status, TelemetryWriter, host_name};
+use crate::telemetry::{ExecutionRecord, TelemetryWriter, host_name};
 
 /// Writes a result once, acknowledges and deletes the entry. 1 when the result is new.
 const FINISH: &str = r"
@@ -771,40 +771,14 @@ impl Worker {
                 msg.run.backend.clone(),
             )
         };
-        let answer = match &result {
-            Ok(out) => {
-                row.wall_ms = Some(out.wall.as_secs_f64() * 1e3);
-                row.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
-                row.peak_mem_bytes = out.peak_memory;
-                row.cost = Some(
-                    backend
-                        .price()
-                        .cost(out.wall, spec.threads.max(1), spec.shots),
-                );
-                row.fidelity_estimate = Some(out.fidelity);
-                Ok(())
-            }
-            Err(e) => {
-                row.status = match e {
-                    BackendError::Timeout { .. } => Status::Timeout,
-                    BackendError::Ineligible(_) => Status::Ineligible,
-                    _ => Status::Failed,
-                };
-                if row.status == Status::Timeout {
-                    row.wall_ms = row.timeout_ms;
-                }
-                row.error_kind = Some(e.kind().to_string());
-                row.error_message = Some(e.detail());
-                Err(())
-            }
-        };
+        row.set_result(&result, backend.price());
         if let Some(w) = &self.writer {
             w.write(row).map_err(|e| format!("telemetry: {e}"))?;
         }
-        match (answer, result) {
-            (_, Ok(out)) => Ok((Some(RunResult::of(out, None)), None)),
-            (_, Err(e @ BackendError::Executor { .. })) => Err(e.to_string()),
-            (_, Err(e)) => Ok((None, Some(WireError::of(&e)))),
+        match result {
+            Ok(out) => Ok((Some(RunResult::of(out, None)), None)),
+            Err(e @ BackendError::Executor { .. }) => Err(e.to_string()),
+            Err(e) => Ok((None, Some(WireError::of(&e)))),
         }
     }
 }

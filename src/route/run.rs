@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::{Constraints, Recommendation, RouteError, Router};
-use crate::backend::{Backend, BackendError, BackendKind, Outcome, Registry, RunSpec};
+use crate::backend::{Backend, BackendKind, Outcome, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::features::{Feature, Features};
 use crate::telemetry::{ExecutionRecord, Status, TelemetryError, TelemetryWriter, host_name};
@@ -326,36 +326,18 @@ impl<'a> Runner<'a> {
             };
             let mut row = self.record(n, attempt, job, backend.as_ref(), &rec, &spec, ts_us);
             row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
+            row.set_result(&result, backend.price());
+            a.status = row.status;
+            a.cost = row.cost;
+            a.wall_ms = row.wall_ms;
             let outcome = match result {
                 Ok(out) => {
                     let wall = out.wall.as_secs_f64() * 1e3;
-                    a.wall_ms = Some(wall);
                     a.overhead_ms = (elapsed.as_secs_f64() * 1e3 - wall).max(0.0);
-                    let cost = backend
-                        .price()
-                        .cost(out.wall, spec.threads.max(1), spec.shots);
-                    a.cost = Some(cost);
-                    row.wall_ms = Some(wall);
-                    row.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
-                    row.peak_mem_bytes = out.peak_memory;
-                    row.cost = Some(cost);
-                    row.fidelity_estimate = Some(out.fidelity);
                     Some(out)
                 }
                 Err(e) => {
-                    a.status = match &e {
-                        BackendError::Timeout { .. } => Status::Timeout,
-                        BackendError::Ineligible(_) => Status::Ineligible,
-                        _ => Status::Failed,
-                    };
                     a.error = Some(e.to_string());
-                    if a.status == Status::Timeout {
-                        a.wall_ms = row.timeout_ms;
-                        row.wall_ms = row.timeout_ms;
-                    }
-                    row.status = a.status;
-                    row.error_kind = Some(e.kind().to_string());
-                    row.error_message = Some(e.detail());
                     None
                 }
             };

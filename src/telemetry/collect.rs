@@ -261,30 +261,15 @@ pub fn collect(
             Err(e) => Err(BackendError::Ineligible(e)),
             Ok(()) => b.execute(&c.circuit, &run),
         };
+        rec.set_result(&result, b.price());
         match result {
             Ok(out) => {
-                let cores = spec.threads.max(1);
-                rec.wall_ms = Some(out.wall.as_secs_f64() * 1e3);
-                rec.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
-                rec.peak_mem_bytes = out.peak_memory;
-                rec.cost = Some(b.price().cost(out.wall, cores, spec.shots));
-                rec.fidelity_estimate = Some(out.fidelity);
                 if let Some(adapter) = out.metadata.get("adapter") {
                     rec.backend_version = format!("{} ({adapter})", rec.backend_version);
                 }
                 summary.ok += 1;
             }
-            Err(e) => {
-                rec.status = match &e {
-                    BackendError::Timeout { .. } => Status::Timeout,
-                    BackendError::Ineligible(_) => Status::Ineligible,
-                    _ => Status::Failed,
-                };
-                if rec.status == Status::Timeout {
-                    rec.wall_ms = rec.timeout_ms;
-                }
-                rec.error_kind = Some(e.kind().to_string());
-                rec.error_message = Some(e.detail());
+            Err(_) => {
                 match rec.status {
                     Status::Timeout => summary.timeout += 1,
                     Status::Ineligible => summary.ineligible += 1,

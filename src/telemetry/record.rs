@@ -108,6 +108,39 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// Fills in how the execution ended. Success: wall and CPU time, peak memory, cost under
+    /// `price` (for the record's threads and shots) and fidelity. Failure: the status (timed
+    /// out, refused, failed), the error's kind and detail, and for a timeout its limit as the
+    /// wall time (a censored observation).
+    pub fn set_result(
+        &mut self,
+        result: &Result<crate::backend::Outcome, crate::backend::BackendError>,
+        price: crate::backend::Price,
+    ) {
+        use crate::backend::BackendError;
+        match result {
+            Ok(out) => {
+                self.wall_ms = Some(out.wall.as_secs_f64() * 1e3);
+                self.cpu_ms = Some(out.cpu.as_secs_f64() * 1e3);
+                self.peak_mem_bytes = out.peak_memory;
+                self.cost = Some(price.cost(out.wall, (self.threads as usize).max(1), self.shots));
+                self.fidelity_estimate = Some(out.fidelity);
+            }
+            Err(e) => {
+                self.status = match e {
+                    BackendError::Timeout { .. } => Status::Timeout,
+                    BackendError::Ineligible(_) => Status::Ineligible,
+                    _ => Status::Failed,
+                };
+                if self.status == Status::Timeout {
+                    self.wall_ms = self.timeout_ms;
+                }
+                self.error_kind = Some(e.kind().to_string());
+                self.error_message = Some(e.detail());
+            }
+        }
+    }
+
     /// A record of one attempt with its identity filled in and every outcome, routing and
     /// detail field empty (status `Ok` until the caller says otherwise). Callers set the rest
     /// with struct update syntax.
