@@ -26,7 +26,6 @@ use super::{
     RunSpec, check_common,
 };
 use crate::circuit::Circuit;
-use crate::circuit::qasm::to_qasm;
 use crate::features::Features;
 
 /// How long `describe` may take (an external plugin may import a large library first).
@@ -435,16 +434,7 @@ impl Backend for ProcessBackend {
             });
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let req = Request::Run(RunRequest {
-            id,
-            backend: self.config.backend.clone(),
-            qasm: to_qasm(circuit),
-            shots: spec.shots,
-            seed: spec.seed,
-            threads: spec.threads,
-            memory_budget: spec.memory_budget,
-            options: spec.options.clone(),
-        });
+        let req = Request::Run(RunRequest::of(id, &self.config.backend, circuit, spec));
         let mut child = self.take()?;
         let deadline = spec.timeout.map(|t| Instant::now() + t);
         let resp = match child.request(&req, deadline) {

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
-use super::{BackendError, BackendOptions, Capabilities, Ineligible, Outcome, Price};
+use super::{BackendError, BackendOptions, Capabilities, Ineligible, Outcome, Price, RunSpec};
+use crate::circuit::Circuit;
+use crate::circuit::qasm::to_qasm;
 
 /// Protocol version; `describe` answers carry it and the parent refuses another major version.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -54,6 +56,23 @@ pub struct RunRequest {
     /// Backend options.
     #[serde(default)]
     pub options: BackendOptions,
+}
+
+impl RunRequest {
+    /// A request to run `circuit` on `backend` under `spec` (whose timeout the parent
+    /// enforces, so it is not sent).
+    pub fn of(id: u64, backend: &str, circuit: &Circuit, spec: &RunSpec) -> RunRequest {
+        RunRequest {
+            id,
+            backend: backend.to_string(),
+            qasm: to_qasm(circuit),
+            shots: spec.shots,
+            seed: spec.seed,
+            threads: spec.threads,
+            memory_budget: spec.memory_budget,
+            options: spec.options.clone(),
+        }
+    }
 }
 
 /// What `describe` returns.

@@ -13,7 +13,6 @@ use crate::backend::{
     Registry, RunSpec,
 };
 use crate::circuit::Circuit;
-use crate::circuit::qasm::to_qasm;
 use crate::features::Features;
 
 /// Enqueues on a stream unless it holds `ARGV[1]` entries: the new length, or minus the
@@ -93,16 +92,7 @@ impl RemoteBackend {
         let msg = JobMessage {
             v: MESSAGE_VERSION,
             id: id.clone(),
-            run: RunRequest {
-                id: 0,
-                backend: self.inner.name().to_string(),
-                qasm: to_qasm(circuit),
-                shots: spec.shots,
-                seed: spec.seed,
-                threads: spec.threads,
-                memory_budget: spec.memory_budget,
-                options: spec.options.clone(),
-            },
+            run: RunRequest::of(0, self.inner.name(), circuit, spec),
             timeout_s: spec.timeout.map(|t| t.as_secs_f64()),
             enqueued_us: now_us(),
         };
