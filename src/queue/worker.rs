@@ -753,15 +753,7 @@ impl Worker {
                 .or_insert(ms);
         }
         let mut row = ExecutionRecord {
-            ts_us,
             circuit_name: msg.id.clone(),
-            backend_kind: backend.kind().to_string(),
-            backend_version: backend.version(),
-            host: self.host.clone(),
-            threads: spec.threads as u32,
-            shots: spec.shots,
-            seed: spec.seed,
-            timeout_ms: Some(timeout.as_secs_f64() * 1e3),
             queue_wait_ms: Some(((ts_us - msg.enqueued_us).max(0)) as f64 / 1e3),
             ..ExecutionRecord::attempt(
                 format!("worker-{}", self.opts.name),
@@ -770,6 +762,7 @@ impl Worker {
                 crate::features::extract(&circuit),
                 msg.run.backend.clone(),
             )
+            .on(backend.as_ref(), &spec, &self.host, ts_us)
         };
         row.set_result(&result, backend.price());
         if let Some(w) = &self.writer {

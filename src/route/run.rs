@@ -372,17 +372,9 @@ impl<'a> Runner<'a> {
         ts_us: i64,
     ) -> ExecutionRecord {
         ExecutionRecord {
-            ts_us,
             circuit_name: job.name.clone(),
             source: job.source.clone(),
             family: job.family.clone(),
-            backend_kind: backend.kind().to_string(),
-            backend_version: backend.version(),
-            host: self.host.clone(),
-            threads: spec.threads as u32,
-            shots: spec.shots,
-            seed: spec.seed,
-            timeout_ms: spec.timeout.map(|t| t.as_secs_f64() * 1e3),
             strategy: Some(rec.strategy.as_str().to_string()),
             predicted_ms: Some(rec.chosen.latency_ms),
             predicted_cost: Some(rec.chosen.cost),
@@ -394,6 +386,7 @@ impl<'a> Runner<'a> {
                 job.features.clone(),
                 rec.backend.clone(),
             )
+            .on(backend, spec, &self.host, ts_us)
         }
     }
 

@@ -238,17 +238,9 @@ pub fn collect(
         };
         let ts_us = now_us();
         let mut rec = ExecutionRecord {
-            ts_us,
             circuit_name: c.path.display().to_string(),
             source: c.source.clone(),
             family: c.family.clone(),
-            backend_kind: b.kind().to_string(),
-            backend_version: b.version(),
-            host: host.clone(),
-            threads: spec.threads as u32,
-            shots: spec.shots,
-            seed: run.seed,
-            timeout_ms: Some(spec.timeout.as_secs_f64() * 1e3),
             ..ExecutionRecord::attempt(
                 run_id.clone(),
                 key((ci, bi, rep)),
@@ -256,6 +248,7 @@ pub fn collect(
                 c.features.clone(),
                 b.name(),
             )
+            .on(b.as_ref(), &run, &host, ts_us)
         };
         let result = match b.check(&c.circuit, &c.features, &run) {
             Err(e) => Err(BackendError::Ineligible(e)),

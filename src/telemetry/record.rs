@@ -108,6 +108,28 @@ pub struct ExecutionRecord {
 }
 
 impl ExecutionRecord {
+    /// The record with what is known before running on `backend` under `spec` on `host`,
+    /// starting at `ts_us`: backend kind and version, host, threads, shots, seed, timeout.
+    pub fn on(
+        self,
+        backend: &dyn crate::backend::Backend,
+        spec: &crate::backend::RunSpec,
+        host: &str,
+        ts_us: i64,
+    ) -> ExecutionRecord {
+        ExecutionRecord {
+            ts_us,
+            backend_kind: backend.kind().to_string(),
+            backend_version: backend.version(),
+            host: host.to_string(),
+            threads: spec.threads as u32,
+            shots: spec.shots,
+            seed: spec.seed,
+            timeout_ms: spec.timeout.map(|t| t.as_secs_f64() * 1e3),
+            ..self
+        }
+    }
+
     /// Fills in how the execution ended. Success: wall and CPU time, peak memory, cost under
     /// `price` (for the record's threads and shots) and fidelity. Failure: the status (timed
     /// out, refused, failed), the error's kind and detail, and for a timeout its limit as the
