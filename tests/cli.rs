@@ -347,7 +347,7 @@ fn replay_refuses_a_model_that_saw_the_traces() {
 #[cfg(feature = "server")]
 #[test]
 fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::{BufReader, Read};
     let telemetry = tempfile::tempdir().unwrap();
     let mut child = qroute()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -357,27 +357,8 @@ fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
-        if let Some(rest) = line.strip_prefix("qroute serving on http://") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let http = |method: &str, path: &str, body: &str| -> String {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        use std::io::Write as _;
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        s.read_to_string(&mut response).unwrap();
-        response
-    };
+    let addr = common::serving_addr(&mut err);
+    let http = |method: &str, path: &str, body: &str| common::http(&addr, method, path, body);
     let body = r#"{"qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; measure q -> c;"}"#;
     let response = http("POST", "/v1/route", body);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -385,9 +366,7 @@ fn serve_answers_over_a_real_socket_and_stops_on_sigterm() {
     // A job: accepted, then run by a worker to completion.
     let response = http("POST", "/v1/jobs", body);
     assert!(response.starts_with("HTTP/1.1 202"), "{response}");
-    let json = |r: &str| -> serde_json::Value {
-        serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap()
-    };
+    let json = common::json_body;
     let id = json(&response)["id"].as_str().unwrap().to_string();
     let started = std::time::Instant::now();
     let job = loop {

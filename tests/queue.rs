@@ -553,7 +553,7 @@ fn run_with_redis_routes_every_circuit_through_the_workers() {
 
 #[test]
 fn serve_with_redis_runs_api_jobs_on_the_workers() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::BufReader;
     let Some(redis) = RedisServer::start(false) else {
         return;
     };
@@ -574,27 +574,11 @@ fn serve_with_redis_runs_api_jobs_on_the_workers() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Kept open until the end: serve writes to it when it stops.
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
-        if let Some(rest) = line.strip_prefix("qroute serving on http://") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    let http = |method: &str, path: &str, body: &str| -> serde_json::Value {
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        s.read_to_string(&mut response).unwrap();
-        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    let addr = common::serving_addr(&mut err);
+    let http = |method: &str, path: &str, body: &str| {
+        common::json_body(&common::http(&addr, method, path, body))
     };
     // A Clifford circuit: the only backend with a live worker can take it.
     let body = r#"{"name": "ghz", "qasm":"OPENQASM 2.0; include \"qelib1.inc\"; qreg q[3]; creg c[3]; h q[0]; cx q[0], q[1]; cx q[1], q[2]; measure q -> c;"}"#;

@@ -247,3 +247,36 @@ pub fn gpu_or_skip(b: &qroute::backend::gpu::GpuBackend) -> bool {
         }
     }
 }
+
+/// Reads `qroute serve`'s standard error up to its "qroute serving on" line; the address.
+pub fn serving_addr(err: &mut impl std::io::BufRead) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
+        if let Some(rest) = line.strip_prefix("qroute serving on http://") {
+            return rest.split_whitespace().next().unwrap().to_string();
+        }
+    }
+}
+
+/// One HTTP/1.1 request with a JSON body on a new connection to `addr`; the whole response.
+pub fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// The JSON body of an HTTP response.
+pub fn json_body(response: &str) -> serde_json::Value {
+    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+}
