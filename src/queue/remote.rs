@@ -123,7 +123,32 @@ impl RemoteBackend {
 
     /// Waits for job `id`'s result, up to `wait`.
     pub fn wait(&self, id: &str, wait: Duration) -> Result<JobResult, QueueError> {
-        self.with_conn(|c| wait_result(&self.queue, c, id, wait))
+        let result_key = self.queue.result_key(id);
+        let done_key = self.queue.done_key(id);
+        let deadline = Instant::now() + wait;
+        self.with_conn(|c| {
+            loop {
+                let text: Option<String> = c.run("read result", |con| {
+                    redis::cmd("GET").arg(&result_key).query(con)
+                })?;
+                if let Some(t) = text {
+                    return JobResult::decode(&t);
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(QueueError::NoResult {
+                        id: id.to_string(),
+                        waited: wait,
+                    });
+                }
+                // Blocks until the worker's notification (or a short bound, so that a result
+                // written while this connection was being remade is found by the GET above).
+                let block = left.min(Duration::from_secs(5)).as_secs_f64().max(0.01);
+                let _: Option<(String, String)> = c.run("wait for result", |con| {
+                    redis::cmd("BLPOP").arg(&done_key).arg(block).query(con)
+                })?;
+            }
+        })
     }
 
     fn outcome(&self, r: JobResult, spec: &RunSpec) -> Result<Outcome, BackendError> {
@@ -143,39 +168,6 @@ impl RemoteBackend {
                 detail: format!("worker {} wrote an empty result", r.worker),
             }),
         }
-    }
-}
-
-/// Reads job `id`'s result, waiting for it up to `wait`.
-pub(super) fn wait_result(
-    queue: &QueueConfig,
-    conn: &mut Conn,
-    id: &str,
-    wait: Duration,
-) -> Result<JobResult, QueueError> {
-    let result_key = queue.result_key(id);
-    let done_key = queue.done_key(id);
-    let deadline = Instant::now() + wait;
-    loop {
-        let text: Option<String> = conn.run("read result", |con| {
-            redis::cmd("GET").arg(&result_key).query(con)
-        })?;
-        if let Some(t) = text {
-            return JobResult::decode(&t);
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(QueueError::NoResult {
-                id: id.to_string(),
-                waited: wait,
-            });
-        }
-        // Blocks until the worker's notification (or a short bound, so that a result written
-        // while this connection was being remade is found by the GET above).
-        let block = left.min(Duration::from_secs(5)).as_secs_f64().max(0.01);
-        let _: Option<(String, String)> = conn.run("wait for result", |con| {
-            redis::cmd("BLPOP").arg(&done_key).arg(block).query(con)
-        })?;
     }
 }
 

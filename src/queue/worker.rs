@@ -411,9 +411,10 @@ impl Worker {
     fn serve(&self) -> Result<(), QueueError> {
         let mut conn = self.queue.connect();
         while !self.stop.load(Ordering::SeqCst) {
-            let delivery = match self.reclaim_turn() {
-                true => self.reclaim(&mut conn)?,
-                false => None,
+            let delivery = if self.reclaim_turn() {
+                self.reclaim(&mut conn)?
+            } else {
+                None
             };
             let deliveries = match delivery {
                 Some(d) => vec![d],
