@@ -2,8 +2,11 @@
 //! (target ≥ 1M rows/s).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use parquet::arrow::ArrowWriter;
 use qroute::circuit::qasm::parse_file;
 use qroute::features::extract;
+use qroute::telemetry::schema::to_batch;
+use qroute::telemetry::writer::parquet_properties;
 use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions};
 
 #[path = "common.rs"]
@@ -68,6 +71,19 @@ fn bench(c: &mut Criterion) {
             },
             criterion::BatchSize::LargeInput,
         )
+    });
+    // The writer's two stages alone, for one batch: rows to Arrow, Arrow to a Parquet file.
+    group.throughput(Throughput::Elements(8192));
+    let first = &rows[..8192];
+    group.bench_function("stage_to_batch_8k", |b| b.iter(|| to_batch(first).unwrap()));
+    let batch = to_batch(first).unwrap();
+    group.bench_function("stage_encode_8k", |b| {
+        b.iter(|| {
+            let props = parquet_properties(8192, Vec::new());
+            let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
+            w.write(&batch).unwrap();
+            w.into_inner().unwrap().len()
+        })
     });
     group.finish();
 }

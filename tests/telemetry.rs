@@ -463,3 +463,20 @@ fn a_failed_write_is_reported_by_flush_and_stops_the_writer() {
         .and_then(|()| w.flush());
     assert!(later.is_err());
 }
+
+#[test]
+fn a_row_that_does_not_fit_the_schema_is_refused_and_the_writer_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    let mut bad = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    bad.features.values.pop();
+    let e = w.write(bad).unwrap_err().to_string();
+    assert!(e.contains("feature values"), "{e}");
+    w.write(record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+        .unwrap();
+    let stats = w.close().unwrap();
+    assert_eq!(stats.rows, 1);
+    let report = read_dir(dir.path()).unwrap();
+    assert_eq!(report.records.len(), 1);
+    assert_eq!(report.records[0].job_id, "job-1");
+}

@@ -1,15 +1,16 @@
 //! The Arrow schema of telemetry, version 1, and conversion between records and batches.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arrow_array::builder::{Float64Builder, StringBuilder, UInt64Builder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowPrimitiveType, Float64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
-    UInt32Array, UInt64Array,
+    Array, ArrayRef, Float64Array, RecordBatch, TimestampMicrosecondArray, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
@@ -87,84 +88,212 @@ pub fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(fields).with_metadata(meta))
 }
 
-fn strings<'a>(
-    rs: &'a [ExecutionRecord],
-    f: impl Fn(&'a ExecutionRecord) -> Option<&'a str>,
-) -> ArrayRef {
-    Arc::new(rs.iter().map(f).collect::<StringArray>())
+/// Rows appended one at a time into Arrow builders, in schema order; [`finish`] makes the
+/// batch. The writer appends each row as it arrives, so a batch is ready when its last row is.
+///
+/// [`finish`]: BatchBuilder::finish
+#[derive(Debug)]
+pub struct BatchBuilder {
+    capacity: usize,
+    rows: usize,
+    ts: Vec<i64>,
+    run_id: StringBuilder,
+    job_id: StringBuilder,
+    circuit_id: StringBuilder,
+    circuit_name: StringBuilder,
+    source: StringBuilder,
+    family: StringBuilder,
+    feature_version: Vec<u32>,
+    features: Vec<Vec<f64>>,
+    backend: StringBuilder,
+    backend_kind: StringBuilder,
+    backend_version: StringBuilder,
+    host: StringBuilder,
+    threads: Vec<u32>,
+    shots: Vec<u64>,
+    seed: Vec<u64>,
+    timeout_ms: Float64Builder,
+    wall_ms: Float64Builder,
+    cpu_ms: Float64Builder,
+    peak_mem_bytes: UInt64Builder,
+    cost: Float64Builder,
+    status: StringBuilder,
+    error_kind: StringBuilder,
+    error_message: StringBuilder,
+    fidelity_estimate: Float64Builder,
+    queue_wait_ms: Float64Builder,
+    strategy: StringBuilder,
+    predicted_ms: Float64Builder,
+    predicted_cost: Float64Builder,
+    model_version: StringBuilder,
 }
 
-fn floats(rs: &[ExecutionRecord], f: impl Fn(&ExecutionRecord) -> Option<f64>) -> ArrayRef {
-    Arc::new(rs.iter().map(f).collect::<Float64Array>())
-}
+impl BatchBuilder {
+    /// An empty builder sized for `rows` rows.
+    pub fn with_capacity(rows: usize) -> BatchBuilder {
+        // Ids and names are a few dozen bytes; optional text is usually absent.
+        let text = |bytes: usize| StringBuilder::with_capacity(rows, rows * bytes);
+        let float = || Float64Builder::with_capacity(rows);
+        BatchBuilder {
+            capacity: rows,
+            rows: 0,
+            ts: Vec::with_capacity(rows),
+            run_id: text(40),
+            job_id: text(48),
+            circuit_id: text(32),
+            circuit_name: text(48),
+            source: text(16),
+            family: text(16),
+            feature_version: Vec::with_capacity(rows),
+            features: (0..FEATURE_NAMES.len())
+                .map(|_| Vec::with_capacity(rows))
+                .collect(),
+            backend: text(16),
+            backend_kind: text(16),
+            backend_version: text(16),
+            host: text(16),
+            threads: Vec::with_capacity(rows),
+            shots: Vec::with_capacity(rows),
+            seed: Vec::with_capacity(rows),
+            timeout_ms: float(),
+            wall_ms: float(),
+            cpu_ms: float(),
+            peak_mem_bytes: UInt64Builder::with_capacity(rows),
+            cost: float(),
+            status: text(8),
+            error_kind: text(0),
+            error_message: text(0),
+            fidelity_estimate: float(),
+            queue_wait_ms: float(),
+            strategy: text(0),
+            predicted_ms: float(),
+            predicted_cost: float(),
+            model_version: text(0),
+        }
+    }
 
-/// Records as one batch.
-pub fn to_batch(rs: &[ExecutionRecord]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let mut cols: Vec<ArrayRef> = vec![
-        Arc::new(
-            rs.iter()
-                .map(|r| Some(r.ts_us))
-                .collect::<TimestampMicrosecondArray>()
-                .with_timezone("UTC"),
-        ),
-        strings(rs, |r| Some(&r.run_id)),
-        strings(rs, |r| Some(&r.job_id)),
-        strings(rs, |r| Some(&r.circuit_id)),
-        strings(rs, |r| Some(&r.circuit_name)),
-        strings(rs, |r| r.source.as_deref()),
-        strings(rs, |r| r.family.as_deref()),
-        Arc::new(
-            rs.iter()
-                .map(|r| Some(r.features.schema_version))
-                .collect::<UInt32Array>(),
-        ),
-    ];
-    // One pass over the rows for all feature columns: each row's values are contiguous.
-    let mut features: Vec<Vec<f64>> = (0..FEATURE_NAMES.len())
-        .map(|_| Vec::with_capacity(rs.len()))
-        .collect();
-    for r in rs {
+    /// Rows appended since the last [`finish`](BatchBuilder::finish).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was appended since the last [`finish`](BatchBuilder::finish).
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Appends one row; a row that does not fit the schema is refused and nothing of it is
+    /// kept.
+    pub fn append(&mut self, r: &ExecutionRecord) -> Result<(), SchemaError> {
         if r.features.values.len() != FEATURE_NAMES.len() {
-            return Err(arrow_schema::ArrowError::InvalidArgumentError(format!(
+            return Err(SchemaError(format!(
                 "job {}: {} feature values, the feature schema has {}",
                 r.job_id,
                 r.features.values.len(),
                 FEATURE_NAMES.len()
             )));
         }
-        for (col, v) in features.iter_mut().zip(&r.features.values) {
+        self.rows += 1;
+        self.ts.push(r.ts_us);
+        self.run_id.append_value(&r.run_id);
+        self.job_id.append_value(&r.job_id);
+        self.circuit_id.append_value(&r.circuit_id);
+        self.circuit_name.append_value(&r.circuit_name);
+        self.source.append_option(r.source.as_deref());
+        self.family.append_option(r.family.as_deref());
+        self.feature_version.push(r.features.schema_version);
+        for (col, v) in self.features.iter_mut().zip(&r.features.values) {
             col.push(*v);
         }
+        self.backend.append_value(&r.backend);
+        self.backend_kind.append_value(&r.backend_kind);
+        self.backend_version.append_value(&r.backend_version);
+        self.host.append_value(&r.host);
+        self.threads.push(r.threads);
+        self.shots.push(r.shots);
+        self.seed.push(r.seed);
+        self.timeout_ms.append_option(r.timeout_ms);
+        self.wall_ms.append_option(r.wall_ms);
+        self.cpu_ms.append_option(r.cpu_ms);
+        self.peak_mem_bytes.append_option(r.peak_mem_bytes);
+        self.cost.append_option(r.cost);
+        self.status.append_value(r.status.as_str());
+        self.error_kind.append_option(r.error_kind.as_deref());
+        self.error_message.append_option(r.error_message.as_deref());
+        self.fidelity_estimate.append_option(r.fidelity_estimate);
+        self.queue_wait_ms.append_option(r.queue_wait_ms);
+        self.strategy.append_option(r.strategy.as_deref());
+        self.predicted_ms.append_option(r.predicted_ms);
+        self.predicted_cost.append_option(r.predicted_cost);
+        self.model_version.append_option(r.model_version.as_deref());
+        Ok(())
     }
-    cols.extend(
-        features
-            .into_iter()
-            .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef),
-    );
-    cols.extend([
-        strings(rs, |r| Some(&r.backend)),
-        strings(rs, |r| Some(&r.backend_kind)),
-        strings(rs, |r| Some(&r.backend_version)),
-        strings(rs, |r| Some(&r.host)),
-        Arc::new(rs.iter().map(|r| Some(r.threads)).collect::<UInt32Array>()) as ArrayRef,
-        Arc::new(rs.iter().map(|r| Some(r.shots)).collect::<UInt64Array>()),
-        Arc::new(rs.iter().map(|r| Some(r.seed)).collect::<UInt64Array>()),
-        floats(rs, |r| r.timeout_ms),
-        floats(rs, |r| r.wall_ms),
-        floats(rs, |r| r.cpu_ms),
-        Arc::new(rs.iter().map(|r| r.peak_mem_bytes).collect::<UInt64Array>()),
-        floats(rs, |r| r.cost),
-        strings(rs, |r| Some(r.status.as_str())),
-        strings(rs, |r| r.error_kind.as_deref()),
-        strings(rs, |r| r.error_message.as_deref()),
-        floats(rs, |r| r.fidelity_estimate),
-        floats(rs, |r| r.queue_wait_ms),
-        strings(rs, |r| r.strategy.as_deref()),
-        floats(rs, |r| r.predicted_ms),
-        floats(rs, |r| r.predicted_cost),
-        strings(rs, |r| r.model_version.as_deref()),
-    ]);
-    RecordBatch::try_new(schema(), cols)
+
+    /// The rows appended so far as a batch; the builder starts again empty, with the same
+    /// capacity.
+    pub fn finish(&mut self) -> RecordBatch {
+        let b = std::mem::replace(self, BatchBuilder::with_capacity(self.capacity));
+        b.into_batch()
+    }
+
+    fn into_batch(self) -> RecordBatch {
+        fn text(mut b: StringBuilder) -> ArrayRef {
+            Arc::new(b.finish())
+        }
+        fn float(mut b: Float64Builder) -> ArrayRef {
+            Arc::new(b.finish())
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(TimestampMicrosecondArray::from(self.ts).with_timezone("UTC")),
+            text(self.run_id),
+            text(self.job_id),
+            text(self.circuit_id),
+            text(self.circuit_name),
+            text(self.source),
+            text(self.family),
+            Arc::new(UInt32Array::from(self.feature_version)),
+        ];
+        cols.extend(
+            self.features
+                .into_iter()
+                .map(|v| Arc::new(Float64Array::from(v)) as ArrayRef),
+        );
+        let mut peak = self.peak_mem_bytes;
+        cols.extend([
+            text(self.backend),
+            text(self.backend_kind),
+            text(self.backend_version),
+            text(self.host),
+            Arc::new(UInt32Array::from(self.threads)) as ArrayRef,
+            Arc::new(UInt64Array::from(self.shots)),
+            Arc::new(UInt64Array::from(self.seed)),
+            float(self.timeout_ms),
+            float(self.wall_ms),
+            float(self.cpu_ms),
+            Arc::new(peak.finish()),
+            float(self.cost),
+            text(self.status),
+            text(self.error_kind),
+            text(self.error_message),
+            float(self.fidelity_estimate),
+            float(self.queue_wait_ms),
+            text(self.strategy),
+            float(self.predicted_ms),
+            float(self.predicted_cost),
+            text(self.model_version),
+        ]);
+        // Every column was built from the same rows with the schema's types and nullability.
+        RecordBatch::try_new(schema(), cols).expect("builder columns match the schema")
+    }
+}
+
+/// Records (or boxes of them) as one batch.
+pub fn to_batch<R: Borrow<ExecutionRecord>>(rs: &[R]) -> Result<RecordBatch, SchemaError> {
+    let mut b = BatchBuilder::with_capacity(rs.len());
+    for r in rs {
+        b.append(r.borrow())?;
+    }
+    Ok(b.into_batch())
 }
 
 struct Cols<'a>(&'a RecordBatch);
