@@ -185,6 +185,15 @@ enum Command {
         /// Trees per failure/timeout risk forest.
         #[arg(long, default_value_t = 50)]
         risk_trees: usize,
+        /// Share of the residual forest's correction added to the regression in mode
+        /// `residual`, in [0, 1] (a learning rate: the forest's leaves are scaled by it).
+        #[arg(long, default_value_t = 1.0)]
+        residual_weight: f64,
+        /// How each backend's latency mode is chosen: per backend by the lowest held-out
+        /// `median-ape` or `mean-log-error` (timeouts counted one-sided), or `residual` for
+        /// every backend. docs/models.md compares them.
+        #[arg(long, default_value = "median-ape")]
+        mode_criterion: qroute::model::artifact::ModeCriterion,
         /// Folds of the leave-family-out cross-validation.
         #[arg(long, default_value_t = 5)]
         folds: usize,
@@ -432,8 +441,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             features_per_split,
             min_leaf,
             risk_trees,
+            residual_weight,
+            mode_criterion,
             folds,
         } => {
+            if !(0.0..=1.0).contains(&residual_weight) {
+                anyhow::bail!("--residual-weight {residual_weight}: must be in [0, 1]");
+            }
             let mut hyper = qroute::model::artifact::Hyperparameters {
                 seed,
                 folds,
@@ -444,6 +458,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             hyper.forest.features_per_split = features_per_split;
             hyper.forest.min_samples_leaf = min_leaf;
             hyper.risk_forest.n_trees = risk_trees;
+            hyper.residual_weight = residual_weight;
+            hyper.mode_criterion = mode_criterion;
             train_cmd(telemetry, out, holdout_families, hyper)
         }
         Command::Telemetry(TelemetryCommand::Summary { dir }) => {

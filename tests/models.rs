@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use qroute::circuit::qasm::parse_file;
 use qroute::features::extract;
-use qroute::model::artifact::Hyperparameters;
+use qroute::model::artifact::{Hyperparameters, ModeCriterion};
 use qroute::model::train::{TrainSpec, train};
-use qroute::model::{ModelError, ModelSet};
+use qroute::model::{LatencyMode, ModelError, ModelSet};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
@@ -48,6 +48,12 @@ fn small_spec(holdout: &[&str], seed: u64) -> TrainSpec {
 fn frozen_v1_model_set_loads_and_predicts() {
     let set = ModelSet::load(&fixture()).unwrap();
     assert_eq!(set.meta.format_version, 1);
+    // Made before these settings existed: read as what it was trained with.
+    assert_eq!(set.meta.hyperparameters.residual_weight, 1.0);
+    assert_eq!(
+        set.meta.hyperparameters.mode_criterion,
+        ModeCriterion::MedianApe
+    );
     assert!(set.index_of("statevector").is_some());
     let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
     let preds = set.predict(&extract(&c), 1024, 1).unwrap();
@@ -181,6 +187,22 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     let report = qroute::model::report::render(&a.meta);
     assert!(report.contains("## Cross-validation (leave family out)"));
     assert!(report.contains("## Held-out families (ghz)"));
+}
+
+#[test]
+fn the_residual_choice_with_weight_zero_predicts_the_regression() {
+    let mut spec = small_spec(&[], 5);
+    spec.hyper.mode_criterion = ModeCriterion::Residual;
+    spec.hyper.residual_weight = 0.0;
+    let set = train(&spec, |_| {}).unwrap();
+    let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
+    let f = extract(&c);
+    let t = qroute::model::linear::terms(&f.values);
+    for m in &set.backends {
+        assert_eq!(m.mode, LatencyMode::Residual, "{}", m.name);
+        let (mu, _) = m.log_latency(&f.values, &t);
+        assert!((mu - m.linear.predict(&t)).abs() < 1e-12, "{}", m.name);
+    }
 }
 
 #[test]

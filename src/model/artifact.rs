@@ -62,6 +62,47 @@ pub struct Hyperparameters {
     pub risk_penalty_ms: f64,
     /// Seed of the folds and forests.
     pub seed: u64,
+    /// Share of the residual forest's correction added to the regression in mode
+    /// `residual` (a learning rate: the forest's leaves are scaled by it). Model sets made
+    /// before it existed used 1.
+    #[serde(default = "one")]
+    pub residual_weight: f64,
+    /// How each backend's latency mode is chosen: `residual` for every backend, or per backend
+    /// by the lowest held-out median absolute percentage error or mean absolute error of ln
+    /// latency (timeouts counted one-sided). Model sets made before it existed used the median.
+    #[serde(default)]
+    pub mode_criterion: ModeCriterion,
+}
+
+impl std::str::FromStr for ModeCriterion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "median-ape" => Ok(ModeCriterion::MedianApe),
+            "mean-log-error" => Ok(ModeCriterion::MeanLogError),
+            "residual" => Ok(ModeCriterion::Residual),
+            _ => Err(format!(
+                "unknown mode choice `{s}`: expected residual, median-ape or mean-log-error"
+            )),
+        }
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// How a backend's latency mode is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeCriterion {
+    /// Per backend, the lowest held-out median absolute percentage error.
+    #[default]
+    MedianApe,
+    /// Per backend, the lowest held-out mean absolute error of ln latency.
+    MeanLogError,
+    /// `residual` for every backend (the regression, corrected by the shrunk forest).
+    Residual,
 }
 
 /// Where the payload is and its checksum.

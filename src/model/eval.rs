@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::LatencyMode;
-use super::artifact::Hyperparameters;
+use super::artifact::{Hyperparameters, ModeCriterion};
 use super::train::{Dataset, Outcome};
 use crate::features::Feature;
 
@@ -189,17 +189,46 @@ fn median_ape(pairs: &[(f64, f64)]) -> Option<f64> {
     quantile(&mut ape, 0.5)
 }
 
-/// Per backend, the mode with the lowest held-out median APE.
+/// Mean absolute error of ln latency over backend `b`'s held-out pairs under mode `m`,
+/// timeouts included: a timed-out pair only says the time exceeds the timeout, so its error
+/// is how far the prediction falls below the timeout (zero above it).
+fn mean_log_error(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    b: usize,
+    m: usize,
+) -> Option<f64> {
+    let errs: Vec<f64> = circuits
+        .iter()
+        .filter_map(|&c| {
+            let p = preds[c][b]?.log_ms[m];
+            match ds.obs[c][b].latency_target(1.0)? {
+                (y, false) => Some((p - y).abs()),
+                (bound, true) => Some((bound - p).max(0.0)),
+            }
+        })
+        .collect();
+    (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
+}
+
+/// Per backend, the mode `criterion` picks from the held-out predictions.
 pub(crate) fn choose_modes(
     ds: &Dataset,
     circuits: &[usize],
     preds: &[Vec<Option<CvPred>>],
+    criterion: ModeCriterion,
 ) -> Vec<LatencyMode> {
     (0..ds.backends.len())
         .map(|b| {
             let mut best = (f64::INFINITY, LatencyMode::Residual);
             for (m, mode) in LatencyMode::ALL.iter().enumerate() {
-                if let Some(e) = median_ape(&pairs(ds, circuits, preds, b, m))
+                let err = match criterion {
+                    ModeCriterion::MedianApe => median_ape(&pairs(ds, circuits, preds, b, m)),
+                    ModeCriterion::MeanLogError => mean_log_error(ds, circuits, preds, b, m),
+                    ModeCriterion::Residual => return LatencyMode::Residual,
+                };
+                if let Some(e) = err
                     && e < best.0
                 {
                     best = (e, *mode);

@@ -238,6 +238,16 @@ impl Forest {
         v
     }
 
+    /// Multiplies every leaf by `k`: the forest then predicts `k` times what it did (a
+    /// learning rate applied after fitting).
+    pub fn scale(&mut self, k: f64) {
+        for n in &mut self.nodes {
+            if n.feature == LEAF {
+                n.value *= k;
+            }
+        }
+    }
+
     /// The mean of the trees' outputs, summed in tree order as smartcore does.
     ///
     /// # Panics
@@ -364,6 +374,12 @@ mod tests {
             .unwrap();
         for (row, w) in rows.iter().zip(want) {
             assert!((flat.predict(row) - w).abs() <= 1e-12);
+        }
+        // Scaling the leaves scales every prediction.
+        let mut half = flat.clone();
+        half.scale(0.5);
+        for row in &test {
+            assert!((half.predict(row) - 0.5 * flat.predict(row)).abs() <= 1e-12);
         }
     }
 }

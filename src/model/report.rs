@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::ModelMeta;
+use super::artifact::ModeCriterion;
 use super::eval::Evaluation;
 
 fn pct(x: Option<f64>) -> String {
@@ -88,8 +89,7 @@ pub fn render(meta: &ModelMeta) -> String {
         out,
         "Per backend: ln(wall time) by a ridge regression on engineered terms, a random forest \
          ({} trees, depth ≤ {}, leaves ≥ {}, {} features tried per split), or the regression \
-         plus a forest on its residuals — whichever had the lowest held-out median error \
-         (column `mode`); a risk forest ({} trees, depth ≤ {}) on the share of attempts that \
+         plus a forest on its residuals{} — {} (column `mode`); a risk forest ({} trees, depth ≤ {}) on the share of attempts that \
          failed or timed out; cost by regression on core-seconds and shots. A timed-out \
          attempt is trained as {}× its timeout (a censored observation: its true time is \
          above the timeout) and left out of the latency errors below.\n",
@@ -97,6 +97,19 @@ pub fn render(meta: &ModelMeta) -> String {
         h.forest.max_depth,
         h.forest.min_samples_leaf,
         h.forest.features_per_split,
+        if h.residual_weight == 1.0 {
+            String::new()
+        } else {
+            format!(" (scaled by {})", h.residual_weight)
+        },
+        match h.mode_criterion {
+            ModeCriterion::MedianApe => "whichever had the lowest held-out median error",
+            ModeCriterion::MeanLogError => {
+                "whichever had the lowest held-out mean absolute error of ln latency \
+                 (a timeout counts only when predicted below it)"
+            }
+            ModeCriterion::Residual => "the last for every backend",
+        },
         h.risk_forest.n_trees,
         h.risk_forest.max_depth,
         h.censor_factor

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
+use super::artifact::{Hyperparameters, ModeCriterion, ModelMeta, PayloadInfo, TrainingInfo};
 use super::eval::{self, CvPred, Metrics};
 use super::forest::{Forest, ForestParams};
 use super::linear::{Linear, terms};
@@ -43,6 +43,8 @@ impl Default for Hyperparameters {
             min_fidelity: 0.99,
             risk_penalty_ms: 20_000.0,
             seed: 0,
+            residual_weight: 1.0,
+            mode_criterion: ModeCriterion::MedianApe,
         }
     }
 }
@@ -345,7 +347,8 @@ pub(crate) fn fit_backend(
         .zip(&ts)
         .map(|(y, t)| y - linear.predict(t))
         .collect();
-    let residual = Forest::fit(&xs, &resid, &fp)?;
+    let mut residual = Forest::fit(&xs, &resid, &fp)?;
+    residual.scale(h.residual_weight);
     let risk = Forest::fit(
         &rx,
         &ry,
@@ -520,7 +523,7 @@ pub fn train_records(
             progress(Step::Fitted);
         }
     }
-    let modes = eval::choose_modes(&ds, &pool, &cv);
+    let modes = eval::choose_modes(&ds, &pool, &cv, h.mode_criterion);
     let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, h);
 
     // The final models, on every training family.
