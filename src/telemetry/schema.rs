@@ -1,6 +1,5 @@
 //! The Arrow schema of telemetry, version 1, and conversion between records and batches.
 
-use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -231,12 +230,15 @@ impl BatchBuilder {
 
     /// The rows appended so far as a batch; the builder starts again empty, with the same
     /// capacity.
-    pub fn finish(&mut self) -> RecordBatch {
+    ///
+    /// Fails only when the columns disagree, which `append` never leaves them in (a thread
+    /// that panicked halfway through an append could).
+    pub fn finish(&mut self) -> Result<RecordBatch, SchemaError> {
         let b = std::mem::replace(self, BatchBuilder::with_capacity(self.capacity));
         b.into_batch()
     }
 
-    fn into_batch(self) -> RecordBatch {
+    fn into_batch(self) -> Result<RecordBatch, SchemaError> {
         fn text(mut b: StringBuilder) -> ArrayRef {
             Arc::new(b.finish())
         }
@@ -282,18 +284,17 @@ impl BatchBuilder {
             float(self.predicted_cost),
             text(self.model_version),
         ]);
-        // Every column was built from the same rows with the schema's types and nullability.
-        RecordBatch::try_new(schema(), cols).expect("builder columns match the schema")
+        RecordBatch::try_new(schema(), cols).map_err(|e| SchemaError(e.to_string()))
     }
 }
 
-/// Records (or boxes of them) as one batch.
-pub fn to_batch<R: Borrow<ExecutionRecord>>(rs: &[R]) -> Result<RecordBatch, SchemaError> {
+/// Records as one batch.
+pub fn to_batch(rs: &[ExecutionRecord]) -> Result<RecordBatch, SchemaError> {
     let mut b = BatchBuilder::with_capacity(rs.len());
     for r in rs {
-        b.append(r.borrow())?;
+        b.append(r)?;
     }
-    Ok(b.into_batch())
+    b.into_batch()
 }
 
 struct Cols<'a>(&'a RecordBatch);

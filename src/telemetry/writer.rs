@@ -110,8 +110,8 @@ impl std::fmt::Debug for Shared {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A writer that panicked mid-append left at most one partial row in builders that are
-    // then never finished: the data already handed on is intact.
+    // A thread that panicked while holding a lock leaves the state usable: at worst the
+    // builders disagree, and the next flush stops the writer with an error.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -272,6 +272,13 @@ impl Drop for TelemetryWriter {
 }
 
 impl Shared {
+    /// Stops the writer with `message` as its error: later calls fail with it.
+    fn fail(&self, message: String) {
+        lock(&self.done).error.get_or_insert(message);
+        self.failed.store(true, Ordering::Relaxed);
+        self.progress.notify_all();
+    }
+
     /// Hands every buffered row to the encoder, one file per date; blocks while the encoder
     /// is full. `Err` when the encoder has stopped (its error is in `done`).
     fn submit(&self, b: &mut Buffer) -> Result<(), ()> {
@@ -288,7 +295,13 @@ impl Shared {
                 continue;
             }
             let part = self.dir.join(format!("date={}", date_of(day * DAY_US)));
-            let batch = builder.finish();
+            let batch = match builder.finish() {
+                Ok(batch) => batch,
+                Err(e) => {
+                    self.fail(format!("{}: {e}", self.dir.display()));
+                    return Err(());
+                }
+            };
             if jobs.send(Job { part, batch }).is_err() {
                 return Err(());
             }
@@ -321,23 +334,19 @@ fn encode(shared: &Shared, rx: Receiver<Job>) {
         let r = write_file(&job.part, &job.batch, &host, &pid, &mut seq, batch_rows);
         let mut d = lock(&shared.done);
         d.completed += 1;
-        let failed = match r {
+        match r {
             Ok(path) => {
                 d.stats.rows += job.batch.num_rows() as u64;
                 d.stats.files.push(path);
-                false
+                drop(d);
+                shared.progress.notify_all();
             }
             Err(e) => {
-                d.error = Some(e);
-                shared.failed.store(true, Ordering::Relaxed);
-                true
+                drop(d);
+                shared.fail(e);
+                // Dropping the receiver makes every later submit fail instead of blocking.
+                return;
             }
-        };
-        drop(d);
-        shared.progress.notify_all();
-        if failed {
-            // Dropping the receiver makes every later submit fail instead of blocking.
-            return;
         }
     }
 }
