@@ -445,9 +445,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             mode_criterion,
             folds,
         } => {
-            if !(0.0..=1.0).contains(&residual_weight) {
-                anyhow::bail!("--residual-weight {residual_weight}: must be in [0, 1]");
-            }
             let mut hyper = qroute::model::artifact::Hyperparameters {
                 seed,
                 folds,

@@ -161,6 +161,22 @@ fn mode_index(m: LatencyMode) -> usize {
     LatencyMode::ALL.iter().position(|&x| x == m).unwrap_or(0)
 }
 
+/// (predicted, target, censored) ln latency of backend `b` over `circuits` under mode `m`:
+/// a censored target is the timeout, which the true time exceeds.
+fn held_out<'a>(
+    ds: &'a Dataset,
+    circuits: &'a [usize],
+    preds: &'a [Vec<Option<CvPred>>],
+    b: usize,
+    m: usize,
+) -> impl Iterator<Item = (f64, f64, bool)> + 'a {
+    circuits.iter().filter_map(move |&c| {
+        let p = preds[c][b]?;
+        let (y, censored) = ds.obs[c][b].latency_target(1.0)?;
+        Some((p.log_ms[m], y, censored))
+    })
+}
+
 /// (predicted, actual) ln-latency pairs of backend `b` over `circuits` under mode `m`.
 fn pairs(
     ds: &Dataset,
@@ -169,15 +185,9 @@ fn pairs(
     b: usize,
     m: usize,
 ) -> Vec<(f64, f64)> {
-    circuits
-        .iter()
-        .filter_map(|&c| {
-            let p = preds[c][b]?;
-            match ds.obs[c][b].latency_target(1.0) {
-                Some((y, false)) => Some((p.log_ms[m], y)),
-                _ => None,
-            }
-        })
+    held_out(ds, circuits, preds, b, m)
+        .filter(|&(_, _, censored)| !censored)
+        .map(|(p, y, _)| (p, y))
         .collect()
 }
 
@@ -199,13 +209,12 @@ fn mean_log_error(
     b: usize,
     m: usize,
 ) -> Option<f64> {
-    let errs: Vec<f64> = circuits
-        .iter()
-        .filter_map(|&c| {
-            let p = preds[c][b]?.log_ms[m];
-            match ds.obs[c][b].latency_target(1.0)? {
-                (y, false) => Some((p - y).abs()),
-                (bound, true) => Some((bound - p).max(0.0)),
+    let errs: Vec<f64> = held_out(ds, circuits, preds, b, m)
+        .map(|(p, y, censored)| {
+            if censored {
+                (y - p).max(0.0)
+            } else {
+                (p - y).abs()
             }
         })
         .collect();

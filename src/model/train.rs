@@ -442,6 +442,12 @@ pub fn train_records(
     mut progress: impl FnMut(Step),
 ) -> Result<ModelSet, ModelError> {
     let h = &spec.hyper;
+    if !(0.0..=1.0).contains(&h.residual_weight) {
+        return Err(ModelError::Data(format!(
+            "residual weight {}: must be in [0, 1]",
+            h.residual_weight
+        )));
+    }
     let mut ds = Dataset::from_records(records, h.min_fidelity)?;
     // A backend with fewer than two latency observations among the training circuits cannot
     // be modelled: it is listed as unmodelled instead of failing the whole set.
