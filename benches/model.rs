@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     let forest = &sv.forest;
     let refs: Vec<&[f64]> = batch.iter().map(Vec::as_slice).collect();
     let mut out = vec![0.0; refs.len()];
-    group.bench_function("batch_forest_statevector_4_lanes", |b| {
+    group.bench_function("batch_forest_statevector_8_lanes", |b| {
         b.iter(|| {
             forest.predict_batch(std::hint::black_box(&refs), &mut out);
             out[0]

@@ -249,12 +249,7 @@ impl Dec<'_> {
                 })
             })
             .collect::<Result<_, String>>()?;
-        let f = Forest {
-            nodes,
-            roots,
-            n_features,
-        };
-        f.check()?;
+        let f = Forest::new(nodes, roots, n_features)?;
         if f.n_features as usize != NUM_FEATURES {
             return Err(format!(
                 "a forest over {} features, the schema has {NUM_FEATURES}",

@@ -24,11 +24,136 @@ pub(crate) struct Node {
 }
 
 /// A forest: every tree's nodes in one array, trees one after another, each in preorder.
+///
+/// Beside that stored form it keeps a walking form, built when the forest is made: every
+/// leaf turned into a split on an extra feature that is always NaN (so the walk goes right)
+/// whose right child is the leaf itself. A walk then needs no leaf test: it takes as many
+/// steps as the tree is deep and stays on the leaf it reaches, so [`LANES`] trees (or rows)
+/// walk side by side without a branch, their memory loads overlapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
     pub(crate) nodes: Vec<Node>,
     pub(crate) roots: Vec<u32>,
     pub(crate) n_features: u32,
+    walk: Walk,
+}
+
+/// Trees (or rows) walked side by side.
+pub const LANES: usize = 8;
+
+/// Feature rows up to this long are copied to the stack for a walk; longer ones to the heap.
+const STACK_ROW: usize = 128;
+
+/// The walking form of a forest (see [`Forest`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Walk {
+    /// The nodes with leaves made self-loops, then one extra leaf of value 0 that padding
+    /// lanes walk.
+    nodes: Vec<Node>,
+    /// Roots padded with the extra leaf to a multiple of [`LANES`].
+    roots: Vec<u32>,
+    /// Steps from each root to its deepest leaf.
+    depth: Vec<u32>,
+    /// The largest depth of each group of [`LANES`] roots.
+    group_depth: Vec<u32>,
+}
+
+impl Walk {
+    /// Built from a checked forest (children after their parent, features in range).
+    fn new(nodes: &[Node], roots: &[u32], n_features: u32) -> Walk {
+        let mut walk: Vec<Node> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                if n.feature == LEAF {
+                    Node {
+                        value: n.value,
+                        feature: n_features,
+                        right: i as u32,
+                    }
+                } else {
+                    *n
+                }
+            })
+            .collect();
+        let pad = walk.len() as u32;
+        walk.push(Node {
+            value: 0.0,
+            feature: n_features,
+            right: pad,
+        });
+        // Children lie after their parent: heights fill in from the end.
+        let mut height = vec![0u32; nodes.len()];
+        for i in (0..nodes.len()).rev() {
+            let n = &nodes[i];
+            if n.feature != LEAF {
+                height[i] = 1 + height[i + 1].max(height[n.right as usize]);
+            }
+        }
+        let depth: Vec<u32> = roots.iter().map(|&r| height[r as usize]).collect();
+        let mut padded = roots.to_vec();
+        padded.resize(roots.len().div_ceil(LANES) * LANES, pad);
+        let group_depth = depth
+            .chunks(LANES)
+            .map(|g| g.iter().copied().max().unwrap_or(0))
+            .collect();
+        Walk {
+            nodes: walk,
+            roots: padded,
+            depth,
+            group_depth,
+        }
+    }
+}
+
+/// A feature row followed by the NaN that walking-form leaves split on: on the stack when
+/// short enough.
+#[allow(clippy::large_enum_variant)] // the large variant is the point: no allocation
+enum Row {
+    Stack([f64; STACK_ROW]),
+    Heap(Vec<f64>),
+}
+
+impl Row {
+    #[inline(always)]
+    fn new(x: &[f64], n_features: usize) -> Row {
+        if n_features < STACK_ROW {
+            let mut a = [f64::NAN; STACK_ROW];
+            a[..n_features].copy_from_slice(&x[..n_features]);
+            Row::Stack(a)
+        } else {
+            let mut v = x[..n_features].to_vec();
+            v.push(f64::NAN);
+            Row::Heap(v)
+        }
+    }
+
+    #[inline(always)]
+    fn get(&self) -> &[f64] {
+        match self {
+            Row::Stack(a) => a,
+            Row::Heap(v) => v,
+        }
+    }
+}
+
+/// Walks `L` lanes `steps` steps: lane `k` starts at `at[k]` and reads the row `x(k)`.
+#[inline(always)]
+fn walk<'x, const L: usize>(
+    nodes: &[Node],
+    mut at: [usize; L],
+    steps: u32,
+    x: impl Fn(usize) -> &'x [f64],
+) -> [f64; L] {
+    for _ in 0..steps {
+        for (k, a) in at.iter_mut().enumerate() {
+            let n = nodes[*a];
+            // A select, not a branch: a branch here is mispredicted half the time.
+            let left = x(k)[n.feature as usize] <= n.value;
+            *a = std::hint::select_unpredictable(left, *a + 1, n.right as usize);
+        }
+    }
+    std::array::from_fn(|k| nodes[at[k]].value)
 }
 
 /// How a forest is grown.
@@ -119,6 +244,7 @@ impl Forest {
             nodes: Vec::new(),
             roots: Vec::with_capacity(trees.len()),
             n_features: n_features as u32,
+            walk: Walk::default(),
         };
         for t in trees {
             let start = f.nodes.len();
@@ -160,7 +286,23 @@ impl Forest {
                 }
             }
         }
-        f.check().map_err(|m| bad(&m))?;
+        Forest::new(f.nodes, f.roots, f.n_features).map_err(|m| bad(&m))
+    }
+
+    /// A forest from its stored form, checked (see [`Forest::check`]).
+    pub(crate) fn new(
+        nodes: Vec<Node>,
+        roots: Vec<u32>,
+        n_features: u32,
+    ) -> Result<Forest, String> {
+        let mut f = Forest {
+            nodes,
+            roots,
+            n_features,
+            walk: Walk::default(),
+        };
+        f.check()?;
+        f.walk = Walk::new(&f.nodes, &f.roots, f.n_features);
         Ok(f)
     }
 
@@ -205,45 +347,29 @@ impl Forest {
         self.n_features as usize
     }
 
-    /// The leaves four trees reach for one row, walked together so that their memory loads
-    /// overlap.
-    #[inline]
-    fn four(&self, roots: &[u32], x: &[f64]) -> [f64; 4] {
-        let mut at = [0usize; 4];
-        for (a, &r) in at.iter_mut().zip(roots) {
-            *a = r as usize;
-        }
-        let lanes = roots.len();
-        loop {
-            let mut moved = false;
-            for a in at.iter_mut().take(lanes) {
-                let n = &self.nodes[*a];
-                if n.feature != LEAF {
-                    moved = true;
-                    *a = if x[n.feature as usize] <= n.value {
-                        *a + 1
-                    } else {
-                        n.right as usize
-                    };
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
-        let mut v = [0.0; 4];
-        for (v, &a) in v.iter_mut().zip(&at).take(lanes) {
-            *v = self.nodes[a].value;
-        }
-        v
-    }
-
     /// Multiplies every leaf by `k`: the forest then predicts `k` times what it did (a
     /// learning rate applied after fitting).
     pub fn scale(&mut self, k: f64) {
-        for n in &mut self.nodes {
-            if n.feature == LEAF {
+        for n in self.nodes.iter_mut().chain(&mut self.walk.nodes) {
+            if n.feature == LEAF || n.feature == self.n_features {
                 n.value *= k;
+            }
+        }
+    }
+
+    /// Calls `leaf` with every tree's output for one row, in tree order.
+    #[inline(always)]
+    fn leaves(&self, x: &[f64], mut leaf: impl FnMut(f64)) {
+        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        let row = Row::new(x, self.n_features as usize);
+        let row = row.get();
+        let w = &self.walk;
+        let n = self.roots.len();
+        for (g, (roots, &steps)) in w.roots.chunks_exact(LANES).zip(&w.group_depth).enumerate() {
+            let at: [usize; LANES] = std::array::from_fn(|k| roots[k] as usize);
+            let v = walk(&w.nodes, at, steps, |_| row);
+            for &v in &v[..LANES.min(n - g * LANES)] {
+                leaf(v);
             }
         }
     }
@@ -254,53 +380,33 @@ impl Forest {
     /// When `x` has fewer than [`Forest::n_features`] values.
     #[inline]
     pub fn predict(&self, x: &[f64]) -> f64 {
-        assert!(x.len() >= self.n_features as usize, "feature row too short");
         let mut sum = 0.0;
-        for roots in self.roots.chunks(4) {
-            for v in &self.four(roots, x)[..roots.len()] {
-                sum += v;
-            }
-        }
+        self.leaves(x, |v| sum += v);
         sum / self.roots.len() as f64
     }
 
     /// [`Forest::predict`] for many rows into `out` (one value per row), walking each tree
-    /// for four rows at a time so that their memory loads overlap. Equal to `predict` row by
-    /// row, bit for bit (same sums in the same order).
+    /// for [`LANES`] rows at a time so that their memory loads overlap. Equal to `predict`
+    /// row by row, bit for bit (same sums in the same order).
     ///
     /// # Panics
     /// When `out` is shorter than `rows` or a row is too short.
     pub fn predict_batch(&self, rows: &[&[f64]], out: &mut [f64]) {
-        const LANES: usize = 4;
         assert!(out.len() >= rows.len(), "output shorter than the rows");
         let nf = self.n_features as usize;
         assert!(rows.iter().all(|r| r.len() >= nf), "feature row too short");
         let n_trees = self.roots.len() as f64;
+        let w = &self.walk;
         for (chunk, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
             // Short chunks repeat their last row; the extra lanes are not written out.
-            let x: [&[f64]; LANES] = std::array::from_fn(|k| chunk[k.min(chunk.len() - 1)]);
+            let copies: [Row; LANES] =
+                std::array::from_fn(|k| Row::new(chunk[k.min(chunk.len() - 1)], nf));
+            let x: [&[f64]; LANES] = std::array::from_fn(|k| copies[k].get());
             let mut sums = [0.0; LANES];
-            for &root in &self.roots {
-                let mut at = [root as usize; LANES];
-                loop {
-                    let mut moved = false;
-                    for k in 0..LANES {
-                        let n = &self.nodes[at[k]];
-                        if n.feature != LEAF {
-                            moved = true;
-                            at[k] = if x[k][n.feature as usize] <= n.value {
-                                at[k] + 1
-                            } else {
-                                n.right as usize
-                            };
-                        }
-                    }
-                    if !moved {
-                        break;
-                    }
-                }
+            for (&root, &steps) in self.roots.iter().zip(&w.depth) {
+                let v = walk(&w.nodes, [root as usize; LANES], steps, |k| x[k]);
                 for k in 0..LANES {
-                    sums[k] += self.nodes[at[k]].value;
+                    sums[k] += v[k];
                 }
             }
             for (o, s) in out.iter_mut().zip(sums) {
@@ -312,14 +418,11 @@ impl Forest {
     /// The mean and the standard deviation of the trees' outputs.
     #[inline]
     pub fn predict_spread(&self, x: &[f64]) -> (f64, f64) {
-        assert!(x.len() >= self.n_features as usize, "feature row too short");
         let (mut sum, mut sq) = (0.0, 0.0);
-        for roots in self.roots.chunks(4) {
-            for v in &self.four(roots, x)[..roots.len()] {
-                sum += v;
-                sq += v * v;
-            }
-        }
+        self.leaves(x, |v| {
+            sum += v;
+            sq += v * v;
+        });
         let n = self.roots.len() as f64;
         let mean = sum / n;
         (mean, (sq / n - mean * mean).max(0.0).sqrt())
