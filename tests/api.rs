@@ -436,6 +436,16 @@ async fn metrics_count_requests_by_endpoint_and_decisions_by_backend() {
         .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
         .sum();
     assert_eq!(decided, 3);
+    // The same circuit three times: predicted once, then found in the prediction cache.
+    let count = |result: &str| -> u64 {
+        let series = format!("qroute_prediction_cache_lookups_total{{result=\"{result}\"}} ");
+        let line = text.lines().find(|l| l.starts_with(&series));
+        line.unwrap_or_else(|| panic!("{series}: {text}"))[series.len()..]
+            .parse()
+            .unwrap()
+    };
+    assert!(count("miss") > 0);
+    assert_eq!(count("hit"), 2 * count("miss"));
 }
 
 /// A state whose jobs run in this process, their attempts written under `telemetry`.

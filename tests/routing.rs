@@ -713,6 +713,61 @@ fn model_sets_swap_atomically_and_a_bad_one_is_refused() {
 }
 
 #[test]
+fn kept_predictions_give_the_same_decisions_as_fresh_ones() {
+    let models = ModelSet::load(&fixture()).unwrap();
+    let names = ["statevector", "stabilizer", "mps-64", "prism-auto"];
+    let cached = router(models.clone(), &names, RouterSection::default());
+    let fresh = router(
+        models,
+        &names,
+        RouterSection {
+            prediction_cache: Some(0),
+            ..Default::default()
+        },
+    );
+    let circuits: Vec<(Circuit, Features)> = [
+        "mqtbench/qft_8.qasm",
+        "mqtbench/ghz_12.qasm",
+        "mqtbench/qaoa_6.qasm",
+        "clifford/cliff_brick1d_n50_d10.qasm",
+    ]
+    .iter()
+    .map(|f| {
+        let c = parse_file(common::corpus_dir().join(f)).unwrap();
+        let f = extract(&c);
+        (c, f)
+    })
+    .collect();
+    for round in 1..=3 {
+        for (c, f) in &circuits {
+            for s in [
+                Strategy::Performance,
+                Strategy::Cost,
+                Strategy::Balanced,
+                Strategy::Predictive,
+                Strategy::Adaptive,
+            ] {
+                let a = cached.recommend_circuit(c, f, &with(s)).unwrap();
+                let b = fresh.recommend_circuit(c, f, &with(s)).unwrap();
+                assert_eq!(a, b, "{s} round {round}");
+            }
+            // What adaptive learns is applied to kept predictions as to fresh ones.
+            let seen = observed("statevector", f, Status::Ok, 40.0 * round as f64);
+            cached.observe(&seen);
+            fresh.observe(&seen);
+        }
+    }
+    let kept = cached.stats().routing.prediction_cache;
+    assert_eq!(kept.capacity, 1024);
+    assert!(kept.misses > 0 && kept.hits > 4 * kept.misses, "{kept:?}");
+    let none = fresh.stats().routing.prediction_cache;
+    assert_eq!((none.capacity, none.hits), (0, 0));
+    // A new model set starts an empty cache.
+    cached.reload_models(&fixture()).unwrap();
+    assert_eq!(cached.stats().routing.prediction_cache.hits, 0);
+}
+
+#[test]
 fn router_section_of_qroute_toml_is_checked() {
     let text = "[router]\nstrategy = \"cost\"\ncost_weight = 1\nperformance_weight = 1\nperformance_threshold = 0.9\n";
     let cfg = Config::parse(text, Path::new("qroute.toml")).unwrap();

@@ -193,6 +193,16 @@ pub(super) async fn metrics(State(state): State<AppState>) -> String {
          # TYPE qroute_model_swaps_total counter\nqroute_model_swaps_total {}",
         s.routing.model_swaps
     );
+    let c = s.routing.prediction_cache;
+    let _ = writeln!(
+        out,
+        "# HELP qroute_prediction_cache_lookups_total Backend predictions looked up in the \
+         prediction cache of the model set in use, by result.\n\
+         # TYPE qroute_prediction_cache_lookups_total counter\n\
+         qroute_prediction_cache_lookups_total{{result=\"hit\"}} {}\n\
+         qroute_prediction_cache_lookups_total{{result=\"miss\"}} {}",
+        c.hits, c.misses
+    );
     if let Some(j) = &state.jobs {
         let _ = writeln!(
             out,

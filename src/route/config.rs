@@ -23,6 +23,7 @@ pub const MAX_EXPLORE_RATE: f64 = 0.2;
 /// model_update_frequency = 60    # seconds between checks for a new model set (0: never)
 /// telemetry_retention = 1000     # recent decisions kept for statistics
 /// budget = 10.0                  # total spend, for the budget-utilisation statistic
+/// prediction_cache = 1024        # feature vectors whose predictions are kept (0: none)
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,7 +70,13 @@ pub struct RouterSection {
     pub slots: Option<usize>,
     /// Total the router may spend (reported as budget utilisation).
     pub budget: Option<f64>,
+    /// Feature vectors whose model predictions are kept for the next decision about the same
+    /// circuit (rounded up to a power of two); 0 keeps none.
+    pub prediction_cache: Option<usize>,
 }
+
+/// Most entries of the prediction cache (about 1 KiB each).
+pub const MAX_PREDICTION_CACHE: usize = 1 << 20;
 
 /// A `[router]` value that cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -124,6 +131,8 @@ pub struct RouterConfig {
     pub slots: usize,
     /// Total the router may spend, for the budget utilisation statistic.
     pub budget: Option<f64>,
+    /// Feature vectors whose predictions are kept (0: none).
+    pub prediction_cache: usize,
 }
 
 impl Default for RouterConfig {
@@ -220,6 +229,14 @@ impl RouterSection {
         if slots == 0 {
             return Err(bad("slots", 0, "must be at least 1"));
         }
+        let prediction_cache = self.prediction_cache.unwrap_or(1024);
+        if prediction_cache > MAX_PREDICTION_CACHE {
+            return Err(bad(
+                "prediction_cache",
+                prediction_cache,
+                &format!("must be at most {MAX_PREDICTION_CACHE}"),
+            ));
+        }
         Ok(RouterConfig {
             strategy,
             performance_weight: pw / (pw + cw),
@@ -265,6 +282,7 @@ impl RouterSection {
                 .budget
                 .map(|b| finite_in("budget", b, 0.0, f64::MAX))
                 .transpose()?,
+            prediction_cache,
         })
     }
 }

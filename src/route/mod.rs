@@ -46,6 +46,7 @@
 //!
 //! How each strategy scores, and what the statistics mean: `docs/routing.md`.
 
+mod cache;
 pub mod config;
 mod online;
 pub mod router;
@@ -60,7 +61,7 @@ use serde::{Deserialize, Serialize};
 
 pub use config::{RouterConfig, RouterConfigError, RouterSection};
 pub use router::{InFlight, ModelWatcher, Router};
-pub use stats::RouterStats;
+pub use stats::{CacheStats, RouterStats};
 
 use crate::backend::Ineligible;
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
+use super::cache::{Key, PredictionCache};
 use super::online::BackendState;
 use super::stats::{CostStats, Load, RealtimeStats, RouterStats, Tally};
 use super::{
@@ -24,17 +25,21 @@ struct Loaded {
     /// For each registry backend, its index in `set`.
     index: Vec<Option<usize>>,
     version: String,
+    /// Predictions of `set`, by feature vector.
+    cache: PredictionCache,
 }
 
 impl Loaded {
-    fn new(set: ModelSet, registry: &Registry) -> Loaded {
+    fn new(set: ModelSet, registry: &Registry, cache: usize) -> Loaded {
         let index = registry.iter().map(|b| set.index_of(b.name())).collect();
         let sum = &set.meta.payload.blake3;
         let version = format!("{}:{}", set.meta.name, &sum[..sum.len().min(12)]);
+        let cache = PredictionCache::new(cache, set.backends.len());
         Loaded {
             set,
             index,
             version,
+            cache,
         }
     }
 }
@@ -158,7 +163,7 @@ impl Router {
     /// (they are listed as ineligible, "no model"); models of backends not in the registry
     /// are ignored.
     pub fn new(models: ModelSet, registry: Registry, config: RouterConfig) -> Router {
-        let loaded = Loaded::new(models, &registry);
+        let loaded = Loaded::new(models, &registry, config.prediction_cache);
         let availability = registry
             .iter()
             .map(|b| match b.availability() {
@@ -229,7 +234,11 @@ impl Router {
     /// Replaces the model set; decisions already under way finish with the old one. The
     /// online corrections are reset (they corrected the old models).
     pub fn swap_models(&self, models: ModelSet) {
-        let loaded = Arc::new(Loaded::new(models, &self.registry));
+        let loaded = Arc::new(Loaded::new(
+            models,
+            &self.registry,
+            self.config.prediction_cache,
+        ));
         let mut st = self.lock();
         for b in &mut st.backends {
             b.correction = Default::default();
@@ -356,7 +365,8 @@ impl Router {
         let shots = spec.shots;
         let cores = spec.threads.max(1) as u32;
         let x = &features.values[..NUM_FEATURES];
-        let t = terms(x);
+        let t = std::cell::OnceCell::new();
+        let key = Key { x, shots, cores };
         let deadline_ms = c.deadline.map(|d| d.as_secs_f64() * 1e3);
         let max_cost = c.max_cost.or(self.config.cost_threshold);
         let adaptive = strategy == Strategy::Adaptive;
@@ -420,7 +430,9 @@ impl Router {
                 ineligible.push(e);
                 continue;
             }
-            let p: Prediction = loaded.set.backends[m].predict(x, &t, shots, cores);
+            let p: Prediction = loaded.cache.get_or_insert(key, m, || {
+                loaded.set.backends[m].predict(x, t.get_or_init(|| terms(x)), shots, cores)
+            });
             let (factor, queue_ms) = if adaptive {
                 (live[i].factor, queue_ms)
             } else {
@@ -731,8 +743,10 @@ impl Router {
         let (debug, average_response_ms) = st.tally.debug();
         let t = &st.tally;
         let budget = self.config.budget;
+        let mut routing = t.routing.clone();
+        routing.prediction_cache = self.loaded().cache.stats();
         RouterStats {
-            routing: t.routing.clone(),
+            routing,
             cost: CostStats {
                 total: t.total_cost,
                 circuits: t.circuits,

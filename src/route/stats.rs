@@ -41,6 +41,20 @@ pub struct RoutingStats {
     pub model_swaps: u64,
     /// Why the last attempt to load a new model set failed (cleared by a successful one).
     pub model_error: Option<String>,
+    /// The prediction cache of the model set in use.
+    pub prediction_cache: CacheStats,
+}
+
+/// How often decisions found their predictions kept ([`RouterConfig`](super::RouterConfig)
+/// `prediction_cache`). Counted per model set: a swap starts again from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct CacheStats {
+    /// Entries it can hold (0: no cache).
+    pub capacity: usize,
+    /// Backend predictions found in it.
+    pub hits: u64,
+    /// Backend predictions made and kept.
+    pub misses: u64,
 }
 
 /// Spending, from observed executions.
