@@ -152,6 +152,21 @@ async fn route_takes_qasm_or_features_and_agrees_with_the_library() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(message(&v).contains("unknown feature `colour`"), "{v}");
+    // A name given twice is refused (JSON objects do not say which one counts); a name
+    // written with escapes is the same name.
+    let body = json!({"features": features}).to_string();
+    let twice = body.replacen("{\"features\":{", "{\"features\":{\"depth\":1,", 1);
+    assert_ne!(twice, body);
+    let (s, v) = call(&app, "POST", "/v1/route", Some(twice)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        message(&v).contains("feature `depth` is given twice"),
+        "{v}"
+    );
+    let escaped = body.replacen("\"depth\"", "\"d\\u0065pth\"", 1);
+    assert_ne!(escaped, body);
+    let (s, v) = call(&app, "POST", "/v1/route", Some(escaped)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     // Both or neither.
     let (s, _) = call(
         &app,

@@ -1,7 +1,5 @@
 //! The endpoints.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Request, State};
@@ -13,8 +11,8 @@ use super::jobs::JobView;
 use super::{ApiError, AppState};
 use crate::backend::Availability;
 use crate::circuit::qasm::{ParseLimits, QasmParser};
-use crate::features::{FEATURE_NAMES, Feature, Features, extract};
-use crate::route::{Constraints, Recommendation, RouteError, RouterStats};
+use crate::features::{FEATURE_NAMES, Feature, Features, NUM_FEATURES, extract};
+use crate::route::{Constraints, RouteError, RouterStats};
 
 /// `POST /v1/route`.
 #[derive(Debug, Deserialize)]
@@ -25,7 +23,7 @@ pub(super) struct RouteRequest {
     qasm: Option<String>,
     /// Features by name (every feature of the schema).
     #[serde(default)]
-    features: Option<BTreeMap<String, f64>>,
+    features: Option<FeatureObject>,
     /// Strategy, deadline, cost limit, fidelity, shots, exclusions.
     #[serde(default)]
     constraints: Constraints,
@@ -40,39 +38,134 @@ fn json_error(e: JsonRejection) -> ApiError {
     ApiError::new(status, e.body_text())
 }
 
-fn features_from_map(map: &BTreeMap<String, f64>) -> Result<Features, ApiError> {
-    if let Some(unknown) = map.keys().find(|k| Feature::from_name(k).is_none()) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("unknown feature `{unknown}` (docs/features.md lists the schema)"),
-        ));
+/// The `features` object of a route request, read without building a map: each name is
+/// looked up in the schema as it is read, and what is wrong is kept for
+/// [`FeatureObject::check`] to report.
+#[derive(Debug)]
+pub(super) struct FeatureObject {
+    values: [Option<f64>; NUM_FEATURES],
+    /// The first name that is not in the schema.
+    unknown: Option<String>,
+    /// The first name given twice.
+    repeated: Option<Feature>,
+}
+
+impl<'de> Deserialize<'de> for FeatureObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// A key, borrowed from the body when it has no escapes.
+        struct Name<'a>(std::borrow::Cow<'a, str>);
+        impl<'de> Deserialize<'de> for Name<'de> {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = Name<'de>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a feature name")
+                    }
+                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
+                        Ok(Name(v.into()))
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
+                        Ok(Name(v.to_string().into()))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FeatureObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of every feature by name")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FeatureObject, A::Error> {
+                let mut o = FeatureObject {
+                    values: [None; NUM_FEATURES],
+                    unknown: None,
+                    repeated: None,
+                };
+                while let Some(Name(name)) = map.next_key()? {
+                    let value: f64 = map.next_value()?;
+                    match Feature::from_name(&name) {
+                        Some(f) => {
+                            if o.values[f as usize].replace(value).is_some() {
+                                o.repeated.get_or_insert(f);
+                            }
+                        }
+                        None => {
+                            o.unknown.get_or_insert_with(|| name.into_owned());
+                        }
+                    }
+                }
+                Ok(o)
+            }
+        }
+        d.deserialize_map(V)
     }
-    let missing: Vec<&str> = FEATURE_NAMES
-        .iter()
-        .copied()
-        .filter(|n| !map.contains_key(*n))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("missing feature(s): {}", missing.join(", ")),
-        ));
+}
+
+impl FeatureObject {
+    /// The features, or what is wrong with them: a name not in the schema, one given twice,
+    /// missing ones, a value that is not finite.
+    fn check(&self) -> Result<Features, ApiError> {
+        let bad = |m: String| ApiError::new(StatusCode::BAD_REQUEST, m);
+        if let Some(unknown) = &self.unknown {
+            return Err(bad(format!(
+                "unknown feature `{unknown}` (docs/features.md lists the schema)"
+            )));
+        }
+        if let Some(f) = self.repeated {
+            return Err(bad(format!("feature `{}` is given twice", f.name())));
+        }
+        let missing: Vec<&str> = FEATURE_NAMES
+            .iter()
+            .zip(&self.values)
+            .filter(|(_, v)| v.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if !missing.is_empty() {
+            return Err(bad(format!("missing feature(s): {}", missing.join(", "))));
+        }
+        let values: Vec<f64> = self.values.iter().flatten().copied().collect();
+        if let Some((n, v)) = FEATURE_NAMES
+            .iter()
+            .zip(&values)
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(bad(format!(
+                "feature `{n}` is {v}; every value must be finite"
+            )));
+        }
+        Features::from_values(values).ok_or_else(|| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "feature schema mismatch")
+        })
     }
-    if let Some((k, v)) = map.iter().find(|(_, v)| !v.is_finite()) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("feature `{k}` is {v}; every value must be finite"),
-        ));
+}
+
+/// `value` as a JSON response, written into a buffer of `capacity` bytes to start with
+/// (axum's `Json` starts at 128 and grows a recommendation's ~4 KB five times).
+fn json_sized<T: Serialize>(value: &T, capacity: usize) -> Response {
+    let mut buf = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
-    let values = FEATURE_NAMES.iter().map(|n| map[*n]).collect();
-    Features::from_values(values)
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "feature schema mismatch"))
 }
 
 pub(super) async fn route(
     State(state): State<AppState>,
     body: Result<Json<RouteRequest>, JsonRejection>,
-) -> Result<Json<Recommendation>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(req) = body.map_err(json_error)?;
     let limits = state.limits;
     let too_big = |what: &str, n: f64, max: f64| {
@@ -89,7 +182,7 @@ pub(super) async fn route(
             router.recommend_circuit(&circuit, &f, &req.constraints)
         }
         (None, Some(map)) => {
-            let f = features_from_map(map)?;
+            let f = map.check()?;
             let q = f[Feature::NumQubits];
             if q > limits.max_qubits as f64 {
                 return Err(too_big("qubits", q, limits.max_qubits as f64));
@@ -109,7 +202,7 @@ pub(super) async fn route(
         }
     };
     match result {
-        Ok(rec) => Ok(Json(rec)),
+        Ok(rec) => Ok(json_sized(&rec, 4096)),
         Err(e @ RouteError::NoBackend { .. }) | Err(e @ RouteError::Constraint { .. }) => Err(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         ),

@@ -110,12 +110,17 @@ impl Feature {
         FEATURE_NAMES[self as usize]
     }
 
-    /// Looks a feature up by name.
+    /// Looks a feature up by name (hashed: a request names every feature).
     pub fn from_name(name: &str) -> Option<Feature> {
-        FEATURE_NAMES
-            .iter()
-            .position(|&n| n == name)
-            .map(|i| ALL_FEATURES[i])
+        static BY_NAME: std::sync::LazyLock<rustc_hash::FxHashMap<&str, Feature>> =
+            std::sync::LazyLock::new(|| {
+                FEATURE_NAMES
+                    .iter()
+                    .copied()
+                    .zip(ALL_FEATURES.iter().copied())
+                    .collect()
+            });
+        BY_NAME.get(name).copied()
     }
 }
 
