@@ -20,17 +20,6 @@ use tower::ServiceExt;
 
 fn bench(c: &mut Criterion) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let models = ModelSet::load(&dir.join("models/default")).expect("models/default");
-    // The registry `qroute serve` builds with no configuration.
-    let registry =
-        Registry::from_config(&Config::default(), &Isolation::InProcess).expect("registry");
-    let router = Router::new(models, registry, RouterConfig::default());
-    let state = AppState::new(
-        Arc::new(router),
-        dir.join("models/default"),
-        ApiLimits::default(),
-    );
-    let app = app(state);
     let text = std::fs::read_to_string(dir.join("datasets/demo/qft_16.qasm")).expect("demo file");
     let f = extract(&parse_str(&text).expect("parses"));
     let features: serde_json::Map<String, serde_json::Value> = FEATURE_NAMES
@@ -42,24 +31,41 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    c.bench_function("api/route_features_in_process", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let req = Request::post("/v1/route")
-                    .header("content-type", "application/json")
-                    .body(Body::from(body.clone()))
-                    .expect("request");
-                let res = app.clone().oneshot(req).await.expect("response");
-                assert!(res.status().is_success());
-                res.into_body()
-                    .collect()
-                    .await
-                    .expect("body")
-                    .to_bytes()
-                    .len()
+    // As `qroute serve` runs with no configuration, and with the prediction cache off (what a
+    // circuit the server has not seen costs: the bench repeats one body).
+    for (name, cache) in [("", 1024), ("_prediction_cache_off", 0)] {
+        let models = ModelSet::load(&dir.join("models/default")).expect("models/default");
+        let registry =
+            Registry::from_config(&Config::default(), &Isolation::InProcess).expect("registry");
+        let config = RouterConfig {
+            prediction_cache: cache,
+            ..RouterConfig::default()
+        };
+        let state = AppState::new(
+            Arc::new(Router::new(models, registry, config)),
+            dir.join("models/default"),
+            ApiLimits::default(),
+        );
+        let app = app(state);
+        c.bench_function(&format!("api/route_features_in_process{name}"), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let req = Request::post("/v1/route")
+                        .header("content-type", "application/json")
+                        .body(Body::from(body.clone()))
+                        .expect("request");
+                    let res = app.clone().oneshot(req).await.expect("response");
+                    assert!(res.status().is_success());
+                    res.into_body()
+                        .collect()
+                        .await
+                        .expect("body")
+                        .to_bytes()
+                        .len()
+                })
             })
-        })
-    });
+        });
+    }
 }
 
 criterion_group!(benches, bench);

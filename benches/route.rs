@@ -24,7 +24,8 @@ const FIVE: [&str; 5] = [
     "sparse",
 ];
 
-fn router() -> Router {
+/// A router over the five backends; `cache`: its prediction cache's entries.
+fn five_backend_router(cache: usize) -> Router {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
     let models = ModelSet::load(&dir).expect("models/default");
     let reg = Registry::new(
@@ -32,11 +33,18 @@ fn router() -> Router {
             .map(|n| builtin(n, default_price()).expect("built-in"))
             .collect(),
     );
-    Router::new(models, reg, RouterConfig::default())
+    let config = RouterConfig {
+        prediction_cache: cache,
+        ..RouterConfig::default()
+    };
+    Router::new(models, reg, config)
 }
 
 fn bench(c: &mut Criterion) {
-    let router = router();
+    // The decision measured in full: every backend predicted each time (the benches cycle
+    // through a few circuits, which a cache would answer from memory after the first round).
+    let router = five_backend_router(0);
+    let cached = five_backend_router(1024);
     let rows: Vec<Features> = [
         "mqtbench/qft_8.qasm",
         "mqtbench/ghz_12.qasm",
@@ -69,6 +77,19 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // The same decision when the circuit's predictions are kept (a sweep, a repeated request).
+    let constraints = Constraints::default();
+    let mut i = 0;
+    group.bench_function("recommend_5_backends_predictive_cached", |b| {
+        b.iter(|| {
+            i = (i + 1) % rows.len();
+            cached
+                .recommend(std::hint::black_box(&rows[i]), &constraints)
+                .expect("eligible backends")
+                .chosen
+                .latency_ms
+        })
+    });
     // 16 qubits × 2,000 layers of random 1–3-qubit gates ≈ 10k gates.
     let spec = GenSpec {
         kind: GenKind::Random,

@@ -41,8 +41,14 @@ pub struct Forest {
 /// Trees (or rows) walked side by side.
 pub const LANES: usize = 8;
 
-/// Feature rows up to this long are copied to the stack for a walk; longer ones to the heap.
-const STACK_ROW: usize = 128;
+/// Slots of a [`Row`]: features first, the last one always NaN.
+const ROW: usize = 128;
+
+/// Most features a forest may split on (the last row slot is the NaN leaves split on).
+pub const MAX_FEATURES: usize = ROW - 1;
+
+/// The row slot walking-form leaves split on: always NaN, so the walk goes right, to itself.
+const NAN_SLOT: u32 = (ROW - 1) as u32;
 
 /// The walking form of a forest (see [`Forest`]).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,7 +66,7 @@ struct Walk {
 
 impl Walk {
     /// Built from a checked forest (children after their parent, features in range).
-    fn new(nodes: &[Node], roots: &[u32], n_features: u32) -> Walk {
+    fn new(nodes: &[Node], roots: &[u32]) -> Walk {
         let mut walk: Vec<Node> = nodes
             .iter()
             .enumerate()
@@ -68,7 +74,7 @@ impl Walk {
                 if n.feature == LEAF {
                     Node {
                         value: n.value,
-                        feature: n_features,
+                        feature: NAN_SLOT,
                         right: i as u32,
                     }
                 } else {
@@ -79,7 +85,7 @@ impl Walk {
         let pad = walk.len() as u32;
         walk.push(Node {
             value: 0.0,
-            feature: n_features,
+            feature: NAN_SLOT,
             right: pad,
         });
         // Children lie after their parent: heights fill in from the end.
@@ -106,34 +112,34 @@ impl Walk {
     }
 }
 
-/// A feature row followed by the NaN that walking-form leaves split on: on the stack when
-/// short enough.
-#[allow(clippy::large_enum_variant)] // the large variant is the point: no allocation
-enum Row {
-    Stack([f64; STACK_ROW]),
-    Heap(Vec<f64>),
+/// A feature row copied for walking: up to [`MAX_FEATURES`] values, then NaN to the end. A
+/// fixed size lets a walk index it without a bounds check, and one row serves every forest
+/// that reads the same features.
+#[derive(Debug, Clone)]
+pub struct Row {
+    x: [f64; ROW],
+    /// Values copied.
+    n: usize,
 }
 
 impl Row {
+    /// The first [`MAX_FEATURES`] values of `x` (fewer when it is shorter).
     #[inline(always)]
-    fn new(x: &[f64], n_features: usize) -> Row {
-        if n_features < STACK_ROW {
-            let mut a = [f64::NAN; STACK_ROW];
-            a[..n_features].copy_from_slice(&x[..n_features]);
-            Row::Stack(a)
-        } else {
-            let mut v = x[..n_features].to_vec();
-            v.push(f64::NAN);
-            Row::Heap(v)
-        }
+    pub fn new(x: &[f64]) -> Row {
+        let mut a = [f64::NAN; ROW];
+        let n = x.len().min(MAX_FEATURES);
+        a[..n].copy_from_slice(&x[..n]);
+        Row { x: a, n }
     }
 
-    #[inline(always)]
-    fn get(&self) -> &[f64] {
-        match self {
-            Row::Stack(a) => a,
-            Row::Heap(v) => v,
-        }
+    /// Values copied: a forest reads the first [`Forest::n_features`].
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether it holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
     }
 }
 
@@ -143,13 +149,15 @@ fn walk<'x, const L: usize>(
     nodes: &[Node],
     mut at: [usize; L],
     steps: u32,
-    x: impl Fn(usize) -> &'x [f64],
+    x: impl Fn(usize) -> &'x [f64; ROW],
 ) -> [f64; L] {
     for _ in 0..steps {
         for (k, a) in at.iter_mut().enumerate() {
             let n = nodes[*a];
-            // A select, not a branch: a branch here is mispredicted half the time.
-            let left = x(k)[n.feature as usize] <= n.value;
+            // Features are below `ROW` (checked at load), so the mask drops nothing and the
+            // index needs no bounds check. A select, not a branch: a branch here is
+            // mispredicted half the time.
+            let left = x(k)[n.feature as usize & (ROW - 1)] <= n.value;
             *a = std::hint::select_unpredictable(left, *a + 1, n.right as usize);
         }
     }
@@ -301,8 +309,14 @@ impl Forest {
             n_features,
             walk: Walk::default(),
         };
+        if f.n_features as usize > MAX_FEATURES {
+            return Err(format!(
+                "a forest over {} features; at most {MAX_FEATURES} are supported",
+                f.n_features
+            ));
+        }
         f.check()?;
-        f.walk = Walk::new(&f.nodes, &f.roots, f.n_features);
+        f.walk = Walk::new(&f.nodes, &f.roots);
         Ok(f)
     }
 
@@ -351,7 +365,7 @@ impl Forest {
     /// learning rate applied after fitting).
     pub fn scale(&mut self, k: f64) {
         for n in self.nodes.iter_mut().chain(&mut self.walk.nodes) {
-            if n.feature == LEAF || n.feature == self.n_features {
+            if n.feature == LEAF || n.feature == NAN_SLOT {
                 n.value *= k;
             }
         }
@@ -359,15 +373,12 @@ impl Forest {
 
     /// Calls `leaf` with every tree's output for one row, in tree order.
     #[inline(always)]
-    fn leaves(&self, x: &[f64], mut leaf: impl FnMut(f64)) {
-        assert!(x.len() >= self.n_features as usize, "feature row too short");
-        let row = Row::new(x, self.n_features as usize);
-        let row = row.get();
+    fn leaves(&self, row: &Row, mut leaf: impl FnMut(f64)) {
         let w = &self.walk;
         let n = self.roots.len();
         for (g, (roots, &steps)) in w.roots.chunks_exact(LANES).zip(&w.group_depth).enumerate() {
             let at: [usize; LANES] = std::array::from_fn(|k| roots[k] as usize);
-            let v = walk(&w.nodes, at, steps, |_| row);
+            let v = walk(&w.nodes, at, steps, |_| &row.x);
             for &v in &v[..LANES.min(n - g * LANES)] {
                 leaf(v);
             }
@@ -380,8 +391,19 @@ impl Forest {
     /// When `x` has fewer than [`Forest::n_features`] values.
     #[inline]
     pub fn predict(&self, x: &[f64]) -> f64 {
+        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        self.predict_row(&Row::new(x))
+    }
+
+    /// [`Forest::predict`] of a row already copied.
+    ///
+    /// # Panics
+    /// When the row has fewer than [`Forest::n_features`] values.
+    #[inline]
+    pub fn predict_row(&self, row: &Row) -> f64 {
+        assert!(row.n >= self.n_features as usize, "feature row too short");
         let mut sum = 0.0;
-        self.leaves(x, |v| sum += v);
+        self.leaves(row, |v| sum += v);
         sum / self.roots.len() as f64
     }
 
@@ -400,11 +422,10 @@ impl Forest {
         for (chunk, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
             // Short chunks repeat their last row; the extra lanes are not written out.
             let copies: [Row; LANES] =
-                std::array::from_fn(|k| Row::new(chunk[k.min(chunk.len() - 1)], nf));
-            let x: [&[f64]; LANES] = std::array::from_fn(|k| copies[k].get());
+                std::array::from_fn(|k| Row::new(chunk[k.min(chunk.len() - 1)]));
             let mut sums = [0.0; LANES];
             for (&root, &steps) in self.roots.iter().zip(&w.depth) {
-                let v = walk(&w.nodes, [root as usize; LANES], steps, |k| x[k]);
+                let v = walk(&w.nodes, [root as usize; LANES], steps, |k| &copies[k].x);
                 for k in 0..LANES {
                     sums[k] += v[k];
                 }
@@ -416,10 +437,24 @@ impl Forest {
     }
 
     /// The mean and the standard deviation of the trees' outputs.
+    ///
+    /// # Panics
+    /// When `x` has fewer than [`Forest::n_features`] values.
     #[inline]
     pub fn predict_spread(&self, x: &[f64]) -> (f64, f64) {
+        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        self.predict_spread_row(&Row::new(x))
+    }
+
+    /// [`Forest::predict_spread`] of a row already copied.
+    ///
+    /// # Panics
+    /// When the row has fewer than [`Forest::n_features`] values.
+    #[inline]
+    pub fn predict_spread_row(&self, row: &Row) -> (f64, f64) {
+        assert!(row.n >= self.n_features as usize, "feature row too short");
         let (mut sum, mut sq) = (0.0, 0.0);
-        self.leaves(x, |v| {
+        self.leaves(row, |v| {
             sum += v;
             sq += v * v;
         });
@@ -478,11 +513,29 @@ mod tests {
         for (row, w) in rows.iter().zip(want) {
             assert!((flat.predict(row) - w).abs() <= 1e-12);
         }
+        // A row copied once serves any forest over its features.
+        let row = Row::new(&test[0]);
+        assert_eq!(
+            flat.predict_row(&row).to_bits(),
+            flat.predict(&test[0]).to_bits()
+        );
         // Scaling the leaves scales every prediction.
         let mut half = flat.clone();
         half.scale(0.5);
         for row in &test {
             assert!((half.predict(row) - 0.5 * flat.predict(row)).abs() <= 1e-12);
         }
+    }
+
+    #[test]
+    fn a_forest_over_more_features_than_a_row_holds_is_refused() {
+        let leaf = Node {
+            value: 1.0,
+            feature: LEAF,
+            right: 0,
+        };
+        assert!(Forest::new(vec![leaf], vec![0], MAX_FEATURES as u32).is_ok());
+        let e = Forest::new(vec![leaf], vec![0], MAX_FEATURES as u32 + 1).unwrap_err();
+        assert!(e.contains("at most 127"), "{e}");
     }
 }

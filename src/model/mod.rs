@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{FEATURE_SCHEMA, Features, NUM_FEATURES};
 pub use artifact::{FORMAT_VERSION, ModelMeta};
-pub use forest::{Forest, ForestParams};
+pub use forest::{Forest, ForestParams, Row};
 pub use linear::{Linear, N_TERMS, terms};
 
 /// A model could not be trained, saved or loaded.
@@ -195,11 +195,17 @@ impl BackendModel {
     /// ln(wall ms) and the forest's spread, from a feature row and its terms.
     #[inline]
     pub fn log_latency(&self, x: &[f64], t: &[f64; N_TERMS]) -> (f64, f64) {
+        assert!(x.len() >= self.forest.n_features(), "feature row too short");
+        self.log_latency_row(&Row::new(x), t)
+    }
+
+    #[inline]
+    fn log_latency_row(&self, row: &Row, t: &[f64; N_TERMS]) -> (f64, f64) {
         match self.mode {
-            LatencyMode::Forest => self.forest.predict_spread(x),
+            LatencyMode::Forest => self.forest.predict_spread_row(row),
             LatencyMode::Linear => (self.linear.predict(t), 0.0),
             LatencyMode::Residual => {
-                let (r, s) = self.forest.predict_spread(x);
+                let (r, s) = self.forest.predict_spread_row(row);
                 (self.linear.predict(t) + r, s)
             }
         }
@@ -208,7 +214,10 @@ impl BackendModel {
     /// Everything predicted for one feature row.
     #[inline]
     pub fn predict(&self, x: &[f64], t: &[f64; N_TERMS], shots: u64, cores: u32) -> Prediction {
-        let (mu, spread) = self.log_latency(x, t);
+        assert!(x.len() >= self.forest.n_features(), "feature row too short");
+        // One copy of the row for both forests.
+        let row = Row::new(x);
+        let (mu, spread) = self.log_latency_row(&row, t);
         let sd = spread.max(self.log_sigma);
         let latency_ms = mu.exp();
         let core_s = latency_ms / 1000.0 * cores as f64;
@@ -217,7 +226,7 @@ impl BackendModel {
             low_ms: (mu - Z90 * sd).exp(),
             high_ms: (mu + Z90 * sd).exp(),
             log_sd: sd,
-            risk: self.risk.predict(x).clamp(0.0, 1.0),
+            risk: self.risk.predict_row(&row).clamp(0.0, 1.0),
             cost: self.cost.predict(&[core_s, shots as f64]).max(0.0),
             in_domain: DOMAIN_FEATURES.iter().all(|&f| {
                 let i = f as usize;
