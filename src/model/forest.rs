@@ -25,14 +25,14 @@ pub(crate) struct Node {
 
 /// A forest: every tree's nodes in one array, trees one after another, each in preorder.
 ///
-/// Beside that stored form it keeps a walking form, built when the forest is made: every
-/// leaf turned into a split on an extra feature that is always NaN (so the walk goes right)
-/// whose right child is the leaf itself. A walk then needs no leaf test: it takes as many
-/// steps as the tree is deep and stays on the leaf it reaches, so [`LANES`] trees (or rows)
-/// walk side by side without a branch, their memory loads overlapping.
+/// Stored (in a payload) with leaves marked by [`LEAF`]; held in a walking form, made when the
+/// forest is: every leaf turned into a split on the last slot of the [`Row`], which is always
+/// NaN (so the walk goes right), whose right child is the leaf itself. A walk then needs no
+/// leaf test: it takes as many steps as the tree is deep and stays on the leaf it reaches, so
+/// [`LANES`] trees (or rows) walk side by side without a branch, their memory loads
+/// overlapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
-    pub(crate) nodes: Vec<Node>,
     pub(crate) roots: Vec<u32>,
     pub(crate) n_features: u32,
     walk: Walk,
@@ -65,7 +65,7 @@ struct Walk {
 }
 
 impl Walk {
-    /// Built from a checked forest (children after their parent, features in range).
+    /// Built from a checked stored form (children after their parent, features in range).
     fn new(nodes: &[Node], roots: &[u32]) -> Walk {
         let mut walk: Vec<Node> = nodes
             .iter()
@@ -248,15 +248,11 @@ impl Forest {
             .forest_regressor
             .and_then(|b| b.trees)
             .ok_or_else(|| bad("no trees"))?;
-        let mut f = Forest {
-            nodes: Vec::new(),
-            roots: Vec::with_capacity(trees.len()),
-            n_features: n_features as u32,
-            walk: Walk::default(),
-        };
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut roots = Vec::with_capacity(trees.len());
         for t in trees {
-            let start = f.nodes.len();
-            f.roots.push(start as u32);
+            let start = nodes.len();
+            roots.push(start as u32);
             // Depth-first preorder: push the right child first so the left one comes next.
             let mut stack = vec![(0usize, None::<usize>)];
             while let Some((i, parent)) = stack.pop() {
@@ -266,15 +262,15 @@ impl Forest {
                     .ok_or_else(|| bad("a child index out of range"))?;
                 if let Some(p) = parent {
                     // This node is `p`'s right child.
-                    f.nodes[p].right = f.nodes.len() as u32;
+                    nodes[p].right = nodes.len() as u32;
                 }
-                let at = f.nodes.len();
+                let at = nodes.len();
                 match (n.true_child, n.false_child) {
                     (Some(l), Some(r)) => {
                         if n.split_feature >= n_features {
                             return Err(bad("a split on a feature out of range"));
                         }
-                        f.nodes.push(Node {
+                        nodes.push(Node {
                             value: n.split_value.unwrap_or(f64::NAN),
                             feature: n.split_feature as u32,
                             right: 0,
@@ -282,56 +278,43 @@ impl Forest {
                         stack.push((r, Some(at)));
                         stack.push((l, None));
                     }
-                    (None, None) => f.nodes.push(Node {
+                    (None, None) => nodes.push(Node {
                         value: n.output,
                         feature: LEAF,
                         right: 0,
                     }),
                     _ => return Err(bad("a node with one child")),
                 }
-                if f.nodes.len() - start > t.nodes.len() {
+                if nodes.len() - start > t.nodes.len() {
                     return Err(bad("a tree that is not a tree"));
                 }
             }
         }
-        Forest::new(f.nodes, f.roots, f.n_features).map_err(|m| bad(&m))
+        Forest::new(nodes, roots, n_features as u32).map_err(|m| bad(&m))
     }
 
-    /// A forest from its stored form, checked (see [`Forest::check`]).
+    /// A forest from its stored form, checked: every child index lies in the array and
+    /// points forward (so every walk ends), and split features exist. A loaded payload is
+    /// checked before use.
     pub(crate) fn new(
         nodes: Vec<Node>,
         roots: Vec<u32>,
         n_features: u32,
     ) -> Result<Forest, String> {
-        let mut f = Forest {
-            nodes,
-            roots,
-            n_features,
-            walk: Walk::default(),
-        };
-        if f.n_features as usize > MAX_FEATURES {
+        if n_features as usize > MAX_FEATURES {
             return Err(format!(
-                "a forest over {} features; at most {MAX_FEATURES} are supported",
-                f.n_features
+                "a forest over {n_features} features; at most {MAX_FEATURES} are supported"
             ));
         }
-        f.check()?;
-        f.walk = Walk::new(&f.nodes, &f.roots);
-        Ok(f)
-    }
-
-    /// Checks that every child index lies in its array and points forward (so every walk
-    /// ends), and that split features exist: a loaded payload is checked before use.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        if self.roots.is_empty() {
+        if roots.is_empty() {
             return Err("a forest without trees".into());
         }
-        let n = self.nodes.len() as u32;
-        for (i, node) in self.nodes.iter().enumerate() {
+        let n = nodes.len() as u32;
+        for (i, node) in nodes.iter().enumerate() {
             if node.feature == LEAF {
                 continue;
             }
-            if node.feature >= self.n_features {
+            if node.feature >= n_features {
                 return Err(format!("node {i} splits on feature {}", node.feature));
             }
             let i = i as u32;
@@ -340,10 +323,32 @@ impl Forest {
                 return Err(format!("node {i} has children out of order"));
             }
         }
-        if self.roots.iter().any(|&r| r >= n) {
+        if roots.iter().any(|&r| r >= n) {
             return Err("a root out of range".into());
         }
-        Ok(())
+        let walk = Walk::new(&nodes, &roots);
+        Ok(Forest {
+            roots,
+            n_features,
+            walk,
+        })
+    }
+
+    /// The nodes in their stored form (leaves marked by [`LEAF`]), for a payload.
+    pub(crate) fn stored_nodes(&self) -> impl Iterator<Item = Node> + '_ {
+        let w = &self.walk.nodes;
+        // The last node is the padding leaf, not part of any tree.
+        w[..w.len() - 1].iter().map(|n| {
+            if n.feature == NAN_SLOT {
+                Node {
+                    value: n.value,
+                    feature: LEAF,
+                    right: 0,
+                }
+            } else {
+                *n
+            }
+        })
     }
 
     /// Trees in the forest.
@@ -353,7 +358,8 @@ impl Forest {
 
     /// Nodes in the forest.
     pub fn n_nodes(&self) -> usize {
-        self.nodes.len()
+        // Without the padding leaf.
+        self.walk.nodes.len() - 1
     }
 
     /// Features a row must have.
@@ -364,8 +370,8 @@ impl Forest {
     /// Multiplies every leaf by `k`: the forest then predicts `k` times what it did (a
     /// learning rate applied after fitting).
     pub fn scale(&mut self, k: f64) {
-        for n in self.nodes.iter_mut().chain(&mut self.walk.nodes) {
-            if n.feature == LEAF || n.feature == NAN_SLOT {
+        for n in &mut self.walk.nodes {
+            if n.feature == NAN_SLOT {
                 n.value *= k;
             }
         }
