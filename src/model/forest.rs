@@ -25,7 +25,7 @@ pub(crate) struct Node {
 
 /// A forest: every tree's nodes in one array, trees one after another, each in preorder.
 ///
-/// Stored (in a payload) with leaves marked by [`LEAF`]; held in a walking form, made when the
+/// Stored (in a payload) with leaves marked as such; held in a walking form, made when the
 /// forest is: every leaf turned into a split on the last slot of the [`Row`], which is always
 /// NaN (so the walk goes right), whose right child is the leaf itself. A walk then needs no
 /// leaf test: it takes as many steps as the tree is deep and stays on the leaf it reaches, so
