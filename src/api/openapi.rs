@@ -87,7 +87,7 @@ fn schemas() -> Value {
             "description": "exactly one of qasm and features",
             "properties": {
                 "qasm": {"type": "string", "description": "OpenQASM 2.0 text (no includes but qelib1.inc)"},
-                "features": {"type": "object", "additionalProperties": num(), "description": "every feature of docs/features.md by name"},
+                "features": {"type": "object", "additionalProperties": num(), "description": "every feature of docs/features.md by name, each once"},
                 "constraints": schema_ref("Constraints")
             }
         },
