@@ -56,17 +56,20 @@ fn bench(c: &mut Criterion) {
     .map(|c| extract(&c))
     .collect();
     let mut group = c.benchmark_group("route");
-    for strategy in [
-        Strategy::Performance,
-        Strategy::Predictive,
-        Strategy::Adaptive,
+    // The last: the same decision when the circuit's predictions are kept (a sweep, a
+    // repeated request).
+    for (strategy, router, suffix) in [
+        (Strategy::Performance, &router, ""),
+        (Strategy::Predictive, &router, ""),
+        (Strategy::Adaptive, &router, ""),
+        (Strategy::Predictive, &cached, "_cached"),
     ] {
         let constraints = Constraints {
             strategy: Some(strategy),
             ..Constraints::default()
         };
         let mut i = 0;
-        group.bench_function(format!("recommend_5_backends_{strategy}"), |b| {
+        group.bench_function(format!("recommend_5_backends_{strategy}{suffix}"), |b| {
             b.iter(|| {
                 i = (i + 1) % rows.len();
                 router
@@ -77,19 +80,6 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
-    // The same decision when the circuit's predictions are kept (a sweep, a repeated request).
-    let constraints = Constraints::default();
-    let mut i = 0;
-    group.bench_function("recommend_5_backends_predictive_cached", |b| {
-        b.iter(|| {
-            i = (i + 1) % rows.len();
-            cached
-                .recommend(std::hint::black_box(&rows[i]), &constraints)
-                .expect("eligible backends")
-                .chosen
-                .latency_ms
-        })
-    });
     // 16 qubits × 2,000 layers of random 1–3-qubit gates ≈ 10k gates.
     let spec = GenSpec {
         kind: GenKind::Random,

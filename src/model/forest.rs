@@ -131,16 +131,6 @@ impl Row {
         a[..n].copy_from_slice(&x[..n]);
         Row { x: a, n }
     }
-
-    /// Values copied: a forest reads the first [`Forest::n_features`].
-    pub fn len(&self) -> usize {
-        self.n
-    }
-
-    /// Whether it holds no value.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
 }
 
 /// Walks `L` lanes `steps` steps: lane `k` starts at `at[k]` and reads the row `x(k)`.
@@ -397,7 +387,7 @@ impl Forest {
     /// When `x` has fewer than [`Forest::n_features`] values.
     #[inline]
     pub fn predict(&self, x: &[f64]) -> f64 {
-        assert!(x.len() >= self.n_features as usize, "feature row too short");
+        // A short `x` makes a short row, which `predict_row` refuses.
         self.predict_row(&Row::new(x))
     }
 
@@ -448,7 +438,6 @@ impl Forest {
     /// When `x` has fewer than [`Forest::n_features`] values.
     #[inline]
     pub fn predict_spread(&self, x: &[f64]) -> (f64, f64) {
-        assert!(x.len() >= self.n_features as usize, "feature row too short");
         self.predict_spread_row(&Row::new(x))
     }
 

@@ -214,8 +214,7 @@ impl BackendModel {
     /// Everything predicted for one feature row.
     #[inline]
     pub fn predict(&self, x: &[f64], t: &[f64; N_TERMS], shots: u64, cores: u32) -> Prediction {
-        assert!(x.len() >= self.forest.n_features(), "feature row too short");
-        // One copy of the row for both forests.
+        // One copy of the row for both forests (the risk forest refuses a short one).
         let row = Row::new(x);
         let (mu, spread) = self.log_latency_row(&row, t);
         let sd = spread.max(self.log_sigma);

@@ -30,13 +30,12 @@ pub(crate) struct Key<'a> {
 
 impl Key<'_> {
     fn hash(&self) -> u64 {
-        // FxHash-style mixing of the bit patterns: cheap, and spread enough for slot choice.
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = (self.shots ^ (u64::from(self.cores) << 48)).wrapping_mul(K);
-        for v in self.x {
-            h = (h.rotate_left(5) ^ v.to_bits()).wrapping_mul(K);
-        }
-        h ^ (h >> 29)
+        use std::hash::Hasher;
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u64(self.shots);
+        h.write_u32(self.cores);
+        self.x.iter().for_each(|v| h.write_u64(v.to_bits()));
+        h.finish()
     }
 
     fn matches(&self, e: &Entry) -> bool {
