@@ -172,10 +172,11 @@ impl Enc {
     }
     fn forest(&mut self, f: &Forest) {
         self.u32(f.n_features);
-        self.len(f.roots.len());
-        self.len(f.n_nodes());
-        f.roots.iter().for_each(|&r| self.u32(r));
-        for n in f.stored_nodes() {
+        let (roots, nodes) = f.stored();
+        self.len(roots.len());
+        self.len(nodes.len());
+        roots.iter().for_each(|&r| self.u32(r));
+        for n in nodes {
             self.f64(n.value);
             self.u32(n.feature);
             self.u32(n.right);

@@ -33,7 +33,6 @@ pub(crate) struct Node {
 /// overlapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Forest {
-    pub(crate) roots: Vec<u32>,
     pub(crate) n_features: u32,
     walk: Walk,
 }
@@ -41,22 +40,67 @@ pub struct Forest {
 /// Trees (or rows) walked side by side.
 pub const LANES: usize = 8;
 
-/// Slots of a [`Row`]: features first, the last one always NaN.
-const ROW: usize = 128;
+/// Slots of a [`Row`]: features first, the last one always NaN. One per value of a byte, so
+/// a byte feature index needs neither a mask nor a bounds check.
+const ROW: usize = 256;
 
 /// Most features a forest may split on (the last row slot is the NaN leaves split on).
 pub const MAX_FEATURES: usize = ROW - 1;
 
 /// The row slot walking-form leaves split on: always NaN, so the walk goes right, to itself.
-const NAN_SLOT: u32 = (ROW - 1) as u32;
+const NAN_SLOT: u8 = (ROW - 1) as u8;
+
+/// An order-preserving integer key of a value: `key(a) <= key(b)` exactly when `a <= b`
+/// for numbers (both zeros are one key), with NaN above every number. Comparing keys is an
+/// integer compare, one cycle against three for a float compare on a walk's critical path.
+#[inline(always)]
+fn key(v: f64) -> u64 {
+    if v.is_nan() {
+        return u64::MAX;
+    }
+    // -0.0 and 0.0 are equal as numbers.
+    let b = (v + 0.0).to_bits();
+    if b >> 63 == 1 { !b } else { b | 1 << 63 }
+}
+
+/// A threshold's key: NaN (no row value is `<=` it) below every row key.
+fn threshold_key(v: f64) -> u64 {
+    if v.is_nan() { 0 } else { key(v) }
+}
+
+/// The threshold of a [`threshold_key`] (a zero is `0.0`).
+fn threshold_of(k: u64) -> f64 {
+    if k == 0 {
+        f64::NAN
+    } else if k >> 63 == 1 {
+        f64::from_bits(k & !(1 << 63))
+    } else {
+        f64::from_bits(!k)
+    }
+}
 
 /// The walking form of a forest (see [`Forest`]).
+///
+/// Columns rather than 16-byte nodes: every load is then a base plus an index times 1, 4 or
+/// 8, which x86 addresses without arithmetic. A split's two children are adjacent, so the
+/// next index is the left child's plus one when the walk goes right: an add of the
+/// comparison's carry, not a select. Each column is a power of two long and a walk masks its
+/// index with `len - 1` (the identity on valid indices), which proves the index in bounds to
+/// the compiler: no bounds check in the walk.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Walk {
-    /// The nodes with leaves made self-loops, then one extra leaf of value 0 that padding
-    /// lanes walk.
-    nodes: Vec<Node>,
-    /// Roots padded with the extra leaf to a multiple of [`LANES`].
+    /// A split's threshold as a [`threshold_key`]; a leaf's output as `f64` bits (never
+    /// `u64::MAX`, so a leaf's comparison with the NaN slot's key sends the walk right).
+    value: Vec<u64>,
+    /// Split features; [`NAN_SLOT`] for a leaf.
+    feature: Vec<u8>,
+    /// Left children (the right child is the next node). A leaf is a split on the row's NaN
+    /// slot, so the walk goes right, and its left child is the node before it: the walk
+    /// stays on the leaf.
+    left: Vec<u32>,
+    /// Nodes of the forest's trees.
+    n_nodes: u32,
+    /// Node indices of the roots, then [`PAD`] to a multiple of [`LANES`].
     roots: Vec<u32>,
     /// Steps from each root to its deepest leaf.
     depth: Vec<u32>,
@@ -64,30 +108,44 @@ struct Walk {
     group_depth: Vec<u32>,
 }
 
+/// The leaf of value 0 that padding lanes walk, in every walking form. Index 0 before it is
+/// never reached (it is only its left child); trees start at index 2.
+const PAD: u32 = 1;
+
 impl Walk {
-    /// Built from a checked stored form (children after their parent, features in range).
+    /// Built from a checked stored form (a list of trees, each node a child of at most one
+    /// parent, children after their parent, features in range).
     fn new(nodes: &[Node], roots: &[u32]) -> Walk {
-        let mut walk: Vec<Node> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                if n.feature == LEAF {
-                    Node {
-                        value: n.value,
-                        feature: NAN_SLOT,
-                        right: i as u32,
-                    }
+        let len = (nodes.len() + 2).next_power_of_two();
+        let mut value = vec![0u64; len];
+        let mut feature = vec![NAN_SLOT; len];
+        // Every slot a leaf until filled: the unused tail too.
+        let mut left: Vec<u32> = (0..len as u32).map(|i| i.saturating_sub(1)).collect();
+        let mut walk_roots = Vec::with_capacity(roots.len().div_ceil(LANES) * LANES);
+        let mut next = 2u32;
+        let mut stack = Vec::new();
+        for &r in roots {
+            walk_roots.push(next);
+            stack.push((r as usize, next));
+            next += 1;
+            // Depth first, each split's children placed side by side when it is.
+            while let Some((s, w)) = stack.pop() {
+                let n = &nodes[s];
+                value[w as usize] = if n.feature == LEAF {
+                    // One NaN for all, whose bits are not u64::MAX.
+                    if n.value.is_nan() { f64::NAN } else { n.value }.to_bits()
                 } else {
-                    *n
+                    threshold_key(n.value)
+                };
+                if n.feature != LEAF {
+                    feature[w as usize] = n.feature as u8;
+                    left[w as usize] = next;
+                    stack.push((n.right as usize, next + 1));
+                    stack.push((s + 1, next));
+                    next += 2;
                 }
-            })
-            .collect();
-        let pad = walk.len() as u32;
-        walk.push(Node {
-            value: 0.0,
-            feature: NAN_SLOT,
-            right: pad,
-        });
+            }
+        }
         // Children lie after their parent: heights fill in from the end.
         let mut height = vec![0u32; nodes.len()];
         for i in (0..nodes.len()).rev() {
@@ -97,27 +155,95 @@ impl Walk {
             }
         }
         let depth: Vec<u32> = roots.iter().map(|&r| height[r as usize]).collect();
-        let mut padded = roots.to_vec();
-        padded.resize(roots.len().div_ceil(LANES) * LANES, pad);
+        walk_roots.resize(roots.len().div_ceil(LANES) * LANES, PAD);
         let group_depth = depth
             .chunks(LANES)
             .map(|g| g.iter().copied().max().unwrap_or(0))
             .collect();
         Walk {
-            nodes: walk,
-            roots: padded,
+            value,
+            feature,
+            left,
+            n_nodes: nodes.len() as u32,
+            roots: walk_roots,
             depth,
             group_depth,
         }
     }
+
+    /// The roots and nodes in their stored form: each tree in depth-first preorder (the
+    /// left child next, the right child's index stored), one after another, leaves marked by
+    /// [`LEAF`].
+    fn stored(&self) -> (Vec<u32>, Vec<Node>) {
+        let mut out = Vec::with_capacity(self.n_nodes as usize);
+        let mut roots = Vec::with_capacity(self.depth.len());
+        let mut stack = Vec::new();
+        for &r in &self.roots[..self.depth.len()] {
+            roots.push(out.len() as u32);
+            // (walk index, stored index of the parent whose right child this is)
+            stack.push((r as usize, None));
+            while let Some((w, parent)) = stack.pop() {
+                if let Some(p) = parent {
+                    let at = out.len() as u32;
+                    let p: &mut Node = &mut out[p];
+                    p.right = at;
+                }
+                if self.feature[w] == NAN_SLOT {
+                    out.push(Node {
+                        value: f64::from_bits(self.value[w]),
+                        feature: LEAF,
+                        right: 0,
+                    });
+                } else {
+                    let l = self.left[w] as usize;
+                    stack.push((l + 1, Some(out.len())));
+                    stack.push((l, None));
+                    out.push(Node {
+                        value: threshold_of(self.value[w]),
+                        feature: u32::from(self.feature[w]),
+                        right: 0,
+                    });
+                }
+            }
+        }
+        (roots, out)
+    }
+
+    /// Walks `L` lanes `steps` steps: lane `k` starts at node `at[k]` and reads the row
+    /// `x(k)`.
+    #[inline(always)]
+    fn walk<'x, const L: usize>(
+        &self,
+        mut at: [usize; L],
+        steps: u32,
+        x: impl Fn(usize) -> &'x [u64; ROW],
+    ) -> [f64; L] {
+        // Every column is `mask + 1` long (a power of two), and valid indices are below
+        // that, so `& mask` changes none and shows the compiler that none is out of bounds.
+        let mask = self.value.len() - 1;
+        let value = &self.value[..=mask];
+        let feature = &self.feature[..=mask];
+        let left = &self.left[..=mask];
+        for _ in 0..steps {
+            for (k, a) in at.iter_mut().enumerate() {
+                let i = *a & mask;
+                // A byte indexes the 256-slot row without a check. Keys compare as the
+                // values do, NaN going right as in smartcore. No branch: one here is
+                // mispredicted half the time.
+                let right = !(x(k)[usize::from(feature[i])] <= value[i]);
+                *a = left[i] as usize + usize::from(right);
+            }
+        }
+        std::array::from_fn(|k| f64::from_bits(value[at[k] & mask]))
+    }
 }
 
-/// A feature row copied for walking: up to [`MAX_FEATURES`] values, then NaN to the end. A
-/// fixed size lets a walk index it without a bounds check, and one row serves every forest
-/// that reads the same features.
+/// A feature row copied for walking: up to [`MAX_FEATURES`] values, then NaN to the end, each
+/// as its [`key`]. A fixed size lets a walk index it without a bounds check, and one row
+/// serves every forest that reads the same features.
 #[derive(Debug, Clone)]
 pub struct Row {
-    x: [f64; ROW],
+    x: [u64; ROW],
     /// Values copied.
     n: usize,
 }
@@ -126,32 +252,13 @@ impl Row {
     /// The first [`MAX_FEATURES`] values of `x` (fewer when it is shorter).
     #[inline(always)]
     pub fn new(x: &[f64]) -> Row {
-        let mut a = [f64::NAN; ROW];
+        let mut a = [u64::MAX; ROW];
         let n = x.len().min(MAX_FEATURES);
-        a[..n].copy_from_slice(&x[..n]);
+        for (k, &v) in a.iter_mut().zip(&x[..n]) {
+            *k = key(v);
+        }
         Row { x: a, n }
     }
-}
-
-/// Walks `L` lanes `steps` steps: lane `k` starts at `at[k]` and reads the row `x(k)`.
-#[inline(always)]
-fn walk<'x, const L: usize>(
-    nodes: &[Node],
-    mut at: [usize; L],
-    steps: u32,
-    x: impl Fn(usize) -> &'x [f64; ROW],
-) -> [f64; L] {
-    for _ in 0..steps {
-        for (k, a) in at.iter_mut().enumerate() {
-            let n = nodes[*a];
-            // Features are below `ROW` (checked at load), so the mask drops nothing and the
-            // index needs no bounds check. A select, not a branch: a branch here is
-            // mispredicted half the time.
-            let left = x(k)[n.feature as usize & (ROW - 1)] <= n.value;
-            *a = std::hint::select_unpredictable(left, *a + 1, n.right as usize);
-        }
-    }
-    std::array::from_fn(|k| nodes[at[k]].value)
 }
 
 /// How a forest is grown.
@@ -284,8 +391,9 @@ impl Forest {
     }
 
     /// A forest from its stored form, checked: every child index lies in the array and
-    /// points forward (so every walk ends), and split features exist. A loaded payload is
-    /// checked before use.
+    /// points forward (so every walk ends), every node is a root or the child of one other
+    /// node (trees, nothing shared or left over), and split features exist. A loaded payload
+    /// is checked before use.
     pub(crate) fn new(
         nodes: Vec<Node>,
         roots: Vec<u32>,
@@ -298,6 +406,10 @@ impl Forest {
         }
         if roots.is_empty() {
             return Err("a forest without trees".into());
+        }
+        // Node indices, the padding leaves' included, fit a u32.
+        if nodes.len() >= (u32::MAX / 2) as usize {
+            return Err(format!("a forest of {} nodes is too large", nodes.len()));
         }
         let n = nodes.len() as u32;
         for (i, node) in nodes.iter().enumerate() {
@@ -316,40 +428,42 @@ impl Forest {
         if roots.iter().any(|&r| r >= n) {
             return Err("a root out of range".into());
         }
+        let mut parents = vec![0u8; nodes.len()];
+        let mut refer = |k: u32| {
+            let p = &mut parents[k as usize];
+            *p = p.saturating_add(1);
+        };
+        // Roots count as a parent here.
+        roots.iter().for_each(|&r| refer(r));
+        for (i, node) in nodes.iter().enumerate() {
+            if node.feature != LEAF {
+                refer(i as u32 + 1);
+                refer(node.right);
+            }
+        }
+        if let Some(k) = parents.iter().position(|&p| p != 1) {
+            return Err(format!(
+                "node {k} has {} parents (a root has none, other nodes one)",
+                parents[k]
+            ));
+        }
         let walk = Walk::new(&nodes, &roots);
-        Ok(Forest {
-            roots,
-            n_features,
-            walk,
-        })
+        Ok(Forest { n_features, walk })
     }
 
-    /// The nodes in their stored form (leaves marked by [`LEAF`]), for a payload.
-    pub(crate) fn stored_nodes(&self) -> impl Iterator<Item = Node> + '_ {
-        let w = &self.walk.nodes;
-        // The last node is the padding leaf, not part of any tree.
-        w[..w.len() - 1].iter().map(|n| {
-            if n.feature == NAN_SLOT {
-                Node {
-                    value: n.value,
-                    feature: LEAF,
-                    right: 0,
-                }
-            } else {
-                *n
-            }
-        })
+    /// The roots and nodes in their stored form (leaves marked by [`LEAF`]), for a payload.
+    pub(crate) fn stored(&self) -> (Vec<u32>, Vec<Node>) {
+        self.walk.stored()
     }
 
     /// Trees in the forest.
     pub fn n_trees(&self) -> usize {
-        self.roots.len()
+        self.walk.depth.len()
     }
 
     /// Nodes in the forest.
     pub fn n_nodes(&self) -> usize {
-        // Without the padding leaf.
-        self.walk.nodes.len() - 1
+        self.walk.n_nodes as usize
     }
 
     /// Features a row must have.
@@ -360,9 +474,14 @@ impl Forest {
     /// Multiplies every leaf by `k`: the forest then predicts `k` times what it did (a
     /// learning rate applied after fitting).
     pub fn scale(&mut self, k: f64) {
-        for n in &mut self.walk.nodes {
-            if n.feature == NAN_SLOT {
-                n.value *= k;
+        let w = &mut self.walk;
+        for (v, &f) in w.value.iter_mut().zip(&w.feature) {
+            if f == NAN_SLOT {
+                *v = match f64::from_bits(*v) * k {
+                    y if y.is_nan() => f64::NAN,
+                    y => y,
+                }
+                .to_bits();
             }
         }
     }
@@ -371,10 +490,10 @@ impl Forest {
     #[inline(always)]
     fn leaves(&self, row: &Row, mut leaf: impl FnMut(f64)) {
         let w = &self.walk;
-        let n = self.roots.len();
+        let n = self.walk.depth.len();
         for (g, (roots, &steps)) in w.roots.chunks_exact(LANES).zip(&w.group_depth).enumerate() {
             let at: [usize; LANES] = std::array::from_fn(|k| roots[k] as usize);
-            let v = walk(&w.nodes, at, steps, |_| &row.x);
+            let v = w.walk(at, steps, |_| &row.x);
             for &v in &v[..LANES.min(n - g * LANES)] {
                 leaf(v);
             }
@@ -400,7 +519,7 @@ impl Forest {
         assert!(row.n >= self.n_features as usize, "feature row too short");
         let mut sum = 0.0;
         self.leaves(row, |v| sum += v);
-        sum / self.roots.len() as f64
+        sum / self.walk.depth.len() as f64
     }
 
     /// [`Forest::predict`] for many rows into `out` (one value per row), walking each tree
@@ -413,15 +532,15 @@ impl Forest {
         assert!(out.len() >= rows.len(), "output shorter than the rows");
         let nf = self.n_features as usize;
         assert!(rows.iter().all(|r| r.len() >= nf), "feature row too short");
-        let n_trees = self.roots.len() as f64;
+        let n_trees = self.walk.depth.len() as f64;
         let w = &self.walk;
         for (chunk, out) in rows.chunks(LANES).zip(out.chunks_mut(LANES)) {
             // Short chunks repeat their last row; the extra lanes are not written out.
             let copies: [Row; LANES] =
                 std::array::from_fn(|k| Row::new(chunk[k.min(chunk.len() - 1)]));
             let mut sums = [0.0; LANES];
-            for (&root, &steps) in self.roots.iter().zip(&w.depth) {
-                let v = walk(&w.nodes, [root as usize; LANES], steps, |k| &copies[k].x);
+            for (&root, &steps) in w.roots.iter().zip(&w.depth) {
+                let v = w.walk([root as usize; LANES], steps, |k| &copies[k].x);
                 for k in 0..LANES {
                     sums[k] += v[k];
                 }
@@ -453,7 +572,7 @@ impl Forest {
             sum += v;
             sq += v * v;
         });
-        let n = self.roots.len() as f64;
+        let n = self.walk.depth.len() as f64;
         let mean = sum / n;
         (mean, (sq / n - mean * mean).max(0.0).sqrt())
     }
@@ -508,6 +627,10 @@ mod tests {
         for (row, w) in rows.iter().zip(want) {
             assert!((flat.predict(row) - w).abs() <= 1e-12);
         }
+        // The stored form comes back as it was made.
+        let (roots, nodes) = flat.stored();
+        let again = Forest::new(nodes.clone(), roots.clone(), 6).unwrap();
+        assert_eq!(again.stored(), (roots, nodes));
         // A row copied once serves any forest over its features.
         let row = Row::new(&test[0]);
         assert_eq!(
@@ -523,6 +646,58 @@ mod tests {
     }
 
     #[test]
+    fn keys_compare_as_the_values_do() {
+        let v = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -f64::MIN_POSITIVE / 4.0,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE / 4.0,
+            1.0,
+            1.0 + f64::EPSILON,
+            f64::INFINITY,
+        ];
+        for a in v {
+            for b in v {
+                assert_eq!(key(a) <= threshold_key(b), a <= b, "{a} <= {b}");
+            }
+            // NaN goes right: it is not <= any threshold, and nothing is <= NaN.
+            assert!(key(f64::NAN) > threshold_key(a));
+            assert!(key(a) > threshold_key(f64::NAN));
+            if a != 0.0 {
+                assert_eq!(threshold_of(threshold_key(a)).to_bits(), a.to_bits());
+            }
+        }
+        assert!(key(f64::NAN) > threshold_key(f64::NAN));
+        assert!(threshold_of(threshold_key(f64::NAN)).is_nan());
+        assert_eq!(threshold_of(threshold_key(-0.0)).to_bits(), 0f64.to_bits());
+    }
+
+    #[test]
+    fn a_forest_whose_trees_share_a_node_is_refused() {
+        let split = |right| Node {
+            value: 0.5,
+            feature: 0,
+            right,
+        };
+        let leaf = Node {
+            value: 1.0,
+            feature: LEAF,
+            right: 0,
+        };
+        // 0 -> (1, 3) and 1 -> (2, 3): node 3 has two parents.
+        let e = Forest::new(vec![split(3), split(3), leaf, leaf], vec![0], 1).unwrap_err();
+        assert!(e.contains("node 3 has 2 parents"), "{e}");
+        // A node no tree reaches is refused too.
+        let e = Forest::new(vec![split(2), leaf, leaf, leaf], vec![0], 1).unwrap_err();
+        assert!(e.contains("node 3 has 0 parents"), "{e}");
+        let f = Forest::new(vec![split(2), leaf, leaf, leaf], vec![0, 3], 1).unwrap();
+        assert_eq!(f.stored().1.len(), 4);
+    }
+
+    #[test]
     fn a_forest_over_more_features_than_a_row_holds_is_refused() {
         let leaf = Node {
             value: 1.0,
@@ -531,6 +706,6 @@ mod tests {
         };
         assert!(Forest::new(vec![leaf], vec![0], MAX_FEATURES as u32).is_ok());
         let e = Forest::new(vec![leaf], vec![0], MAX_FEATURES as u32 + 1).unwrap_err();
-        assert!(e.contains("at most 127"), "{e}");
+        assert!(e.contains("at most 255"), "{e}");
     }
 }
