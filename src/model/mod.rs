@@ -214,9 +214,24 @@ impl BackendModel {
     /// Everything predicted for one feature row.
     #[inline]
     pub fn predict(&self, x: &[f64], t: &[f64; N_TERMS], shots: u64, cores: u32) -> Prediction {
-        // One copy of the row for both forests (the risk forest refuses a short one).
-        let row = Row::new(x);
-        let (mu, spread) = self.log_latency_row(&row, t);
+        self.predict_row(x, &Row::new(x), t, shots, cores)
+    }
+
+    /// [`BackendModel::predict`] with the row already copied (`Row::new(x)`): one copy
+    /// serves every forest of every backend.
+    ///
+    /// # Panics
+    /// When `x` or the row is shorter than the features the models read.
+    #[inline]
+    pub fn predict_row(
+        &self,
+        x: &[f64],
+        row: &Row,
+        t: &[f64; N_TERMS],
+        shots: u64,
+        cores: u32,
+    ) -> Prediction {
+        let (mu, spread) = self.log_latency_row(row, t);
         let sd = spread.max(self.log_sigma);
         let latency_ms = mu.exp();
         let core_s = latency_ms / 1000.0 * cores as f64;
@@ -225,7 +240,7 @@ impl BackendModel {
             low_ms: (mu - Z90 * sd).exp(),
             high_ms: (mu + Z90 * sd).exp(),
             log_sd: sd,
-            risk: self.risk.predict_row(&row).clamp(0.0, 1.0),
+            risk: self.risk.predict_row(row).clamp(0.0, 1.0),
             cost: self.cost.predict(&[core_s, shots as f64]).max(0.0),
             in_domain: DOMAIN_FEATURES.iter().all(|&f| {
                 let i = f as usize;
@@ -265,8 +280,9 @@ impl ModelSet {
         FEATURE_SCHEMA.check(features)?;
         let x = &features.values[..NUM_FEATURES];
         let t = terms(x);
+        let row = Row::new(x);
         for (m, o) in self.backends.iter().zip(out.iter_mut()) {
-            *o = m.predict(x, &t, shots, cores);
+            *o = m.predict_row(x, &row, &t, shots, cores);
         }
         Ok(())
     }

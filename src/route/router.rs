@@ -14,7 +14,7 @@ use super::{
 use crate::backend::{Availability, Backend, BackendOptions, Ineligible, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::features::{FEATURE_SCHEMA, Feature, Features, NUM_FEATURES};
-use crate::model::{ModelSet, Prediction, terms};
+use crate::model::{ModelSet, Prediction, Row, terms};
 use crate::rng::Rng;
 use crate::telemetry::{ExecutionRecord, Status};
 
@@ -365,7 +365,9 @@ impl Router {
         let shots = spec.shots;
         let cores = spec.threads.max(1) as u32;
         let x = &features.values[..NUM_FEATURES];
+        // Terms and the row copy are made on the first prediction the cache does not hold.
         let t = std::cell::OnceCell::new();
+        let row = std::cell::OnceCell::new();
         let key = Key { x, shots, cores };
         let deadline_ms = c.deadline.map(|d| d.as_secs_f64() * 1e3);
         let max_cost = c.max_cost.or(self.config.cost_threshold);
@@ -431,7 +433,8 @@ impl Router {
                 continue;
             }
             let p: Prediction = loaded.cache.get_or_insert(key, m, || {
-                loaded.set.backends[m].predict(x, t.get_or_init(|| terms(x)), shots, cores)
+                let row = row.get_or_init(|| Row::new(x));
+                loaded.set.backends[m].predict_row(x, row, t.get_or_init(|| terms(x)), shots, cores)
             });
             let (factor, queue_ms) = if adaptive {
                 (live[i].factor, queue_ms)
@@ -804,6 +807,7 @@ fn explain(
     next: Option<&Estimate>,
     cfg: &RouterConfig,
 ) -> String {
+    use crate::display::{push_fixed, sci3};
     let interval = format!(
         "{} (90%: {}–{})",
         ms(c.latency_ms),
@@ -818,26 +822,36 @@ fn explain(
     };
     match strategy {
         Strategy::Cost => format!(
-            "{} is the cheapest: {:.3e} against {:.3e} on {}; predicted {interval}",
-            c.backend, c.cost, n.cost, n.backend
-        ),
-        Strategy::Performance => format!(
-            "{} is fastest: predicted {interval}, {:.1}× faster than {} ({})",
+            "{} is the cheapest: {} against {} on {}; predicted {interval}",
             c.backend,
-            n.expected_ms / c.expected_ms,
-            n.backend,
-            ms(n.latency_ms)
+            sci3(c.cost),
+            sci3(n.cost),
+            n.backend
         ),
-        _ => format!(
-            "{} has the best {:.0}/{:.0} latency/cost score: predicted {interval} at {:.3e}; \
-             next {} ({}, {:.3e})",
-            c.backend,
-            cfg.performance_weight * 100.0,
-            cfg.cost_weight * 100.0,
-            c.cost,
-            n.backend,
-            ms(n.latency_ms),
-            n.cost
-        ),
+        Strategy::Performance => {
+            let mut times = String::new();
+            push_fixed(&mut times, n.expected_ms / c.expected_ms, 1);
+            format!(
+                "{} is fastest: predicted {interval}, {times}× faster than {} ({})",
+                c.backend,
+                n.backend,
+                ms(n.latency_ms)
+            )
+        }
+        _ => {
+            let mut weights = String::new();
+            push_fixed(&mut weights, cfg.performance_weight * 100.0, 0);
+            weights.push('/');
+            push_fixed(&mut weights, cfg.cost_weight * 100.0, 0);
+            format!(
+                "{} has the best {weights} latency/cost score: predicted {interval} at {}; \
+                 next {} ({}, {})",
+                c.backend,
+                sci3(c.cost),
+                n.backend,
+                ms(n.latency_ms),
+                sci3(n.cost)
+            )
+        }
     }
 }
