@@ -230,7 +230,7 @@ impl Walk {
                 // A byte indexes the 256-slot row without a check. Keys compare as the
                 // values do, NaN going right as in smartcore. No branch: one here is
                 // mispredicted half the time.
-                let right = !(x(k)[usize::from(feature[i])] <= value[i]);
+                let right = x(k)[usize::from(feature[i])] > value[i];
                 *a = left[i] as usize + usize::from(right);
             }
         }
@@ -239,8 +239,8 @@ impl Walk {
 }
 
 /// A feature row copied for walking: up to [`MAX_FEATURES`] values, then NaN to the end, each
-/// as its [`key`]. A fixed size lets a walk index it without a bounds check, and one row
-/// serves every forest that reads the same features.
+/// as an order-preserving integer key. A fixed size lets a walk index it without a bounds
+/// check, and one row serves every forest that reads the same features.
 #[derive(Debug, Clone)]
 pub struct Row {
     x: [u64; ROW],
