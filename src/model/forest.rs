@@ -113,8 +113,8 @@ struct Walk {
 const PAD: u32 = 1;
 
 impl Walk {
-    /// Built from a checked stored form (a list of trees, each node a child of at most one
-    /// parent, children after their parent, features in range).
+    /// Built from a checked stored form (a list of trees: each node a root or the child of
+    /// exactly one node, children after their parent, features in range).
     fn new(nodes: &[Node], roots: &[u32]) -> Walk {
         let len = (nodes.len() + 2).next_power_of_two();
         let mut value = vec![0u64; len];
