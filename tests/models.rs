@@ -54,6 +54,8 @@ fn frozen_v1_model_set_loads_and_predicts() {
         set.meta.hyperparameters.mode_criterion,
         ModeCriterion::MedianApe
     );
+    // Its metrics predate the list of largest losses.
+    assert!(set.meta.metrics.cv.selection.largest_losses.is_empty());
     assert!(set.index_of("statevector").is_some());
     let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
     let preds = set.predict(&extract(&c), 1024, 1).unwrap();
@@ -184,9 +186,22 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     for r in std::iter::once(&cv.selection.model).chain(&cv.selection.baselines) {
         assert!(r.regret >= 1.0 - 1e-12, "{r:?}");
     }
+    // The largest losses: each a real loss, largest first, within the total lost.
+    let s = &cv.selection;
+    assert!(s.largest_losses.len() <= qroute::model::eval::LARGEST_LOSSES);
+    assert_eq!(s.model.regret > 1.0, !s.largest_losses.is_empty());
+    let gaps: Vec<f64> = s
+        .largest_losses
+        .iter()
+        .map(|l| l.took_ms - l.best_ms)
+        .collect();
+    assert!(gaps.iter().all(|&g| g > 0.0), "{gaps:?}");
+    assert!(gaps.windows(2).all(|w| w[0] >= w[1]), "{gaps:?}");
+    assert!(gaps.iter().sum::<f64>() <= s.lost_ms * (1.0 + 1e-12));
     let report = qroute::model::report::render(&a.meta);
     assert!(report.contains("## Cross-validation (leave family out)"));
     assert!(report.contains("## Held-out families (ghz)"));
+    assert!(report.contains("Where the models' choices lost the most time"));
 }
 
 #[test]

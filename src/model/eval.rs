@@ -69,6 +69,26 @@ pub struct RuleScore {
     pub within_10pct: f64,
 }
 
+/// A circuit on which the models' choice took longer than the best backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Loss {
+    /// Circuit name.
+    pub circuit: String,
+    /// The backend the models chose (`None`: none eligible, the fallback's was taken).
+    pub chosen: Option<String>,
+    /// Whether the choice failed, timed out or fell below the fidelity floor.
+    pub lost: bool,
+    /// What the choice cost, ms: its time, or the time lost plus the best backend's.
+    pub took_ms: f64,
+    /// The fastest backend that succeeded.
+    pub best: String,
+    /// Its time, ms.
+    pub best_ms: f64,
+}
+
+/// How many of the models' largest losses an evaluation keeps.
+pub const LARGEST_LOSSES: usize = 10;
+
 /// Per-circuit routing quality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Selection {
@@ -80,6 +100,13 @@ pub struct Selection {
     pub model: RuleScore,
     /// Fixed rules: always one backend, prism-auto, Aer's automatic method.
     pub baselines: Vec<RuleScore>,
+    /// The circuits where the models' choice lost the most time against the best backend,
+    /// largest first (at most [`LARGEST_LOSSES`]; absent from model sets made before it).
+    #[serde(default)]
+    pub largest_losses: Vec<Loss>,
+    /// Σ (time of the models' choice − time of the best) over every scored circuit, ms.
+    #[serde(default)]
+    pub lost_ms: f64,
 }
 
 /// An evaluation on held-out circuits.
@@ -327,11 +354,13 @@ pub(crate) fn model_choice(
         .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
 }
 
+/// Scores a rule; `each` hears every scored circuit's (circuit, pick, time taken).
 fn score_rule(
     name: &str,
     ds: &Dataset,
     scored: &[(usize, f64, usize)],
     choice: impl Fn(usize) -> Option<usize>,
+    mut each: impl FnMut(usize, Option<usize>, f64),
 ) -> RuleScore {
     let auto = ds.backends.iter().position(|b| b == "prism-auto");
     let (mut total, mut best_total, mut top1, mut within) = (0.0, 0.0, 0u64, 0u64);
@@ -345,6 +374,7 @@ fn score_rule(
             Some(Outcome::Lost(ms)) => ms + best,
             Some(Outcome::Ineligible) | None => best,
         };
+        each(c, pick, t);
         total += t;
         best_total += best;
         if pick == Some(best_b) {
@@ -392,9 +422,15 @@ pub(crate) fn evaluate(
             None => unscorable += 1,
         }
     }
-    let model = score_rule("qroute models", ds, &scored, |c| {
-        model_choice(ds, c, preds, modes, h.risk_penalty_ms)
-    });
+    let mut taken = Vec::with_capacity(scored.len());
+    let model = score_rule(
+        "qroute models",
+        ds,
+        &scored,
+        |c| model_choice(ds, c, preds, modes, h.risk_penalty_ms),
+        |c, pick, t| taken.push((c, pick, t)),
+    );
+    let (largest_losses, lost_ms) = losses(ds, &scored, &taken);
     let by_name = |n: &str| ds.backends.iter().position(|b| b == n);
     let mut baselines = Vec::new();
     if let (Some(stab), Some(sv)) = (by_name("stabilizer"), by_name("statevector")) {
@@ -409,6 +445,7 @@ pub(crate) fn evaluate(
                     sv
                 })
             },
+            |_, _, _| {},
         ));
     }
     for (b, name) in ds.backends.iter().enumerate() {
@@ -417,7 +454,7 @@ pub(crate) fn evaluate(
         } else {
             format!("always {name}")
         };
-        baselines.push(score_rule(&label, ds, &scored, |_| Some(b)));
+        baselines.push(score_rule(&label, ds, &scored, |_| Some(b), |_, _, _| {}));
     }
     let families: std::collections::BTreeSet<&str> = circuits
         .iter()
@@ -432,8 +469,36 @@ pub(crate) fn evaluate(
             unscorable,
             model,
             baselines,
+            largest_losses,
+            lost_ms,
         },
     }
+}
+
+/// The largest losses of the models' choices and their total, ms, from each scored circuit's
+/// (circuit, pick, time taken) in `scored` order.
+fn losses(
+    ds: &Dataset,
+    scored: &[(usize, f64, usize)],
+    taken: &[(usize, Option<usize>, f64)],
+) -> (Vec<Loss>, f64) {
+    let mut all: Vec<Loss> = scored
+        .iter()
+        .zip(taken)
+        .filter(|((_, best_ms, _), (_, _, t))| t > best_ms)
+        .map(|(&(c, best_ms, best), &(_, pick, t))| Loss {
+            circuit: ds.circuits[c].name.clone(),
+            chosen: pick.map(|b| ds.backends[b].clone()),
+            lost: pick.is_some_and(|b| matches!(ds.obs[c][b].outcome(), Outcome::Lost(_))),
+            took_ms: t,
+            best: ds.backends[best].clone(),
+            best_ms,
+        })
+        .collect();
+    let total = all.iter().map(|l| l.took_ms - l.best_ms).sum();
+    all.sort_by(|a, b| (b.took_ms - b.best_ms).total_cmp(&(a.took_ms - a.best_ms)));
+    all.truncate(LARGEST_LOSSES);
+    (all, total)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use super::ModelMeta;
 use super::artifact::ModeCriterion;
 use super::eval::Evaluation;
+use crate::display::human_ms;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))
@@ -61,6 +62,32 @@ fn evaluation(out: &mut String, e: &Evaluation) {
             r.regret,
             100.0 * r.top1,
             100.0 * r.within_10pct
+        );
+    }
+    if s.largest_losses.is_empty() {
+        return;
+    }
+    let top: f64 = s.largest_losses.iter().map(|l| l.took_ms - l.best_ms).sum();
+    let _ = writeln!(
+        out,
+        "\nWhere the models' choices lost the most time against the best backend: {} lost in \
+         all, {:.0}% of it on these {} circuits. A lost run (failed, timed out or below the \
+         fidelity floor) took the time lost plus the best backend's.\n\n| circuit | chosen | \
+         outcome | took | best backend | its time |\n|---|---|---|---:|---|---:|",
+        human_ms(s.lost_ms),
+        100.0 * top / s.lost_ms.max(f64::MIN_POSITIVE),
+        s.largest_losses.len()
+    );
+    for l in &s.largest_losses {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            l.circuit,
+            l.chosen.as_deref().unwrap_or("(none eligible)"),
+            if l.lost { "lost" } else { "ok" },
+            human_ms(l.took_ms),
+            l.best,
+            human_ms(l.best_ms)
         );
     }
 }
