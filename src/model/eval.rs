@@ -74,7 +74,8 @@ pub struct RuleScore {
 pub struct Loss {
     /// Circuit name.
     pub circuit: String,
-    /// The backend the models chose (`None`: none eligible, the fallback's was taken).
+    /// The backend taken: the models' choice, or prism-auto when theirs refused the circuit
+    /// (as for every rule); `None` when neither could take it.
     pub chosen: Option<String>,
     /// Whether the choice failed, timed out or fell below the fidelity floor.
     pub lost: bool,
