@@ -77,16 +77,17 @@ pub fn sci3(x: f64) -> String {
         return format!("{x:.3e}");
     }
     let a = x.abs();
+    let mantissa = |e: i32| (a / 10f64.powi(e) * 1000.0).round();
     let mut e = a.log10().floor() as i32;
-    let mut m = (a / 10f64.powi(e) * 1000.0).round();
+    let mut m = mantissa(e);
     // log10 and the division are not exact: bring the mantissa into [1000, 10000).
     if m < 1000.0 {
         e -= 1;
-        m = (a / 10f64.powi(e) * 1000.0).round();
+        m = mantissa(e);
     }
     if m >= 10000.0 {
         e += 1;
-        m = (a / 10f64.powi(e) * 1000.0).round().max(1000.0);
+        m = mantissa(e).max(1000.0);
     }
     let m = m as u64;
     let sign = if x < 0.0 { "-" } else { "" };

@@ -68,6 +68,12 @@ fn threshold_key(v: f64) -> u64 {
     if v.is_nan() { 0 } else { key(v) }
 }
 
+/// A leaf's output as stored in the walking form: its bits, with one NaN for all whose bits
+/// are not `u64::MAX` (so the leaf's comparison with the NaN slot's key sends the walk right).
+fn leaf_bits(v: f64) -> u64 {
+    if v.is_nan() { f64::NAN } else { v }.to_bits()
+}
+
 /// The threshold of a [`threshold_key`] (a zero is `0.0`).
 fn threshold_of(k: u64) -> f64 {
     if k == 0 {
@@ -89,8 +95,7 @@ fn threshold_of(k: u64) -> f64 {
 /// the compiler: no bounds check in the walk.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Walk {
-    /// A split's threshold as a [`threshold_key`]; a leaf's output as `f64` bits (never
-    /// `u64::MAX`, so a leaf's comparison with the NaN slot's key sends the walk right).
+    /// A split's threshold as a [`threshold_key`]; a leaf's output as its [`leaf_bits`].
     value: Vec<u64>,
     /// Split features; [`NAN_SLOT`] for a leaf.
     feature: Vec<u8>,
@@ -132,8 +137,7 @@ impl Walk {
             while let Some((s, w)) = stack.pop() {
                 let n = &nodes[s];
                 value[w as usize] = if n.feature == LEAF {
-                    // One NaN for all, whose bits are not u64::MAX.
-                    if n.value.is_nan() { f64::NAN } else { n.value }.to_bits()
+                    leaf_bits(n.value)
                 } else {
                     threshold_key(n.value)
                 };
@@ -477,11 +481,7 @@ impl Forest {
         let w = &mut self.walk;
         for (v, &f) in w.value.iter_mut().zip(&w.feature) {
             if f == NAN_SLOT {
-                *v = match f64::from_bits(*v) * k {
-                    y if y.is_nan() => f64::NAN,
-                    y => y,
-                }
-                .to_bits();
+                *v = leaf_bits(f64::from_bits(*v) * k);
             }
         }
     }
