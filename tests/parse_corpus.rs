@@ -2,7 +2,7 @@
 
 mod common;
 
-use qroute::circuit::qasm;
+use qroute::circuit::{Circuit, qasm};
 use qroute::features::{self, Feature};
 
 #[test]
@@ -59,5 +59,57 @@ fn written_corpus_circuits_parse_back_to_the_same_ir() {
         let back = qasm::parse_str(&text).unwrap_or_else(|e| panic!("{}: {e}", row.path));
         assert_eq!(back, c, "{}", row.path);
         assert_eq!(back.id(), c.id());
+    }
+}
+
+/// Every operation's kind, qubits, bit, condition and parameters (as bits, so that `-0.0` and
+/// `0.0` differ), in order.
+fn exact_ops(c: &Circuit) -> Vec<String> {
+    c.ops()
+        .map(|op| {
+            let bits: Vec<u64> = op.params.iter().map(|p| p.to_bits()).collect();
+            format!(
+                "{:?} {:?} {:?} {:?} {bits:?}",
+                op.kind, op.qubits, op.clbit, op.condition
+            )
+        })
+        .collect()
+}
+
+/// The parser reads compact gate calls (`cx q[0],q[1];`) on a fast path and everything else
+/// token by token. A space before every `;` and `,` sends every statement down the general
+/// path; both must give the same circuit, bit for bit.
+#[test]
+fn compact_calls_parse_as_the_general_parser_reads_them() {
+    let spaced = |t: &str| t.replace(';', " ;").replace(',', " ,");
+    let mut texts: Vec<(String, String)> = common::manifest()
+        .iter()
+        .map(|row| {
+            let path = common::corpus_dir().join(&row.path);
+            (row.path.clone(), std::fs::read_to_string(path).unwrap())
+        })
+        .collect();
+    texts.push((
+        "expressions".into(),
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[3]; qreg r[2];\n\
+         u(-pi/4,3*pi/4,-3*pi/4) q[0];\nrz(pi) r[1];\nrz(-pi) q[2];\nrx(.5) q[1];\nry(5.) q[1];\n\
+         u2(1e-3,-2.5E+10) q[0];\nrz(2*pi/3*2) q[0];\nrz(-0.0) q[0];\nrz(0) q[0];\n\
+         cu1(pi/2) q[2],r[0];\nccx r[1], q[0],  q[2];\nrzz(1/3) q[0],q[1];\n\
+         cx q[0],q[1]; cx q[1],q[0];\nrz(-1.5*-2) q[0];\nrz(2^2) q[0];\nrz(pi/2+1) q[0];\n\
+         rz(1/0.5) q[0];\nrz((1)) q[0];\nrz(sin(1)) q[0];\nrz(1)q[0];\nrz( 1) q[0];\n\
+         x\tq[0];\nx q[0] ;\nx q [0];\nx q[ 0];\nx q;\nU(1,2,3) q[1];\nCX q[0],q[1];\n"
+            .into(),
+    ));
+    for (name, text) in &texts {
+        let fast = qasm::QasmParser::new()
+            .include_dir(common::corpus_dir())
+            .parse_str(text)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let general = qasm::QasmParser::new()
+            .include_dir(common::corpus_dir())
+            .parse_str(&spaced(text))
+            .unwrap_or_else(|e| panic!("{name} (spaced): {e}"));
+        assert_eq!(fast.qregs(), general.qregs(), "{name}");
+        assert_eq!(exact_ops(&fast), exact_ops(&general), "{name}");
     }
 }

@@ -44,6 +44,22 @@ pub struct GateInfo {
     pub qelib1: bool,
 }
 
+/// A name of one to eight bytes as an integer (its bytes little-endian, zero above), so that
+/// names compare and match as integers; 0 for an empty or longer name. Identifiers hold no
+/// NUL byte, so two identifiers have the same word only when they are the same.
+pub(crate) const fn name_word(name: &[u8]) -> u64 {
+    if name.is_empty() || name.len() > 8 {
+        return 0;
+    }
+    let mut w = 0u64;
+    let mut i = 0;
+    while i < name.len() {
+        w |= (name[i] as u64) << (8 * i);
+        i += 1;
+    }
+    w
+}
+
 macro_rules! gates {
     ($( $variant:ident => $name:literal, $arity:literal, $params:literal, $diag:literal, $cliff:ident, $qelib:literal; )*) => {
         /// A gate of the table. The discriminant indexes [`GATES`].
@@ -61,10 +77,23 @@ macro_rules! gates {
         /// Every gate, in table order.
         pub static ALL_GATES: &[Gate] = &[ $( Gate::$variant, )* ];
 
+        /// Each gate's name as a [`name_word`].
+        #[allow(non_upper_case_globals)]
+        mod words {
+            $( pub(super) const $variant: u64 = super::name_word($name.as_bytes()); )*
+        }
+
         impl Gate {
             /// Looks a gate up by its OpenQASM name (`U` and `CX` included).
             pub fn from_name(name: &str) -> Option<Gate> {
-                match name { $( $name => Some(Gate::$variant), )* _ => None }
+                // The check makes a name with NUL bytes (same word as without them) no gate.
+                Gate::from_word(name_word(name.as_bytes())).filter(|g| g.name() == name)
+            }
+
+            /// Looks a gate up by its name's [`name_word`]: integer compares, no string ones.
+            #[inline]
+            pub(crate) fn from_word(word: u64) -> Option<Gate> {
+                match word { $( words::$variant => Some(Gate::$variant), )* _ => None }
             }
         }
     };
@@ -700,6 +729,25 @@ mod tests {
     }
 
     #[test]
+    fn names_that_only_look_like_gates_are_not_gates() {
+        for name in [
+            "",
+            "c",
+            "cxx",
+            "xc",
+            "CCX",
+            "u 3",
+            "c3sqrtxx",
+            "c3sqrtx\0",
+            "cu1\0",
+        ] {
+            assert_eq!(Gate::from_name(name), None, "{name:?}");
+        }
+        assert_eq!(name_word(b"abcdefghi"), 0);
+        assert_ne!(name_word(b"abcdefgh"), name_word(b"abcdefg"));
+    }
+
+    #[test]
     fn every_gate_matrix_is_unitary_with_its_arity() {
         let params = [0.3, -1.1, 2.7, 0.4];
         for &g in ALL_GATES {
@@ -725,6 +773,7 @@ mod tests {
                 }
             }
             assert_eq!(Gate::from_name(g.name()), Some(g));
+            assert_ne!(name_word(g.name().as_bytes()), 0, "{}", g.name());
         }
     }
 

@@ -107,6 +107,41 @@ impl Tok {
     }
 }
 
+/// Whether a byte may continue an identifier (`[A-Za-z0-9_]`), as a table: one load per byte.
+const IDENT_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
+/// Whether `c` may continue an identifier.
+#[inline(always)]
+pub(crate) fn ident_byte(c: u8) -> bool {
+    IDENT_BYTE[c as usize]
+}
+
+/// The [`name_word`](crate::circuit::gate::name_word) of `src[start..end]`, read as one
+/// unaligned word when eight bytes are there.
+#[inline(always)]
+pub(crate) fn word_at(src: &[u8], start: usize, end: usize) -> u64 {
+    let len = end - start;
+    if len == 0 || len > 8 {
+        return 0;
+    }
+    match src.get(start..start + 8) {
+        Some(w) => {
+            let w = u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+            w & (u64::MAX >> (64 - 8 * len))
+        }
+        None => crate::circuit::gate::name_word(&src[start..end]),
+    }
+}
+
 pub(crate) struct Lexer<'s> {
     src: &'s [u8],
     pos: usize,
@@ -193,12 +228,8 @@ impl<'s> Lexer<'s> {
         let tok = match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                 let mut p = start + 1;
-                while let Some(c) = src.get(p) {
-                    if c.is_ascii_alphanumeric() || *c == b'_' {
-                        p += 1;
-                    } else {
-                        break;
-                    }
+                while src.get(p).is_some_and(|&c| ident_byte(c)) {
+                    p += 1;
                 }
                 self.pos = p;
                 Tok::Ident
@@ -249,6 +280,20 @@ impl<'s> Lexer<'s> {
             }
         };
         Ok(Token::new(tok, start as u32, self.pos as u32, line))
+    }
+
+    /// Offset of the next byte to read.
+    #[inline(always)]
+    pub(crate) fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Continues reading at `pos`, on the same line: the caller has consumed the bytes up to
+    /// it and they hold no line break.
+    #[inline(always)]
+    pub(crate) fn skip_to(&mut self, pos: usize) {
+        debug_assert!(!self.src[self.pos..pos].contains(&b'\n'));
+        self.pos = pos;
     }
 
     /// Fast path for `q[12]`: when the source right after the `[` just read is up to 18

@@ -22,6 +22,7 @@
 
 mod error;
 mod expr;
+mod fast;
 mod lexer;
 mod parser;
 mod writer;

@@ -11,9 +11,10 @@ use rustc_hash::FxHashMap;
 
 use super::error::{ParseError, ParseErrorKind};
 use super::expr::{Arena, BinOp, Direct, ExprSink, Func};
-use super::lexer::{LexError, Lexer, Tok, Token, describe};
+use super::fast::{self, BitRef};
+use super::lexer::{LexError, Lexer, Tok, Token, describe, word_at};
 use super::{ParseLimits, QasmParser};
-use crate::circuit::gate::{ALL_GATES, Gate};
+use crate::circuit::gate::{ALL_GATES, Gate, name_word};
 use crate::circuit::{Circuit, Condition, OpKind};
 
 /// Errors are boxed inside the parser so that every `Result` stays small on the hot path.
@@ -79,6 +80,9 @@ pub(super) struct State {
     include_dir: Option<PathBuf>,
     qregs: FxHashMap<String, u32>,
     cregs: FxHashMap<String, u32>,
+    /// Each register's [`name_word`], in declaration order.
+    qreg_words: Vec<u64>,
+    creg_words: Vec<u64>,
     gates: FxHashMap<String, Callable>,
     qelib1: bool,
     include_stack: Vec<PathBuf>,
@@ -88,6 +92,7 @@ pub(super) struct State {
     params: Vec<f64>,
     qubits: Vec<u32>,
     args: Vec<(Arg, Token)>,
+    bits: Vec<BitRef>,
 }
 
 impl State {
@@ -101,6 +106,8 @@ impl State {
             include_dir: opts.include_dir.clone(),
             qregs: FxHashMap::default(),
             cregs: FxHashMap::default(),
+            qreg_words: Vec::new(),
+            creg_words: Vec::new(),
             gates,
             qelib1: false,
             include_stack: Vec::new(),
@@ -110,6 +117,7 @@ impl State {
             params: Vec::new(),
             qubits: Vec::new(),
             args: Vec::new(),
+            bits: Vec::new(),
         }
     }
 
@@ -149,6 +157,17 @@ struct FileParser<'s, 'st> {
     depth: u32,
     st: &'st mut State,
 }
+
+const KW_INCLUDE: u64 = name_word(b"include");
+const KW_QREG: u64 = name_word(b"qreg");
+const KW_CREG: u64 = name_word(b"creg");
+const KW_GATE: u64 = name_word(b"gate");
+const KW_OPAQUE: u64 = name_word(b"opaque");
+const KW_BARRIER: u64 = name_word(b"barrier");
+const KW_IF: u64 = name_word(b"if");
+const KW_OPENQASM: u64 = name_word(b"OPENQASM");
+const KW_MEASURE: u64 = name_word(b"measure");
+const KW_RESET: u64 = name_word(b"reset");
 
 /// The position of a byte offset: (line, column in characters), both from 1.
 pub(super) fn line_col(src: &str, offset: usize, line: u32) -> (u32, u32) {
@@ -209,6 +228,12 @@ impl<'s> FileParser<'s, '_> {
     #[inline]
     fn text(&self, t: &Token) -> &'s str {
         &self.src[t.start() as usize..t.end() as usize]
+    }
+
+    /// The token's text as a [`name_word`].
+    #[inline(always)]
+    fn word(&self, t: &Token) -> u64 {
+        word_at(self.src.as_bytes(), t.start() as usize, t.end() as usize)
     }
 
     #[inline]
@@ -295,15 +320,15 @@ impl<'s> FileParser<'s, '_> {
         if self.tok.kind() != Tok::Ident {
             return Err(self.unexpected("a statement"));
         }
-        match self.text(&self.tok) {
-            "include" => self.include(),
-            "qreg" => self.register(true),
-            "creg" => self.register(false),
-            "gate" => self.gate_definition(),
-            "opaque" => self.opaque(),
-            "barrier" => self.barrier(),
-            "if" => self.conditional(),
-            "OPENQASM" => Err(self.unexpected("a statement (the header comes only once, first)")),
+        match self.word(&self.tok) {
+            KW_INCLUDE => self.include(),
+            KW_QREG => self.register(true),
+            KW_CREG => self.register(false),
+            KW_GATE => self.gate_definition(),
+            KW_OPAQUE => self.opaque(),
+            KW_BARRIER => self.barrier(),
+            KW_IF => self.conditional(),
+            KW_OPENQASM => Err(self.unexpected("a statement (the header comes only once, first)")),
             _ => self.quantum_op(),
         }
     }
@@ -429,12 +454,15 @@ impl<'s> FileParser<'s, '_> {
             c.add_creg(name, size as u32)
         };
         r.map_err(|e| self.error(&name_tok, e.into()))?;
+        let word = name_word(name.as_bytes());
         if quantum {
             let i = self.st.circuit.qregs().len() as u32 - 1;
             self.st.qregs.insert(name.to_string(), i);
+            self.st.qreg_words.push(word);
         } else {
             let i = self.st.circuit.cregs().len() as u32 - 1;
             self.st.cregs.insert(name.to_string(), i);
+            self.st.creg_words.push(word);
         }
         Ok(())
     }
@@ -638,7 +666,7 @@ impl<'s> FileParser<'s, '_> {
         let name = self.text(t);
         // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
         // compiled name match answers without hashing.
-        if let Some(g) = Gate::from_name(name)
+        if let Some(g) = Gate::from_word(self.word(t))
             && (!g.info().qelib1 || self.st.qelib1)
         {
             return Ok(Callable::Builtin(g));
@@ -853,20 +881,7 @@ impl<'s> FileParser<'s, '_> {
             },
         )?;
         let name = self.text(&t);
-        // Most files have one to three registers: a scan beats hashing.
-        let regs = if quantum {
-            self.st.circuit.qregs()
-        } else {
-            self.st.circuit.cregs()
-        };
-        let found = if regs.len() <= 8 {
-            regs.iter().position(|r| r.name == name).map(|i| i as u32)
-        } else if quantum {
-            self.st.qregs.get(name).copied()
-        } else {
-            self.st.cregs.get(name).copied()
-        };
-        let Some(reg) = found else {
+        let Some(reg) = self.find_register(name, self.word(&t), quantum) else {
             return Err(self.error(
                 &t,
                 ParseErrorKind::UnknownRegister {
@@ -908,6 +923,24 @@ impl<'s> FileParser<'s, '_> {
             ));
         }
         Ok((Arg::Bit(r.offset + index as u32, reg, index as u32), t))
+    }
+
+    /// The index of the quantum (or classical) register `name`, whose [`name_word`] is
+    /// `word`.
+    #[inline(always)]
+    fn find_register(&self, name: &str, word: u64, quantum: bool) -> Option<u32> {
+        let (words, by_name) = if quantum {
+            (&self.st.qreg_words, &self.st.qregs)
+        } else {
+            (&self.st.creg_words, &self.st.cregs)
+        };
+        // Most files have one to three registers with short names: a scan of integers beats
+        // hashing.
+        if word != 0 && words.len() <= 8 {
+            words.iter().position(|&w| w == word).map(|i| i as u32)
+        } else {
+            by_name.get(name).copied()
+        }
     }
 
     fn arg_list(&mut self) -> Result<()> {
@@ -966,12 +999,17 @@ impl<'s> FileParser<'s, '_> {
     /// A gate call, `measure` or `reset` (possibly under `if`).
     fn quantum_op(&mut self) -> Result<()> {
         let stmt = self.tok;
-        match self.text(&stmt) {
-            "measure" => return self.measure(),
-            "reset" => return self.reset(),
+        match self.word(&stmt) {
+            KW_MEASURE => return self.measure(),
+            KW_RESET => return self.reset(),
             _ => {}
         }
         let callee = self.lookup_gate(&stmt)?;
+        if let Callable::Builtin(g) = callee
+            && let Some(done) = self.compact_call(&stmt, g)
+        {
+            return done;
+        }
         self.advance()?;
         self.top_params()?;
         self.arg_list()?;
@@ -990,6 +1028,55 @@ impl<'s> FileParser<'s, '_> {
         self.st.args = args;
         self.st.params = params;
         r
+    }
+
+    /// A call of table gate `g` in the compact shape that [`fast::scan_call`] reads, with
+    /// every check the general path makes passed; `None` (nothing consumed) otherwise, and
+    /// the statement is read again token by token, which reports whatever is wrong.
+    #[inline(always)]
+    fn compact_call(&mut self, stmt: &Token, g: Gate) -> Option<Result<()>> {
+        let mut params = std::mem::take(&mut self.st.params);
+        let mut bits = std::mem::take(&mut self.st.bits);
+        let mut qubits = std::mem::take(&mut self.st.qubits);
+        params.clear();
+        bits.clear();
+        qubits.clear();
+        let end = fast::scan_call(self.src, self.lex.pos(), &mut params, &mut bits)
+            .filter(|_| {
+                params.len() == g.num_params()
+                    && bits.len() == g.arity()
+                    && params.iter().all(|v| v.is_finite())
+            })
+            .filter(|_| {
+                for b in &bits {
+                    let (start, end) = (b.name_start as usize, b.name_end as usize);
+                    let word = word_at(self.src.as_bytes(), start, end);
+                    let Some(reg) = self.find_register(&self.src[start..end], word, true) else {
+                        return false;
+                    };
+                    let r = &self.st.circuit.qregs()[reg as usize];
+                    if b.index >= r.size {
+                        return false;
+                    }
+                    let q = r.offset + b.index;
+                    if qubits.contains(&q) {
+                        return false;
+                    }
+                    qubits.push(q);
+                }
+                true
+            });
+        let done = end.map(|end| {
+            // As on the general path: the token after the `;` is read before the operation
+            // is counted against the limit.
+            self.lex.skip_to(end);
+            self.advance()?;
+            self.push_op(stmt, OpKind::Gate(g), &qubits, &params, None)
+        });
+        self.st.params = params;
+        self.st.bits = bits;
+        self.st.qubits = qubits;
+        done
     }
 
     fn emit_broadcast(

@@ -1,0 +1,268 @@
+//! The statement nearly every line of a real file is — a gate call written compactly, such as
+//! `cu1(pi/2) node[13],node[0];` or `u(1.66,-6.27,3.84) q[8];` — scanned straight from the
+//! bytes, without tokens.
+//!
+//! The scan accepts only a narrow shape and answers `None` for anything else (white space
+//! other than spaces between arguments, comments, line breaks, whole-register arguments,
+//! parameter expressions beyond `±f (* f | / f)*` with `f` a number or `pi`), and the parser
+//! then reads the statement again token by token. So the general parser alone decides every
+//! error and every unusual form; this path only has to agree with it on the forms it accepts,
+//! which `tests/parse_corpus.rs` checks on the whole corpus.
+
+use super::lexer::ident_byte;
+
+/// One `reg[index]` argument: the register name's byte range and the index.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BitRef {
+    pub(super) name_start: u32,
+    pub(super) name_end: u32,
+    pub(super) index: u32,
+}
+
+/// Most arguments one compact call may have (qelib1's widest gate takes 5).
+const MAX_ARGS: usize = 16;
+
+/// Scans a gate call from just after its name at `pos`: `(params)`, then the arguments, then
+/// `;`. Fills `params` and `args` and returns the offset after the `;`, or `None` when the
+/// statement is not in the compact shape (the buffers' contents are then meaningless).
+#[inline]
+pub(super) fn scan_call(
+    src: &str,
+    pos: usize,
+    params: &mut Vec<f64>,
+    args: &mut Vec<BitRef>,
+) -> Option<usize> {
+    let b = src.as_bytes();
+    let mut p = pos;
+    if b.get(p) == Some(&b'(') {
+        p += 1;
+        loop {
+            let (v, q) = product(src, p)?;
+            params.push(v);
+            p = q;
+            match b.get(p)? {
+                b',' => p += 1,
+                b')' => {
+                    p += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    } else if b.get(p) != Some(&b' ') {
+        return None;
+    }
+    p = spaces(b, p);
+    loop {
+        let name_start = p;
+        if !b.get(p)?.is_ascii_alphabetic() && b[p] != b'_' {
+            return None;
+        }
+        p += 1;
+        while b.get(p).is_some_and(|&c| ident_byte(c)) {
+            p += 1;
+        }
+        let name_end = p;
+        if b.get(p) != Some(&b'[') {
+            return None;
+        }
+        p += 1;
+        let digits = p;
+        let mut index: u32 = 0;
+        // Nine digits cannot overflow a u32.
+        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit() && p - digits < 9) {
+            index = index * 10 + (c - b'0') as u32;
+            p += 1;
+        }
+        if p == digits || b.get(p) != Some(&b']') || args.len() == MAX_ARGS {
+            return None;
+        }
+        p += 1;
+        args.push(BitRef {
+            name_start: name_start as u32,
+            name_end: name_end as u32,
+            index,
+        });
+        match b.get(p)? {
+            b',' => p = spaces(b, p + 1),
+            b';' => return Some(p + 1),
+            _ => return None,
+        }
+    }
+}
+
+#[inline]
+fn spaces(b: &[u8], mut p: usize) -> usize {
+    while b.get(p) == Some(&b' ') {
+        p += 1;
+    }
+    p
+}
+
+/// `[-] f ((* | /) f)*`, evaluated left to right as the general parser does (`-a*b/c` is
+/// `((-a)*b)/c`). Returns the value and the offset after it.
+#[inline]
+fn product(src: &str, p: usize) -> Option<(f64, usize)> {
+    let b = src.as_bytes();
+    let neg = b.get(p) == Some(&b'-');
+    let (mut v, mut p) = factor(src, p + usize::from(neg))?;
+    if neg {
+        v = -v;
+    }
+    loop {
+        match b.get(p) {
+            Some(b'*') => {
+                let (f, q) = factor(src, p + 1)?;
+                v *= f;
+                p = q;
+            }
+            Some(b'/') => {
+                let (f, q) = factor(src, p + 1)?;
+                v /= f;
+                p = q;
+            }
+            _ => return Some((v, p)),
+        }
+    }
+}
+
+/// `pi` or an unsigned number as the lexer reads one (`1`, `1.5`, `.5`, `5.`, `1e-3`).
+#[inline]
+fn factor(src: &str, start: usize) -> Option<(f64, usize)> {
+    let b = src.as_bytes();
+    let glued = |p: usize| b.get(p).is_some_and(|&c| ident_byte(c) || c == b'.');
+    if b.get(start..start + 2) == Some(b"pi") {
+        return (!glued(start + 2)).then_some((std::f64::consts::PI, start + 2));
+    }
+    // The digits, as an integer while they fit, and how many follow the dot.
+    let mut p = start;
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut frac = 0i32;
+    while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+        digits += 1;
+        p += 1;
+    }
+    if b.get(p) == Some(&b'.') {
+        p += 1;
+        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+            digits += 1;
+            frac += 1;
+            p += 1;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    let mut exp = 0i32;
+    if matches!(b.get(p), Some(b'e' | b'E')) {
+        p += 1;
+        let neg = b.get(p) == Some(&b'-');
+        if matches!(b.get(p), Some(b'+' | b'-')) {
+            p += 1;
+        }
+        let first = p;
+        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+            exp = exp.saturating_mul(10).saturating_add((c - b'0') as i32);
+            p += 1;
+        }
+        if p == first {
+            return None;
+        }
+        if neg {
+            exp = -exp;
+        }
+    }
+    if glued(p) {
+        return None;
+    }
+    // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 10^22 are both exact
+    // doubles, so one multiplication or division rounds correctly, as the full algorithm
+    // would. Everything else goes to the standard library.
+    let scale = exp.saturating_sub(frac);
+    if digits <= 19 && mantissa <= 1 << 53 && (-22..=22).contains(&scale) {
+        let m = mantissa as f64;
+        let v = if scale < 0 {
+            m / POW10[(-scale) as usize]
+        } else {
+            m * POW10[scale as usize]
+        };
+        return Some((v, p));
+    }
+    // The range holds ASCII digits, a dot and an exponent only.
+    src.get(start..p)?.parse().ok().map(|v| (v, p))
+}
+
+/// 10^0 ..= 10^22, every one exact in a double.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The fast path's numbers equal the standard library's, bit for bit, in every form.
+    #[test]
+    fn numbers_read_as_the_standard_library_reads_them() {
+        let mut rng = Rng::new(7);
+        let mut texts: Vec<String> = [
+            "0",
+            "0.0",
+            "00",
+            ".5",
+            "5.",
+            "1e0",
+            "1E+22",
+            "1e-22",
+            "1e23",
+            "9007199254740992",
+            "9007199254740993",
+            "9007199254740993.0",
+            "123456789012345678901234",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "0.000000000000000000000000001",
+            "2.5E+10",
+            "1e-400",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for _ in 0..50_000 {
+            let x = rng.f64() * 10f64.powi(rng.below(40) as i32 - 20);
+            texts.push(format!("{x}"));
+            texts.push(format!("{x:e}"));
+            texts.push(format!("{x:.*}", rng.below(25) as usize));
+            texts.push(format!("{}", rng.next_u64() >> rng.below(64)));
+        }
+        for t in &texts {
+            let want: f64 = t.parse().unwrap();
+            let (got, end) = factor(t, 0).unwrap_or_else(|| panic!("{t} not read"));
+            assert_eq!(end, t.len(), "{t}");
+            assert_eq!(got.to_bits(), want.to_bits(), "{t}");
+        }
+    }
+
+    #[test]
+    fn products_evaluate_left_to_right_with_the_sign_on_the_first_factor() {
+        for (t, want) in [
+            ("-pi/4", -std::f64::consts::PI / 4.0),
+            ("3*pi/4", 3.0 * std::f64::consts::PI / 4.0),
+            ("-0", -0.0),
+            ("1/3*3", 1.0 / 3.0 * 3.0),
+        ] {
+            let (got, end) = product(t, 0).unwrap();
+            assert_eq!((got.to_bits(), end), (want.to_bits(), t.len()), "{t}");
+        }
+        for t in [
+            "1.2.3", "1e", "1e+", "pix", "2pi", "1_0", ".", "", "-", "--1", "+1",
+        ] {
+            assert!(product(t, 0).is_none_or(|(_, end)| end < t.len()), "{t}");
+        }
+    }
+}
