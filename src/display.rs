@@ -21,8 +21,17 @@ pub fn human_bytes(b: f64) -> String {
 /// A duration in milliseconds with three significant digits and a unit that fits:
 /// `0.0123` → `12.3 µs`, `42.0` → `42.0 ms`, `61500.0` → `61.5 s`.
 pub fn human_ms(ms: f64) -> String {
+    let mut s = String::with_capacity(12);
+    push_ms(&mut s, ms);
+    s
+}
+
+/// Pushes [`human_ms`]`(ms)`.
+pub fn push_ms(s: &mut String, ms: f64) {
     if !ms.is_finite() {
-        return format!("{ms} ms");
+        use std::fmt::Write;
+        let _ = write!(s, "{ms} ms");
+        return;
     }
     let (x, unit) = if ms < 1.0 {
         (ms * 1e3, "µs")
@@ -31,7 +40,6 @@ pub fn human_ms(ms: f64) -> String {
     } else {
         (ms / 1e3, "s")
     };
-    let mut s = String::with_capacity(12);
     let decimals = if x >= 100.0 {
         0
     } else if x >= 10.0 {
@@ -39,10 +47,9 @@ pub fn human_ms(ms: f64) -> String {
     } else {
         2
     };
-    push_fixed(&mut s, x, decimals);
+    push_fixed(s, x, decimals);
     s.push(' ');
     s.push_str(unit);
-    s
 }
 
 /// Pushes `x` rounded to `decimals` places (at most 3) the way `{x:.decimals$}` writes it,
@@ -52,11 +59,11 @@ pub fn human_ms(ms: f64) -> String {
 /// here, to even there); from 10^12 on, and for infinities and NaN, the float formatter is
 /// used.
 pub fn push_fixed(s: &mut String, x: f64, decimals: u32) {
-    use std::fmt::Write;
     let decimals = decimals.min(3);
     let scale = 10u64.pow(decimals);
     let v = (x.abs() * scale as f64).round();
     if !x.is_finite() || v >= 1e12 {
+        use std::fmt::Write;
         let _ = write!(s, "{x:.*}", decimals as usize);
         return;
     }
@@ -64,17 +71,40 @@ pub fn push_fixed(s: &mut String, x: f64, decimals: u32) {
     if x.is_sign_negative() {
         s.push('-');
     }
-    let _ = write!(s, "{}", n / scale);
+    push_digits(s, n / scale, 1);
     if decimals > 0 {
-        let _ = write!(s, ".{:0w$}", n % scale, w = decimals as usize);
+        s.push('.');
+        push_digits(s, n % scale, decimals as usize);
     }
+}
+
+/// Pushes `n` in decimal, zero-padded to `width` digits.
+fn push_digits(s: &mut String, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width.max(1) {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // Every byte is an ASCII digit.
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("?"));
 }
 
 /// `x` in scientific notation with three decimals, as `{x:.3e}` writes it (`0.000123456` →
 /// `1.235e-4`), through integer formatting (the same caveat as [`push_fixed`]).
 pub fn sci3(x: f64) -> String {
+    let mut s = String::with_capacity(12);
+    push_sci3(&mut s, x);
+    s
+}
+
+/// Pushes [`sci3`]`(x)`.
+pub fn push_sci3(s: &mut String, x: f64) {
     if !x.is_finite() || x == 0.0 {
-        return format!("{x:.3e}");
+        use std::fmt::Write;
+        let _ = write!(s, "{x:.3e}");
+        return;
     }
     let a = x.abs();
     let mantissa = |e: i32| (a / 10f64.powi(e) * 1000.0).round();
@@ -90,8 +120,17 @@ pub fn sci3(x: f64) -> String {
         m = mantissa(e).max(1000.0);
     }
     let m = m as u64;
-    let sign = if x < 0.0 { "-" } else { "" };
-    format!("{sign}{}.{:03}e{e}", m / 1000, m % 1000)
+    if x < 0.0 {
+        s.push('-');
+    }
+    push_digits(s, m / 1000, 1);
+    s.push('.');
+    push_digits(s, m % 1000, 3);
+    s.push('e');
+    if e < 0 {
+        s.push('-');
+    }
+    push_digits(s, e.unsigned_abs() as u64, 1);
 }
 
 /// Column alignment in [`table`].
@@ -175,5 +214,11 @@ mod tests {
         assert_eq!(human_ms(42.0), "42.0 ms");
         assert_eq!(human_ms(61500.0), "61.5 s");
         assert_eq!(human_ms(9.999), "10.00 ms");
+        let mut s = String::new();
+        for (n, w) in [(0, 1), (7, 3), (1234, 1), (u64::MAX, 1), (5, 0)] {
+            push_digits(&mut s, n, w);
+            assert_eq!(s, format!("{n:0w$}"), "{n} in {w}");
+            s.clear();
+        }
     }
 }

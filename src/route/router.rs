@@ -807,51 +807,124 @@ fn explain(
     next: Option<&Estimate>,
     cfg: &RouterConfig,
 ) -> String {
-    use crate::display::{push_fixed, sci3};
-    let interval = format!(
-        "{} (90%: {}–{})",
-        ms(c.latency_ms),
-        ms(c.low_ms),
-        ms(c.high_ms)
-    );
+    // Pushed piece by piece: `format!` with float arguments was a tenth of a decision.
+    use crate::display::{push_fixed, push_ms, push_sci3};
+    let mut s = String::with_capacity(192);
+    let interval = |s: &mut String| {
+        push_ms(s, c.latency_ms);
+        s.push_str(" (90%: ");
+        push_ms(s, c.low_ms);
+        s.push('–');
+        push_ms(s, c.high_ms);
+        s.push(')');
+    };
+    s.push_str(&c.backend);
     let Some(n) = next else {
-        return format!(
-            "{} is the only eligible backend; predicted {interval}",
-            c.backend
-        );
+        s.push_str(" is the only eligible backend; predicted ");
+        interval(&mut s);
+        return s;
     };
     match strategy {
-        Strategy::Cost => format!(
-            "{} is the cheapest: {} against {} on {}; predicted {interval}",
-            c.backend,
-            sci3(c.cost),
-            sci3(n.cost),
-            n.backend
-        ),
+        Strategy::Cost => {
+            s.push_str(" is the cheapest: ");
+            push_sci3(&mut s, c.cost);
+            s.push_str(" against ");
+            push_sci3(&mut s, n.cost);
+            s.push_str(" on ");
+            s.push_str(&n.backend);
+            s.push_str("; predicted ");
+            interval(&mut s);
+        }
         Strategy::Performance => {
-            let mut times = String::new();
-            push_fixed(&mut times, n.expected_ms / c.expected_ms, 1);
-            format!(
-                "{} is fastest: predicted {interval}, {times}× faster than {} ({})",
-                c.backend,
-                n.backend,
-                ms(n.latency_ms)
-            )
+            s.push_str(" is fastest: predicted ");
+            interval(&mut s);
+            s.push_str(", ");
+            push_fixed(&mut s, n.expected_ms / c.expected_ms, 1);
+            s.push_str("× faster than ");
+            s.push_str(&n.backend);
+            s.push_str(" (");
+            push_ms(&mut s, n.latency_ms);
+            s.push(')');
         }
         _ => {
-            let mut weights = String::new();
-            push_fixed(&mut weights, cfg.performance_weight * 100.0, 0);
-            weights.push('/');
-            push_fixed(&mut weights, cfg.cost_weight * 100.0, 0);
-            format!(
-                "{} has the best {weights} latency/cost score: predicted {interval} at {}; \
-                 next {} ({}, {})",
-                c.backend,
-                sci3(c.cost),
-                n.backend,
-                ms(n.latency_ms),
-                sci3(n.cost)
-            )
+            s.push_str(" has the best ");
+            push_fixed(&mut s, cfg.performance_weight * 100.0, 0);
+            s.push('/');
+            push_fixed(&mut s, cfg.cost_weight * 100.0, 0);
+            s.push_str(" latency/cost score: predicted ");
+            interval(&mut s);
+            s.push_str(" at ");
+            push_sci3(&mut s, c.cost);
+            s.push_str("; next ");
+            s.push_str(&n.backend);
+            s.push_str(" (");
+            push_ms(&mut s, n.latency_ms);
+            s.push_str(", ");
+            push_sci3(&mut s, n.cost);
+            s.push(')');
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(backend: &str, latency_ms: f64, cost: f64) -> Estimate {
+        Estimate {
+            backend: backend.into(),
+            latency_ms,
+            low_ms: latency_ms * 0.5,
+            high_ms: latency_ms * 2.0,
+            model_ms: latency_ms,
+            queue_ms: 0.0,
+            risk: 0.0,
+            expected_ms: latency_ms,
+            cost,
+            fidelity: Some(1.0),
+            in_domain: true,
+            meets_deadline: true,
+            within_budget: true,
+            score: 0.0,
+            log_sd: 0.1,
+        }
+    }
+
+    #[test]
+    fn reasons_read_as_sentences_with_their_numbers() {
+        let cfg = RouterConfig::default();
+        let (a, b) = (
+            estimate("mps-64", 0.0123, 2.5e-9),
+            estimate("statevector", 42.0, 1.25e-6),
+        );
+        let cases = [
+            (
+                Strategy::Performance,
+                Some(&b),
+                "mps-64 is fastest: predicted 12.3 µs (90%: 6.15 µs–24.6 µs), 3414.6× faster \
+                 than statevector (42.0 ms)",
+            ),
+            (
+                Strategy::Cost,
+                Some(&b),
+                "mps-64 is the cheapest: 2.500e-9 against 1.250e-6 on statevector; predicted \
+                 12.3 µs (90%: 6.15 µs–24.6 µs)",
+            ),
+            (
+                Strategy::Balanced,
+                Some(&b),
+                "mps-64 has the best 70/30 latency/cost score: predicted 12.3 µs (90%: 6.15 \
+                 µs–24.6 µs) at 2.500e-9; next statevector (42.0 ms, 1.250e-6)",
+            ),
+            (
+                Strategy::Performance,
+                None,
+                "mps-64 is the only eligible backend; predicted 12.3 µs (90%: 6.15 µs–24.6 µs)",
+            ),
+        ];
+        for (strategy, next, want) in cases {
+            assert_eq!(explain(strategy, &a, next, &cfg), want, "{strategy}");
         }
     }
 }
