@@ -184,9 +184,10 @@ fn many_threads_write_without_losing_a_row() {
     w.close().unwrap();
     let report = read_dir(dir.path()).unwrap();
     let mut ids: Vec<String> = report.records.into_iter().map(|r| r.job_id).collect();
+    assert_eq!(ids.len(), 4000);
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 4000);
+    assert_eq!(ids.len(), 4000, "a row was written twice");
 }
 
 #[test]
