@@ -320,7 +320,8 @@ impl<'s> FileParser<'s, '_> {
         if self.tok.kind() != Tok::Ident {
             return Err(self.unexpected("a statement"));
         }
-        match self.word(&self.tok) {
+        let word = self.word(&self.tok);
+        match word {
             KW_INCLUDE => self.include(),
             KW_QREG => self.register(true),
             KW_CREG => self.register(false),
@@ -329,7 +330,7 @@ impl<'s> FileParser<'s, '_> {
             KW_BARRIER => self.barrier(),
             KW_IF => self.conditional(),
             KW_OPENQASM => Err(self.unexpected("a statement (the header comes only once, first)")),
-            _ => self.quantum_op(),
+            _ => self.quantum_op(word),
         }
     }
 
@@ -576,7 +577,7 @@ impl<'s> FileParser<'s, '_> {
                     };
                     return Err(self.error(&stmt, ParseErrorKind::NotInGate { what }));
                 }
-                _ => Some(self.lookup_gate(&stmt)?),
+                _ => Some(self.lookup_gate(&stmt, self.word(&stmt))?),
             };
             self.advance()?;
             let mut roots = Vec::new();
@@ -662,11 +663,11 @@ impl<'s> FileParser<'s, '_> {
     // Inlined: returned through memory, the enum was written byte-wise and read back in
     // words, a store-forwarding stall on every gate call.
     #[inline(always)]
-    fn lookup_gate(&self, t: &Token) -> Result<Callable> {
+    fn lookup_gate(&self, t: &Token, word: u64) -> Result<Callable> {
         let name = self.text(t);
         // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
         // compiled name match answers without hashing.
-        if let Some(g) = Gate::from_word(self.word(t))
+        if let Some(g) = Gate::from_word(word)
             && (!g.info().qelib1 || self.st.qelib1)
         {
             return Ok(Callable::Builtin(g));
@@ -996,15 +997,16 @@ impl<'s> FileParser<'s, '_> {
         }
     }
 
-    /// A gate call, `measure` or `reset` (possibly under `if`).
-    fn quantum_op(&mut self) -> Result<()> {
+    /// A gate call, `measure` or `reset` (possibly under `if`); `word` is the current
+    /// token's [`name_word`].
+    fn quantum_op(&mut self, word: u64) -> Result<()> {
         let stmt = self.tok;
-        match self.word(&stmt) {
+        match word {
             KW_MEASURE => return self.measure(),
             KW_RESET => return self.reset(),
             _ => {}
         }
-        let callee = self.lookup_gate(&stmt)?;
+        let callee = self.lookup_gate(&stmt, word)?;
         if let Callable::Builtin(g) = callee
             && let Some(done) = self.compact_call(&stmt, g)
         {
@@ -1289,7 +1291,7 @@ impl<'s> FileParser<'s, '_> {
             return Err(self.unexpected("a gate call, `measure` or `reset` after `if (...)`"));
         }
         self.st.condition = Some(Condition { creg, value });
-        let r = self.quantum_op();
+        let r = self.quantum_op(self.word(&self.tok));
         self.st.condition = None;
         r
     }
