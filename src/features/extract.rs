@@ -121,7 +121,8 @@ pub fn extract(circuit: &Circuit) -> Features {
     let mut layer_ops = 0u64;
     let mut occupied = 0u64;
     let mut max_span = 0u64;
-    let mut wires: Vec<usize> = Vec::with_capacity(8);
+    // Wires an operation with a bit or a condition occupies (qubits, then n + bit).
+    let mut wide: Vec<u32> = Vec::with_capacity(8);
 
     for op in circuit.ops() {
         if op.kind == OpKind::Barrier {
@@ -182,29 +183,37 @@ pub fn extract(circuit: &Circuit) -> Features {
             }
         }
 
-        // Wires this operation occupies.
-        wires.clear();
-        wires.extend(op.qubits.iter().map(|&q| q as usize));
-        if let Some(c) = op.clbit {
-            wires.push(n + c as usize);
+        // Wires this operation occupies: for a gate, just its qubits.
+        let wires: &[u32] = if op.clbit.is_none() && op.condition.is_none() {
+            op.qubits
+        } else {
+            wide.clear();
+            wide.extend_from_slice(op.qubits);
+            if let Some(c) = op.clbit {
+                wide.push(n as u32 + c);
+            }
+            if let Some(cond) = op.condition {
+                conditionals += 1;
+                let r = &cregs[cond.creg as usize];
+                wide.extend(r.range().map(|c| n as u32 + c));
+            }
+            &wide
+        };
+        let (mut prev, mut c) = (0u32, 0u32);
+        for &w in wires {
+            let (lw, cw) = (level[w as usize], crit[w as usize]);
+            // The deepest level, and the most multi-qubit gates on a path ending there.
+            if lw > prev {
+                (prev, c) = (lw, cw);
+            } else if lw == prev {
+                c = c.max(cw);
+            }
         }
-        if let Some(cond) = op.condition {
-            conditionals += 1;
-            let r = &cregs[cond.creg as usize];
-            wires.extend(r.range().map(|c| n + c as usize));
-        }
-        let prev = wires.iter().map(|&w| level[w]).max().unwrap_or(0);
         let l = prev + 1;
-        let c = wires
-            .iter()
-            .filter(|&&w| level[w] == prev)
-            .map(|&w| crit[w])
-            .max()
-            .unwrap_or(0)
-            + u32::from(multi);
-        for &w in &wires {
-            level[w] = l;
-            crit[w] = c;
+        let c = c + u32::from(multi);
+        for &w in wires {
+            level[w as usize] = l;
+            crit[w as usize] = c;
         }
         layer_ops += 1;
         occupied += arity as u64;
