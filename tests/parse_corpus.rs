@@ -97,7 +97,10 @@ fn compact_calls_parse_as_the_general_parser_reads_them() {
          cu1(pi/2) q[2],r[0];\nccx r[1], q[0],  q[2];\nrzz(1/3) q[0],q[1];\n\
          cx q[0],q[1]; cx q[1],q[0];\nrz(-1.5*-2) q[0];\nrz(2^2) q[0];\nrz(pi/2+1) q[0];\n\
          rz(1/0.5) q[0];\nrz((1)) q[0];\nrz(sin(1)) q[0];\nrz(1)q[0];\nrz( 1) q[0];\n\
-         x\tq[0];\nx q[0] ;\nx q [0];\nx q[ 0];\nx q;\nU(1,2,3) q[1];\nCX q[0],q[1];\n"
+         x\tq[0];\nx q[0] ;\nx q [0];\nx q[ 0];\nx q;\nU(1,2,3) q[1];\nCX q[0],q[1];\n\
+         creg c[2];\nmeasure q[0] -> c[0];\nif (c==1) rz(pi/2) q[1];\nif(c==0) cx q[1],q[2];\n\
+         reset q[0];\nbarrier q[0],r[1];\ngate g(a) x, y { rz(a/2) x; cx x,y; }\ng(pi) q[0],q[1];\n\
+         h q[2]; // a comment\nx /* inline */ q[1];\n"
             .into(),
     ));
     for (name, text) in &texts {
