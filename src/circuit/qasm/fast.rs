@@ -11,24 +11,29 @@
 
 use super::lexer::ident_byte;
 
-/// One `reg[index]` argument: the register name's byte range and the index.
+/// One `reg[index]` argument: the register (when matched by word) or its name's byte range,
+/// and the index.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct BitRef {
+    pub(super) reg: Option<u32>,
     pub(super) name_start: u32,
     pub(super) name_end: u32,
     pub(super) index: u32,
 }
 
 /// Most arguments one compact call may have (qelib1's widest gate takes 5).
-const MAX_ARGS: usize = 16;
+pub(super) const MAX_ARGS: usize = 16;
 
 /// Scans a gate call from just after its name at `pos`: `(params)`, then the arguments, then
 /// `;`. Fills `params` and `args` and returns the offset after the `;`, or `None` when the
 /// statement is not in the compact shape (the buffers' contents are then meaningless).
+/// An argument whose register name is one of `words` (registers' name words, 0 for a long
+/// name) followed by `[` names that register; others are left to the caller to look up.
 #[inline]
 pub(super) fn scan_call(
     src: &str,
     pos: usize,
+    words: &[u64],
     params: &mut Vec<f64>,
     args: &mut Vec<BitRef>,
 ) -> Option<usize> {
@@ -58,9 +63,15 @@ pub(super) fn scan_call(
         if !b.get(p)?.is_ascii_alphabetic() && b[p] != b'_' {
             return None;
         }
-        p += 1;
-        while b.get(p).is_some_and(|&c| ident_byte(c)) {
-            p += 1;
+        let reg = register_at(b, p, words);
+        match reg {
+            Some((_, len)) => p += len,
+            None => {
+                p += 1;
+                while b.get(p).is_some_and(|&c| ident_byte(c)) {
+                    p += 1;
+                }
+            }
         }
         let name_end = p;
         if b.get(p) != Some(&b'[') {
@@ -79,6 +90,7 @@ pub(super) fn scan_call(
         }
         p += 1;
         args.push(BitRef {
+            reg: reg.map(|(r, _)| r),
             name_start: name_start as u32,
             name_end: name_end as u32,
             index,
@@ -89,6 +101,19 @@ pub(super) fn scan_call(
             _ => return None,
         }
     }
+}
+
+/// The register (index into `words`, name length) whose name starts at `p` and is followed
+/// by `[`: one masked eight-byte compare per register.
+#[inline(always)]
+fn register_at(b: &[u8], p: usize, words: &[u64]) -> Option<(u32, usize)> {
+    let here = u64::from_le_bytes(b.get(p..p + 8)?.try_into().ok()?);
+    words.iter().enumerate().find_map(|(i, &w)| {
+        // A word's length is its count of nonzero low bytes (names hold no NUL).
+        let len = (64 - w.leading_zeros() as usize).div_ceil(8);
+        (w != 0 && here & (u64::MAX >> (64 - 8 * len)) == w && b.get(p + len) == Some(&b'['))
+            .then_some((i as u32, len))
+    })
 }
 
 #[inline]
@@ -245,6 +270,22 @@ mod tests {
             let (got, end) = factor(t, 0).unwrap_or_else(|| panic!("{t} not read"));
             assert_eq!(end, t.len(), "{t}");
             assert_eq!(got.to_bits(), want.to_bits(), "{t}");
+        }
+    }
+
+    #[test]
+    fn registers_match_by_word_only_when_the_whole_name_is_followed_by_a_bracket() {
+        use crate::circuit::gate::name_word;
+        let words = [name_word(b"q"), name_word(b"qq"), 0, name_word(b"ancilla")];
+        for (text, want) in [
+            ("q[1],q[2];", Some((0, 1))),
+            ("qq[1],q[2];", Some((1, 2))),
+            ("qx[0],q[1];", None),
+            ("ancilla[3];   ", Some((3, 7))),
+            ("ancillas[3];  ", None),
+            ("q[1];", None), // fewer than eight bytes left: the caller scans the name
+        ] {
+            assert_eq!(register_at(text.as_bytes(), 0, &words), want, "{text}");
         }
     }
 

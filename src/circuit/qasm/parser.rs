@@ -1037,48 +1037,59 @@ impl<'s> FileParser<'s, '_> {
     /// the statement is read again token by token, which reports whatever is wrong.
     #[inline(always)]
     fn compact_call(&mut self, stmt: &Token, g: Gate) -> Option<Result<()>> {
-        let mut params = std::mem::take(&mut self.st.params);
-        let mut bits = std::mem::take(&mut self.st.bits);
-        let mut qubits = std::mem::take(&mut self.st.qubits);
-        params.clear();
-        bits.clear();
-        qubits.clear();
-        let end = fast::scan_call(self.src, self.lex.pos(), &mut params, &mut bits)
-            .filter(|_| {
-                params.len() == g.num_params()
-                    && bits.len() == g.arity()
-                    && params.iter().all(|v| v.is_finite())
-            })
-            .filter(|_| {
-                for b in &bits {
+        self.st.params.clear();
+        self.st.bits.clear();
+        // Registers are matched by word when there are few (see `find_register`).
+        let words: &[u64] = if self.st.qreg_words.len() <= 8 {
+            &self.st.qreg_words
+        } else {
+            &[]
+        };
+        let end = fast::scan_call(
+            self.src,
+            self.lex.pos(),
+            words,
+            &mut self.st.params,
+            &mut self.st.bits,
+        )?;
+        let params = &self.st.params;
+        if params.len() != g.num_params()
+            || self.st.bits.len() != g.arity()
+            || !params.iter().all(|v| v.is_finite())
+        {
+            return None;
+        }
+        let mut qubits = [0u32; fast::MAX_ARGS];
+        for (k, b) in self.st.bits.iter().enumerate() {
+            let reg = match b.reg {
+                Some(reg) => reg,
+                None => {
                     let (start, end) = (b.name_start as usize, b.name_end as usize);
                     let word = word_at(self.src.as_bytes(), start, end);
-                    let Some(reg) = self.find_register(&self.src[start..end], word, true) else {
-                        return false;
-                    };
-                    let r = &self.st.circuit.qregs()[reg as usize];
-                    if b.index >= r.size {
-                        return false;
-                    }
-                    let q = r.offset + b.index;
-                    if qubits.contains(&q) {
-                        return false;
-                    }
-                    qubits.push(q);
+                    self.find_register(&self.src[start..end], word, true)?
                 }
-                true
-            });
-        let done = end.map(|end| {
-            // As on the general path: the token after the `;` is read before the operation
-            // is counted against the limit.
-            self.lex.skip_to(end);
-            self.advance()?;
-            self.push_op(stmt, OpKind::Gate(g), &qubits, &params, None)
-        });
+            };
+            let r = &self.st.circuit.qregs()[reg as usize];
+            if b.index >= r.size {
+                return None;
+            }
+            let q = r.offset + b.index;
+            if qubits[..k].contains(&q) {
+                return None;
+            }
+            qubits[k] = q;
+        }
+        let n = self.st.bits.len();
+        // As on the general path: the token after the `;` is read before the operation is
+        // counted against the limit.
+        self.lex.skip_to(end);
+        if let Err(e) = self.advance() {
+            return Some(Err(e));
+        }
+        let params = std::mem::take(&mut self.st.params);
+        let r = self.push_op(stmt, OpKind::Gate(g), &qubits[..n], &params, None);
         self.st.params = params;
-        self.st.bits = bits;
-        self.st.qubits = qubits;
-        done
+        Some(r)
     }
 
     fn emit_broadcast(
