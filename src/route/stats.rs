@@ -161,8 +161,8 @@ impl Tally {
     pub(crate) fn decided(&mut self, backend: &str, strategy: &str, rule: bool, explored: bool) {
         let r = &mut self.routing;
         r.decisions += 1;
-        *r.by_backend.entry(backend.to_string()).or_default() += 1;
-        *r.by_strategy.entry(strategy.to_string()).or_default() += 1;
+        count(&mut r.by_backend, backend);
+        count(&mut r.by_strategy, strategy);
         r.rule_fallbacks += rule as u64;
         r.explorations += explored as u64;
     }
@@ -250,5 +250,15 @@ impl Tally {
             },
             (n_resp > 0).then(|| resp / n_resp as f64),
         )
+    }
+}
+
+/// Adds one to `key`'s count, allocating its name only the first time.
+fn count(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
     }
 }
