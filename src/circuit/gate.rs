@@ -198,37 +198,37 @@ impl Gate {
     /// the matrix: `U` is Clifford iff `U P U†` is a Pauli operator (up to phase) for every
     /// single-qubit `X` and `Z`. When every angle is a multiple of π/2 the answer is cached per
     /// combination of angles mod 2π, so a rotation by a multiple of π/2 costs a table lookup.
+    #[inline]
     pub fn is_clifford(self, params: &[f64]) -> bool {
         match self.info().clifford {
             Cliffordness::Always => true,
             Cliffordness::Never => false,
-            Cliffordness::Depends => {
-                let mut key = 0usize;
-                let mut all_quarter = true;
-                for &p in params {
-                    match quarter_turns(p) {
-                        Some(k) => key = key * 4 + k,
-                        None => {
-                            all_quarter = false;
-                            break;
+            Cliffordness::Depends => self.is_clifford_at(params),
+        }
+    }
+
+    /// [`Gate::is_clifford`] of a gate that is Clifford for some parameters only.
+    fn is_clifford_at(self, params: &[f64]) -> bool {
+        let mut key = 0usize;
+        for &p in params {
+            match quarter_turns(p) {
+                Some(k) => key = key * 4 + k,
+                None => {
+                    return match self {
+                        // θ sets the entries' magnitudes (cos θ/2, sin θ/2), which a Clifford
+                        // keeps at 0, 2^-1/2 or 1; with θ a quarter turn only the matrix can
+                        // tell.
+                        Gate::U3 | Gate::U | Gate::BigU | Gate::Cu3 | Gate::Cu => {
+                            quarter_turns(params[0]).is_some()
+                                && matrix_is_clifford(&self.matrix(params))
                         }
-                    }
-                }
-                if all_quarter {
-                    return quarter_turn_table(self)[key];
-                }
-                match self {
-                    // θ sets the entries' magnitudes (cos θ/2, sin θ/2), which a Clifford
-                    // keeps at 0, 2^-1/2 or 1; with θ a quarter turn only the matrix can tell.
-                    Gate::U3 | Gate::U | Gate::BigU | Gate::Cu3 | Gate::Cu => {
-                        quarter_turns(params[0]).is_some()
-                            && matrix_is_clifford(&self.matrix(params))
-                    }
-                    // One-angle rotations (and u2) are Clifford only at quarter turns.
-                    _ => false,
+                        // One-angle rotations (and u2) are Clifford only at quarter turns.
+                        _ => false,
+                    };
                 }
             }
         }
+        quarter_turn_table(self)[key]
     }
 
     /// Whether this gate counts towards the T count: `t`, `tdg`, or a single-qubit phase
