@@ -60,6 +60,15 @@ fn mid_circuit_measurement_reset_and_conditionals() {
     assert_eq!(f[Feature::Measurement], 0.5);
     let f = feats("qreg q[1]; creg c[1]; measure q[0] -> c[0]; measure q[0] -> c[0];");
     assert_eq!(f[Feature::HasMidCircuitMeasurement], 0.0);
+    // Two measurements in layers 1 and 2, each followed by a gate: both layers count.
+    let f = feats(
+        "qreg q[2]; creg c[2]; measure q[0] -> c[0]; h q[1]; measure q[1] -> c[1]; \
+         x q[0]; x q[1];",
+    );
+    assert_eq!(
+        (f[Feature::Depth], f[Feature::Measurement]),
+        (3.0, 2.0 / 3.0)
+    );
     let f = feats("qreg q[1]; reset q[0]; h q[0];");
     assert_eq!(
         (

@@ -107,6 +107,8 @@ pub fn extract(circuit: &Circuit) -> Features {
     let mut mq_level = vec![0u32; n];
     // Level of a measurement on each qubit not yet followed by anything (0 = none).
     let mut pending_measure = vec![0u32; n];
+    // Qubits with such a measurement.
+    let mut pending = 0u32;
     let mut mcm_layers: Vec<bool> = Vec::new();
     let mut graph = Interactions::new(n);
     // Cut c lies between qubits c and c+1.
@@ -222,15 +224,20 @@ pub fn extract(circuit: &Circuit) -> Features {
         match op.kind {
             OpKind::Measure => {
                 let q = op.qubits[0] as usize;
+                pending += u32::from(pending_measure[q] == 0);
                 pending_measure[q] = l;
             }
             _ => {
-                for &q in op.qubits {
-                    let m = pending_measure[q as usize];
-                    if m > 0 {
-                        mid_circuit = true;
-                        mark(&mut mcm_layers, m);
-                        pending_measure[q as usize] = 0;
+                // Most circuits measure only at the end: nothing to look for before that.
+                if pending > 0 {
+                    for &q in op.qubits {
+                        let m = pending_measure[q as usize];
+                        if m > 0 {
+                            mid_circuit = true;
+                            mark(&mut mcm_layers, m);
+                            pending_measure[q as usize] = 0;
+                            pending -= 1;
+                        }
                     }
                 }
                 if op.kind == OpKind::Reset {
