@@ -744,6 +744,13 @@ mod tests {
             assert_eq!(Gate::from_name(name), None, "{name:?}");
         }
         assert_eq!(name_word(b"abcdefghi"), 0);
+        // The parser tries a statement as a gate call before its keywords.
+        for kw in [
+            "include", "qreg", "creg", "gate", "opaque", "barrier", "if", "OPENQASM", "measure",
+            "reset",
+        ] {
+            assert_eq!(Gate::from_name(kw), None, "{kw}");
+        }
         assert_ne!(name_word(b"abcdefgh"), name_word(b"abcdefg"));
     }
 

@@ -321,6 +321,15 @@ impl<'s> FileParser<'s, '_> {
             return Err(self.unexpected("a statement"));
         }
         let word = self.word(&self.tok);
+        // A table gate in scope (no keyword is a gate name) in the compact shape: the common
+        // case, read without the keyword match below.
+        let stmt = self.tok;
+        if let Some(g) = Gate::from_word(word)
+            && (!g.info().qelib1 || self.st.qelib1)
+            && let Some(done) = self.compact_call(&stmt, g)
+        {
+            return done;
+        }
         match word {
             KW_INCLUDE => self.include(),
             KW_QREG => self.register(true),
