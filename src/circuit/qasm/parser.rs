@@ -339,7 +339,8 @@ impl<'s> FileParser<'s, '_> {
             KW_BARRIER => self.barrier(),
             KW_IF => self.conditional(),
             KW_OPENQASM => Err(self.unexpected("a statement (the header comes only once, first)")),
-            _ => self.quantum_op(word),
+            // The compact path has been tried above.
+            _ => self.quantum_op(word, false),
         }
     }
 
@@ -1007,8 +1008,8 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// A gate call, `measure` or `reset` (possibly under `if`); `word` is the current
-    /// token's [`name_word`].
-    fn quantum_op(&mut self, word: u64) -> Result<()> {
+    /// token's [`name_word`]; `compact`: whether to try [`FileParser::compact_call`] first.
+    fn quantum_op(&mut self, word: u64, compact: bool) -> Result<()> {
         let stmt = self.tok;
         match word {
             KW_MEASURE => return self.measure(),
@@ -1016,7 +1017,8 @@ impl<'s> FileParser<'s, '_> {
             _ => {}
         }
         let callee = self.lookup_gate(&stmt, word)?;
-        if let Callable::Builtin(g) = callee
+        if compact
+            && let Callable::Builtin(g) = callee
             && let Some(done) = self.compact_call(&stmt, g)
         {
             return done;
@@ -1311,7 +1313,7 @@ impl<'s> FileParser<'s, '_> {
             return Err(self.unexpected("a gate call, `measure` or `reset` after `if (...)`"));
         }
         self.st.condition = Some(Condition { creg, value });
-        let r = self.quantum_op(self.word(&self.tok));
+        let r = self.quantum_op(self.word(&self.tok), true);
         self.st.condition = None;
         r
     }
