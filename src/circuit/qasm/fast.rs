@@ -9,7 +9,7 @@
 //! error and every unusual form; this path only has to agree with it on the forms it accepts,
 //! which `tests/parse_corpus.rs` checks on the whole corpus.
 
-use super::lexer::ident_byte;
+use super::lexer::{glues_to_number, ident_byte, scan_number};
 
 /// One `reg[index]` argument: the register (when matched by word) or its name's byte range,
 /// and the index.
@@ -155,60 +155,21 @@ fn product(src: &str, p: usize) -> Option<(f64, usize)> {
 #[inline]
 fn factor(src: &str, start: usize) -> Option<(f64, usize)> {
     let b = src.as_bytes();
-    let glued = |p: usize| b.get(p).is_some_and(|&c| ident_byte(c) || c == b'.');
+    let glued = |p: usize| b.get(p).is_some_and(|&c| glues_to_number(c));
     if b.get(start..start + 2) == Some(b"pi") {
         return (!glued(start + 2)).then_some((std::f64::consts::PI, start + 2));
     }
-    // The digits, as an integer while they fit, and how many follow the dot.
-    let mut p = start;
-    let mut mantissa = 0u64;
-    let mut digits = 0usize;
-    let mut frac = 0i32;
-    while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
-        digits += 1;
-        p += 1;
-    }
-    if b.get(p) == Some(&b'.') {
-        p += 1;
-        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
-            digits += 1;
-            frac += 1;
-            p += 1;
-        }
-    }
-    if digits == 0 {
+    let n = scan_number(b, start);
+    if !n.valid || glued(n.end) {
         return None;
     }
-    let mut exp = 0i32;
-    if matches!(b.get(p), Some(b'e' | b'E')) {
-        p += 1;
-        let neg = b.get(p) == Some(&b'-');
-        if matches!(b.get(p), Some(b'+' | b'-')) {
-            p += 1;
-        }
-        let first = p;
-        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
-            exp = exp.saturating_mul(10).saturating_add((c - b'0') as i32);
-            p += 1;
-        }
-        if p == first {
-            return None;
-        }
-        if neg {
-            exp = -exp;
-        }
-    }
-    if glued(p) {
-        return None;
-    }
+    let p = n.end;
     // Clinger's fast path: a mantissa below 2^53 and a power of ten up to 10^22 are both exact
     // doubles, so one multiplication or division rounds correctly, as the full algorithm
     // would. Everything else goes to the standard library.
-    let scale = exp.saturating_sub(frac);
-    if digits <= 19 && mantissa <= 1 << 53 && (-22..=22).contains(&scale) {
-        let m = mantissa as f64;
+    let scale = n.exp.saturating_sub(n.frac);
+    if n.digits <= 19 && n.mantissa <= 1 << 53 && (-22..=22).contains(&scale) {
+        let m = n.mantissa as f64;
         let v = if scale < 0 {
             m / POW10[(-scale) as usize]
         } else {

@@ -330,36 +330,11 @@ impl<'s> Lexer<'s> {
     /// `123`, `1.5`, `.5`, `5.`, `1e-3`, `2.5E+10`.
     fn number(&mut self, start: usize, line: u32) -> Result<Token, Box<LexError>> {
         let src = self.src;
-        let mut p = start;
-        let digits = |p: &mut usize| {
-            let s = *p;
-            while src.get(*p).is_some_and(u8::is_ascii_digit) {
-                *p += 1;
-            }
-            *p - s
-        };
-        let int_digits = digits(&mut p);
-        let mut real = false;
-        let mut ok = true;
-        if src.get(p) == Some(&b'.') {
-            p += 1;
-            real = true;
-            let frac = digits(&mut p);
-            ok = int_digits + frac > 0;
-        }
-        if matches!(src.get(p), Some(b'e' | b'E')) {
-            real = true;
-            p += 1;
-            if matches!(src.get(p), Some(b'+' | b'-')) {
-                p += 1;
-            }
-            ok &= digits(&mut p) > 0;
-        }
+        let n = scan_number(src, start);
+        let mut p = n.end;
+        let mut ok = n.valid;
         // A number glued to letters (`12ab`) is one bad token, not two.
-        while src
-            .get(p)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
-        {
+        while src.get(p).is_some_and(|&c| glues_to_number(c)) {
             p += 1;
             ok = false;
         }
@@ -369,12 +344,89 @@ impl<'s> Lexer<'s> {
             return Err(self.err(start, line, ParseErrorKind::InvalidNumber { text }));
         }
         Ok(Token::new(
-            if real { Tok::Real } else { Tok::Int },
+            if n.real { Tok::Real } else { Tok::Int },
             start as u32,
             p as u32,
             line,
         ))
     }
+}
+
+/// A number as OpenQASM writes one (`1`, `1.5`, `.5`, `5.`, `1e-3`), read from its first
+/// byte: the lexer's grammar, shared with the compact-call path so that the two agree.
+pub(crate) struct NumberScan {
+    /// One past its last byte (letters glued to it not included).
+    pub(crate) end: usize,
+    /// Whether it has a dot or an exponent.
+    pub(crate) real: bool,
+    /// Whether it is well formed: a digit before or after the dot, and one in the exponent.
+    pub(crate) valid: bool,
+    /// Its digits without the dot as an integer (wrapping beyond 19 digits).
+    pub(crate) mantissa: u64,
+    /// How many digits, and how many of them follow the dot.
+    pub(crate) digits: usize,
+    pub(crate) frac: i32,
+    /// The exponent (saturating).
+    pub(crate) exp: i32,
+}
+
+/// Reads the number starting at `start` (see [`NumberScan`]).
+#[inline(always)]
+pub(crate) fn scan_number(b: &[u8], start: usize) -> NumberScan {
+    let mut p = start;
+    let mut mantissa = 0u64;
+    let mut digits = 0usize;
+    let mut frac = 0i32;
+    while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+        digits += 1;
+        p += 1;
+    }
+    let mut real = false;
+    if b.get(p) == Some(&b'.') {
+        real = true;
+        p += 1;
+        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+            digits += 1;
+            frac += 1;
+            p += 1;
+        }
+    }
+    let mut valid = digits > 0;
+    let mut exp = 0i32;
+    if matches!(b.get(p), Some(b'e' | b'E')) {
+        real = true;
+        p += 1;
+        let neg = b.get(p) == Some(&b'-');
+        if matches!(b.get(p), Some(b'+' | b'-')) {
+            p += 1;
+        }
+        let first = p;
+        while let Some(&c) = b.get(p).filter(|c| c.is_ascii_digit()) {
+            exp = exp.saturating_mul(10).saturating_add((c - b'0') as i32);
+            p += 1;
+        }
+        valid &= p > first;
+        if neg {
+            exp = -exp;
+        }
+    }
+    NumberScan {
+        end: p,
+        real,
+        valid,
+        mantissa,
+        digits,
+        frac,
+        exp,
+    }
+}
+
+/// Whether byte `c` right after a number makes it one bad token (`12ab`, `1.5.3`).
+#[inline(always)]
+pub(crate) fn glues_to_number(c: u8) -> bool {
+    ident_byte(c) || c == b'.'
 }
 
 #[inline]

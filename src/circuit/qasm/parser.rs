@@ -324,8 +324,7 @@ impl<'s> FileParser<'s, '_> {
         // A table gate in scope (no keyword is a gate name) in the compact shape: the common
         // case, read without the keyword match below.
         let stmt = self.tok;
-        if let Some(g) = Gate::from_word(word)
-            && (!g.info().qelib1 || self.st.qelib1)
+        if let Some(g) = self.table_gate(word)
             && let Some(done) = self.compact_call(&stmt, g)
         {
             return done;
@@ -670,16 +669,20 @@ impl<'s> FileParser<'s, '_> {
         Ok(())
     }
 
+    /// The table gate named by `word` if it is in scope (`qelib1.inc` gates after the include).
+    /// A table gate in scope cannot be shadowed (redefinition is an error), so the compiled
+    /// match answers without hashing.
+    #[inline(always)]
+    fn table_gate(&self, word: u64) -> Option<Gate> {
+        Gate::from_word(word).filter(|g| !g.info().qelib1 || self.st.qelib1)
+    }
+
     // Inlined: returned through memory, the enum was written byte-wise and read back in
     // words, a store-forwarding stall on every gate call.
     #[inline(always)]
     fn lookup_gate(&self, t: &Token, word: u64) -> Result<Callable> {
         let name = self.text(t);
-        // A table gate that is in scope cannot be shadowed (redefinition is an error), so the
-        // compiled name match answers without hashing.
-        if let Some(g) = Gate::from_word(word)
-            && (!g.info().qelib1 || self.st.qelib1)
-        {
+        if let Some(g) = self.table_gate(word) {
             return Ok(Callable::Builtin(g));
         }
         match self.st.gates.get(name) {
