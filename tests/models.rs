@@ -56,6 +56,8 @@ fn frozen_v1_model_set_loads_and_predicts() {
     );
     // Its metrics predate the list of largest losses.
     assert!(set.meta.metrics.cv.selection.largest_losses.is_empty());
+    // ... and the measurements' own repeatability.
+    assert!(set.meta.metrics.cv.repeatability.is_none());
     assert!(set.index_of("statevector").is_some());
     let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
     let preds = set.predict(&extract(&c), 1024, 1).unwrap();
@@ -202,6 +204,18 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     assert!(report.contains("## Cross-validation (leave family out)"));
     assert!(report.contains("## Held-out families (ghz)"));
     assert!(report.contains("Where the models' choices lost the most time"));
+    // The reference sweep ran every finishing attempt twice: its noise is measured, and a
+    // perfect model of the mean times, though not perfect against noisy runs, beats
+    // choosing by a single run.
+    let r = cv.repeatability.as_ref().expect("repeatability");
+    assert!(r.circuits > 0 && r.circuits <= s.circuits);
+    assert!(r.sigma_ln > 0.0);
+    for ceiling in [&r.run_vs_run, &r.true_means] {
+        assert!(ceiling.top1 < 1.0 && ceiling.regret > 1.0, "{ceiling:?}");
+    }
+    assert!(r.true_means.top1 > r.run_vs_run.top1, "{r:?}");
+    assert_eq!(r.median_ape.len(), a.backends.len());
+    assert!(report.contains("How far the measurements agree with themselves"));
 }
 
 #[test]

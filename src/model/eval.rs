@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LatencyMode;
 use super::artifact::{Hyperparameters, ModeCriterion};
+use super::noise::{self, Repeatability};
 use super::train::{Dataset, Outcome};
 use crate::features::Feature;
 
@@ -121,6 +122,10 @@ pub struct Evaluation {
     pub backends: Vec<BackendMetrics>,
     /// Per circuit.
     pub selection: Selection,
+    /// How far the measurements agree with themselves: the ceiling their noise puts on any
+    /// model (absent from model sets made before it, and when no circuit ran twice).
+    #[serde(default)]
+    pub repeatability: Option<Repeatability>,
 }
 
 /// Everything measured.
@@ -473,6 +478,7 @@ pub(crate) fn evaluate(
             largest_losses,
             lost_ms,
         },
+        repeatability: noise::repeatability(ds, circuits, h.seed),
     }
 }
 

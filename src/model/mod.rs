@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod eval;
 pub mod forest;
 pub mod linear;
+pub mod noise;
 pub mod report;
 pub mod train;
 

@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use super::ModelMeta;
 use super::artifact::ModeCriterion;
-use super::eval::Evaluation;
+use super::eval::{Evaluation, RuleScore};
+use super::noise::Repeatability;
 use crate::display::human_ms;
 
 fn pct(x: Option<f64>) -> String {
@@ -13,6 +14,46 @@ fn pct(x: Option<f64>) -> String {
 
 fn num(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+fn rule_row(out: &mut String, r: &RuleScore) {
+    let _ = writeln!(
+        out,
+        "| {} | {:.3} | {:.1}% | {:.1}% |",
+        r.name,
+        r.regret,
+        100.0 * r.top1,
+        100.0 * r.within_10pct
+    );
+}
+
+fn repeatability(out: &mut String, r: &Repeatability) {
+    let _ = writeln!(
+        out,
+        "\nHow far the measurements agree with themselves ({} circuits whose every successful \
+         backend ran at least twice; no model involved). One run's ln time scatters around the \
+         true value with σ = {:.2} (a typical run {:.0}% off). Choosing by one run and scoring \
+         on the other, and a perfect model of each pair's mean time scored against runs \
+         re-drawn with that noise (median APE {:.0}%; the taken means are noisy too, so this \
+         ceiling is if anything high), bound what any model can score here:\n\n\
+         | reference | regret | top-1 | within 10% of best |\n|---|---:|---:|---:|",
+        r.circuits,
+        r.sigma_ln,
+        100.0 * (r.sigma_ln * 0.674_489_75).exp_m1(),
+        100.0 * r.true_means_median_ape
+    );
+    rule_row(out, &r.run_vs_run);
+    rule_row(out, &r.true_means);
+    let apes = r
+        .median_ape
+        .iter()
+        .map(|(b, a)| format!("{b} {:.0}%", 100.0 * a))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        out,
+        "\nMedian APE of one run's time as a prediction of the other's: {apes}."
+    );
 }
 
 fn evaluation(out: &mut String, e: &Evaluation) {
@@ -55,14 +96,10 @@ fn evaluation(out: &mut String, e: &Evaluation) {
     let mut rows = vec![&s.model];
     rows.extend(s.baselines.iter());
     for r in rows {
-        let _ = writeln!(
-            out,
-            "| {} | {:.3} | {:.1}% | {:.1}% |",
-            r.name,
-            r.regret,
-            100.0 * r.top1,
-            100.0 * r.within_10pct
-        );
+        rule_row(out, r);
+    }
+    if let Some(r) = &e.repeatability {
+        repeatability(out, r);
     }
     if s.largest_losses.is_empty() {
         return;
