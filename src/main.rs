@@ -466,6 +466,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let summary = qroute::telemetry::summary::summarize(&report.records);
             print!("{}", qroute::telemetry::summary::render(&summary));
+            let floor = qroute::model::artifact::Hyperparameters::default().min_fidelity;
+            match qroute::model::noise::of_records(&report.records, floor, 0) {
+                Ok(Some(r)) => println!("{r}"),
+                Ok(None) => println!(
+                    "repeatability: no circuit ran at least twice on every backend that \
+                     succeeded (collect with --repeat 2 or more)"
+                ),
+                Err(e) => println!("repeatability: {e}"),
+            }
             Ok(if report.bad_files.is_empty() {
                 ExitCode::SUCCESS
             } else {

@@ -275,6 +275,17 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
     assert!(stderr.contains("broken.parquet"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("10 rows, 2 circuits"), "{stdout}");
+    // ghz_5 succeeded three times (1.5, 5.5 and 9.5 ms), on its only backend: the first two
+    // runs give σ = |ln 1.5 − ln 5.5| / (0.6745 √2) = 1.36, and a choice among one backend
+    // is always right.
+    assert!(
+        stdout.contains(
+            "repeatability over 1 circuit whose every successful backend ran at least twice: \
+             one run's ln time scatters with sigma 1.36; choosing the backend by one run, \
+             scored on another: top-1 100.0%, regret 1.000"
+        ),
+        "{stdout}"
+    );
     // 10 attempts: statuses cycle ok, failed, timeout, ineligible; ok rows have wall 1.5 + i
     // for i = 0, 4, 8, so p50 = 5.5 and p95 = 9.5.
     let line = stdout

@@ -20,9 +20,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::ModelError;
 use super::eval::RuleScore;
 use super::train::{Dataset, Outcome, median};
 use crate::rng::Rng;
+use crate::telemetry::ExecutionRecord;
 
 /// Replicates of the simulated re-measurement.
 const DRAWS: usize = 25;
@@ -43,6 +45,40 @@ pub struct Repeatability {
     pub true_means_median_ape: f64,
     /// Per backend, the median APE of one run's time as a prediction of another's.
     pub median_ape: BTreeMap<String, f64>,
+}
+
+impl std::fmt::Display for Repeatability {
+    /// One paragraph for a terminal.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (a, b) = (&self.run_vs_run, &self.true_means);
+        write!(
+            f,
+            "repeatability over {} circuit{} whose every successful backend ran at least twice: \
+             one run's ln time scatters with sigma {:.2}; choosing the backend by one run, scored \
+             on another: top-1 {:.1}%, regret {:.3}; a perfect model of the mean times \
+             (simulated): top-1 {:.1}%, regret {:.3}, median APE {:.0}%",
+            self.circuits,
+            if self.circuits == 1 { "" } else { "s" },
+            self.sigma_ln,
+            100.0 * a.top1,
+            a.regret,
+            100.0 * b.top1,
+            b.regret,
+            100.0 * self.true_means_median_ape
+        )
+    }
+}
+
+/// The repeatability of every circuit in `records` (successes below `min_fidelity` do not
+/// count as successes; `seed` drives the simulated re-measurement).
+pub fn of_records(
+    records: &[ExecutionRecord],
+    min_fidelity: f64,
+    seed: u64,
+) -> Result<Option<Repeatability>, ModelError> {
+    let ds = Dataset::from_records(records, min_fidelity)?;
+    let all: Vec<usize> = (0..ds.circuits.len()).collect();
+    Ok(repeatability(&ds, &all, seed))
 }
 
 /// Accumulates a rule's score over (pick time, best time) pairs.
