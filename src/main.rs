@@ -25,7 +25,7 @@ use qroute::circuit::qasm;
 use qroute::config::{Config, default_price};
 use qroute::display::{Align, table};
 use qroute::features::{self, FeatureRow, OutputFormat};
-use qroute::telemetry::collect::{CollectSpec, Progress, collect};
+use qroute::telemetry::collect::{CollectSpec, JobOrder, Progress, collect};
 
 /// Predictive router and planner for quantum-circuit execution.
 #[derive(Parser)]
@@ -118,7 +118,7 @@ enum Command {
     /// Run every circuit on every backend and record each attempt as telemetry (Parquet).
     ///
     /// A full-information sweep: ineligible and timed-out attempts are recorded too (a
-    /// timeout row carries the timeout). The order is shuffled with the seed; a (circuit,
+    /// timeout row carries the timeout). The order is seeded (see --order); a (circuit,
     /// backend) that timed out or was refused is not repeated. Rerunning with the same
     /// arguments resumes: attempts already in DIR are skipped. Ctrl-C stops after the running
     /// attempt, flushes what was recorded and prints a summary. At the end the files of
@@ -145,6 +145,14 @@ enum Command {
         /// Seed of the order and of every run.
         #[arg(long, short = 's', default_value_t = 0)]
         seed: u64,
+        /// `by-circuit`: one circuit at a time (circuits and backends in a seeded random
+        /// order), all its backends and repetitions together, so they are timed under the
+        /// same host speed; `shuffled`: first attempts of the whole sweep in a random order,
+        /// then second attempts, so a circuit's runs lie far apart. On a host whose speed
+        /// drifts, `by-circuit` measures which backend is fastest far more repeatably
+        /// (docs/telemetry.md).
+        #[arg(long, value_enum, default_value = "by-circuit")]
+        order: JobOrder,
         /// Telemetry directory (created if missing).
         #[arg(long)]
         out: PathBuf,
@@ -399,6 +407,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             timeout,
             threads,
             seed,
+            order,
             out,
         } => {
             if !(timeout.is_finite() && timeout > 0.0) {
@@ -426,6 +435,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 timeout: Duration::from_secs_f64(timeout),
                 threads,
                 seed,
+                order,
                 out,
                 tags: corpus_tags,
             };

@@ -132,4 +132,22 @@ fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
             .iter()
             .any(|r| r.backend == "stabilizer" && r.status == Status::Ineligible)
     );
+    // Every finishing attempt ran twice: the summary says how far the two runs agree.
+    let summary = Command::new(common::qroute_exe())
+        .args(["telemetry", "summary"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(summary.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("repeatability over "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let n: usize = line["repeatability over ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(n > 0 && n <= distinct_circuits.len(), "{line}");
 }

@@ -1,7 +1,8 @@
 //! The full-information sweep behind `qroute collect`: every circuit on every backend, every
 //! attempt recorded — ineligible and timed-out ones too.
 //!
-//! Jobs are `(circuit, backend, repetition)`, run in an order shuffled with the seed. A job's
+//! Jobs are `(circuit, backend, repetition)`, run in an order shuffled with the seed
+//! ([`JobOrder`]: over the whole sweep, or circuit by circuit). A job's
 //! id is `<circuit_id>:<backend>:<repetition>`; jobs whose id is already in the output
 //! directory are skipped, so an interrupted sweep resumes where it stopped. After a timeout or
 //! an ineligible answer the remaining repetitions of that circuit on that backend are not run.
@@ -18,6 +19,59 @@ use crate::circuit::Circuit;
 use crate::circuit::qasm::{ParseError, parse_file};
 use crate::features::{Features, extract};
 use crate::rng::Rng;
+
+/// The order a sweep runs its jobs in. Either way every (circuit, backend)'s first attempt
+/// comes before its second, so a timeout is known before a repetition would be spent on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum JobOrder {
+    /// First attempts of the whole sweep in a shuffled order, then second attempts, and so
+    /// on: a host that slows down for a while slows a random sample of jobs, but the runs of
+    /// one circuit lie hours apart.
+    Shuffled,
+    /// Circuits in a shuffled order; each circuit's attempts run together, every backend's
+    /// first (in a shuffled order), then every backend's second. A circuit's backends are
+    /// then timed under the same host speed, so which is fastest is measured under like
+    /// conditions (`qroute telemetry summary` reports how far the runs agree).
+    #[default]
+    ByCircuit,
+}
+
+/// Every `(circuit, backend, repetition)` job in `order`, shuffled with `seed`.
+fn job_order(
+    circuits: usize,
+    backends: usize,
+    repeat: u32,
+    order: JobOrder,
+    seed: u64,
+) -> Vec<(usize, usize, u32)> {
+    let mut rng = Rng::new(seed);
+    let mut jobs = Vec::with_capacity(circuits * backends * repeat as usize);
+    match order {
+        JobOrder::Shuffled => {
+            for ci in 0..circuits {
+                for bi in 0..backends {
+                    jobs.extend((0..repeat).map(|rep| (ci, bi, rep)));
+                }
+            }
+            // Shuffle, then a stable sort by repetition: first attempts before second ones.
+            rng.shuffle(&mut jobs);
+            jobs.sort_by_key(|&(_, _, rep)| rep);
+        }
+        JobOrder::ByCircuit => {
+            let mut cs: Vec<usize> = (0..circuits).collect();
+            rng.shuffle(&mut cs);
+            let mut bs: Vec<usize> = (0..backends).collect();
+            for ci in cs {
+                for rep in 0..repeat {
+                    rng.shuffle(&mut bs);
+                    jobs.extend(bs.iter().map(|&bi| (ci, bi, rep)));
+                }
+            }
+        }
+    }
+    jobs
+}
 
 /// What to sweep.
 #[derive(Debug, Clone)]
@@ -36,6 +90,8 @@ pub struct CollectSpec {
     pub threads: usize,
     /// Seed of the order and of every run.
     pub seed: u64,
+    /// Order of the jobs.
+    pub order: JobOrder,
     /// Telemetry directory.
     pub out: PathBuf,
     /// Tags: source and family of a circuit, from its path (`None`: not known).
@@ -173,14 +229,13 @@ pub fn collect(
     })?;
     let existing = read_dir(&spec.out)?.records;
     let recorded: HashSet<&str> = existing.iter().map(|r| r.job_id.as_str()).collect();
-    let mut jobs: Vec<(usize, usize, u32)> = Vec::new();
-    for ci in 0..circuits.len() {
-        for bi in 0..backends.len() {
-            for rep in 0..spec.repeat {
-                jobs.push((ci, bi, rep));
-            }
-        }
-    }
+    let mut jobs = job_order(
+        circuits.len(),
+        backends.len(),
+        spec.repeat,
+        spec.order,
+        spec.seed,
+    );
     let key = |(ci, bi, rep): (usize, usize, u32)| {
         format!("{}:{}:{rep}", circuits[ci].id, backends[bi].name())
     };
@@ -199,10 +254,6 @@ pub fn collect(
             dead.insert((ci, bi));
         }
     }
-    // Shuffle, then a stable sort by repetition: every pair's first attempt comes before any
-    // second one, so a timeout is known before a repetition would be wasted on it.
-    Rng::new(spec.seed).shuffle(&mut jobs);
-    jobs.sort_by_key(|&(_, _, rep)| rep);
     progress(Progress::Planned {
         todo: jobs.len(),
         done_before: summary.done_before as usize,
@@ -282,4 +333,47 @@ pub fn collect(
     }
     writer.close()?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_orders_hold_every_job_once_and_first_attempts_first() {
+        for order in [JobOrder::Shuffled, JobOrder::ByCircuit] {
+            let jobs = job_order(7, 4, 3, order, 11);
+            let mut sorted = jobs.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 7 * 4 * 3, "{order:?}");
+            for (i, &(ci, bi, rep)) in jobs.iter().enumerate() {
+                if rep > 0 {
+                    let first = jobs.iter().position(|&j| j == (ci, bi, rep - 1)).unwrap();
+                    assert!(
+                        first < i,
+                        "{order:?}: {:?} before its previous attempt",
+                        jobs[i]
+                    );
+                }
+            }
+            assert_eq!(jobs, job_order(7, 4, 3, order, 11), "seeded");
+            assert_ne!(
+                jobs,
+                job_order(7, 4, 3, order, 12),
+                "another seed, another order"
+            );
+        }
+    }
+
+    #[test]
+    fn by_circuit_keeps_a_circuits_attempts_together() {
+        let jobs = job_order(5, 3, 2, JobOrder::ByCircuit, 3);
+        for block in jobs.chunks(3 * 2) {
+            assert!(block.iter().all(|j| j.0 == block[0].0), "{block:?}");
+        }
+        // The shuffled order spreads them over the sweep.
+        let spread = job_order(5, 3, 2, JobOrder::Shuffled, 3);
+        assert!(spread.chunks(6).any(|b| b.iter().any(|j| j.0 != b[0].0)));
+    }
 }
