@@ -369,7 +369,7 @@ fn score_rule(
     mut each: impl FnMut(usize, Option<usize>, f64),
 ) -> RuleScore {
     let auto = ds.backends.iter().position(|b| b == "prism-auto");
-    let (mut total, mut best_total, mut top1, mut within) = (0.0, 0.0, 0u64, 0u64);
+    let mut tally = Tally::default();
     for &(c, best, best_b) in scored {
         let mut pick = choice(c);
         if pick.is_none_or(|b| ds.obs[c][b].outcome() == Outcome::Ineligible) {
@@ -381,25 +381,44 @@ fn score_rule(
             Some(Outcome::Ineligible) | None => best,
         };
         each(c, pick, t);
-        total += t;
-        best_total += best;
-        if pick == Some(best_b) {
-            top1 += 1;
-        }
-        if t <= best * 1.1 {
-            within += 1;
-        }
+        tally.add(pick == Some(best_b), t, best);
     }
-    let n = scored.len().max(1) as f64;
-    RuleScore {
-        name: name.into(),
-        regret: if best_total > 0.0 {
-            total / best_total
-        } else {
-            1.0
-        },
-        top1: top1 as f64 / n,
-        within_10pct: within as f64 / n,
+    tally.score(name)
+}
+
+/// A rule's score, accumulated one circuit at a time.
+#[derive(Default)]
+pub(crate) struct Tally {
+    n: u64,
+    top1: u64,
+    within: u64,
+    taken: f64,
+    best: f64,
+}
+
+impl Tally {
+    /// One circuit: whether the rule picked the best backend, the time its pick took and
+    /// the best backend's time.
+    pub(crate) fn add(&mut self, picked_best: bool, taken: f64, best: f64) {
+        self.n += 1;
+        self.top1 += u64::from(picked_best);
+        self.within += u64::from(taken <= best * 1.1);
+        self.taken += taken;
+        self.best += best;
+    }
+
+    pub(crate) fn score(&self, name: &str) -> RuleScore {
+        let n = self.n.max(1) as f64;
+        RuleScore {
+            name: name.into(),
+            regret: if self.best > 0.0 {
+                self.taken / self.best
+            } else {
+                1.0
+            },
+            top1: self.top1 as f64 / n,
+            within_10pct: self.within as f64 / n,
+        }
     }
 }
 

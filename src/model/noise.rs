@@ -21,13 +21,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::ModelError;
-use super::eval::RuleScore;
+use super::eval::{RuleScore, Tally};
 use super::train::{Dataset, Outcome, median};
 use crate::rng::Rng;
 use crate::telemetry::ExecutionRecord;
 
 /// Replicates of the simulated re-measurement.
 const DRAWS: usize = 25;
+
+/// The median of |z| for a standard normal z: σ = median |deviation| / this.
+const NORMAL_MEDIAN_ABS: f64 = 0.674_489_750_196_081_7;
 
 /// The evaluation's view of measurement noise over the circuits it scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +48,13 @@ pub struct Repeatability {
     pub true_means_median_ape: f64,
     /// Per backend, the median APE of one run's time as a prediction of another's.
     pub median_ape: BTreeMap<String, f64>,
+}
+
+impl Repeatability {
+    /// How far off a typical run is: exp(median |ln(run / true value)|) − 1.
+    pub fn typical_run_error(&self) -> f64 {
+        (self.sigma_ln * NORMAL_MEDIAN_ABS).exp_m1()
+    }
 }
 
 impl std::fmt::Display for Repeatability {
@@ -79,40 +89,6 @@ pub fn of_records(
     let ds = Dataset::from_records(records, min_fidelity)?;
     let all: Vec<usize> = (0..ds.circuits.len()).collect();
     Ok(repeatability(&ds, &all, seed))
-}
-
-/// Accumulates a rule's score over (pick time, best time) pairs.
-#[derive(Default)]
-struct Tally {
-    n: u64,
-    top1: u64,
-    within: u64,
-    taken: f64,
-    best: f64,
-}
-
-impl Tally {
-    fn add(&mut self, same: bool, taken: f64, best: f64) {
-        self.n += 1;
-        self.top1 += u64::from(same);
-        self.within += u64::from(taken <= best * 1.1);
-        self.taken += taken;
-        self.best += best;
-    }
-
-    fn score(&self, name: &str) -> RuleScore {
-        let n = self.n.max(1) as f64;
-        RuleScore {
-            name: name.into(),
-            regret: if self.best > 0.0 {
-                self.taken / self.best
-            } else {
-                1.0
-            },
-            top1: self.top1 as f64 / n,
-            within_10pct: self.within as f64 / n,
-        }
-    }
 }
 
 fn argmin(v: &[f64]) -> usize {
@@ -166,7 +142,7 @@ pub(crate) fn repeatability(ds: &Dataset, circuits: &[usize], seed: u64) -> Opti
     if sets.is_empty() || log_gaps.is_empty() {
         return None;
     }
-    let sigma = median(&log_gaps) / (0.674_489_750_196_081_7 * std::f64::consts::SQRT_2);
+    let sigma = median(&log_gaps) / (NORMAL_MEDIAN_ABS * std::f64::consts::SQRT_2);
 
     let mut run_vs_run = Tally::default();
     for runs in &sets {

@@ -39,7 +39,7 @@ fn repeatability(out: &mut String, r: &Repeatability) {
          | reference | regret | top-1 | within 10% of best |\n|---|---:|---:|---:|",
         r.circuits,
         r.sigma_ln,
-        100.0 * (r.sigma_ln * 0.674_489_75).exp_m1(),
+        100.0 * r.typical_run_error(),
         100.0 * r.true_means_median_ape
     );
     rule_row(out, &r.run_vs_run);
