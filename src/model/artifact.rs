@@ -56,9 +56,10 @@ pub struct Hyperparameters {
     pub folds: usize,
     /// A result of lower fidelity estimate does not count as a success when scoring choices.
     pub min_fidelity: f64,
-    /// What a failed or timed-out attempt costs when choosing, ms: a backend is ranked by
-    /// predicted time + predicted risk × this (the expected time, with a failure costing
-    /// about a timeout).
+    /// The timeout choices are judged against, ms: a backend is ranked by its expected time
+    /// ([`crate::model::expected::expected_ms`]), in which a run predicted past this counts
+    /// as lost and a lost run (failed or timed out) costs twice it. Before 2026-12-02 the
+    /// rank was predicted time + predicted risk × this.
     pub risk_penalty_ms: f64,
     /// Seed of the folds and forests.
     pub seed: u64,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LatencyMode;
 use super::artifact::{Hyperparameters, ModeCriterion};
+use super::expected::expected_ms;
 use super::noise::{self, Repeatability};
 use super::train::{Dataset, Outcome};
 use crate::features::Feature;
@@ -25,6 +26,8 @@ use crate::features::Feature;
 pub(crate) struct CvPred {
     /// ln(ms) by each [`LatencyMode`], in [`LatencyMode::ALL`] order.
     pub(crate) log_ms: [f64; 3],
+    /// The spread of that mode's forest across its trees (0 for the regression alone).
+    pub(crate) spread: [f64; 3],
     pub(crate) risk: f64,
 }
 
@@ -341,18 +344,69 @@ fn backend_metrics(
     }
 }
 
-/// The models' choice for circuit `c`: the eligible backend with the least expected time,
-/// predicted latency + predicted risk × `penalty_ms`.
+/// Per circuit and backend, σ of a held-out prediction's ln latency as the router takes it
+/// (the larger of the forest's spread and this), without the circuit's own fold: the root
+/// mean square error of the chosen mode over the held-out circuits of the other folds (1
+/// when there are none). `fold[c]` is circuit `c`'s fold (ignored outside `circuits`).
+pub(crate) fn fold_sigmas(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    modes: &[LatencyMode],
+    fold: &[usize],
+    folds: usize,
+) -> Vec<Vec<f64>> {
+    let nb = ds.backends.len();
+    // Per fold and backend: Σ squared error and count.
+    let mut sums = vec![vec![(0.0, 0u64); nb]; folds];
+    for (b, &mode) in modes.iter().enumerate() {
+        let m = mode_index(mode);
+        for &c in circuits {
+            if let (Some(p), Some((y, false))) = (preds[c][b], ds.obs[c][b].latency_target(1.0)) {
+                let s = &mut sums[fold[c]][b];
+                s.0 += (p.log_ms[m] - y).powi(2);
+                s.1 += 1;
+            }
+        }
+    }
+    let mut out = vec![vec![1.0; nb]; ds.circuits.len()];
+    for &c in circuits {
+        for (b, o) in out[c].iter_mut().enumerate() {
+            let (mut sq, mut n) = (0.0, 0);
+            for (k, s) in sums.iter().enumerate() {
+                if k != fold[c] {
+                    sq += s[b].0;
+                    n += s[b].1;
+                }
+            }
+            if n > 0 {
+                *o = (sq / n as f64).sqrt();
+            }
+        }
+    }
+    out
+}
+
+/// The models' choice for circuit `c`: the eligible backend with the least expected time
+/// ([`expected_ms`]) against the timeout `timeout_ms`, its σ the larger of the forest's
+/// spread and `sigma[c][b]`, as the router ranks.
 pub(crate) fn model_choice(
     ds: &Dataset,
     c: usize,
     preds: &[Vec<Option<CvPred>>],
     modes: &[LatencyMode],
-    penalty_ms: f64,
+    sigma: &[Vec<f64>],
+    timeout_ms: f64,
 ) -> Option<usize> {
     let expected = |b: usize| {
         preds[c][b].map_or(f64::INFINITY, |p| {
-            p.log_ms[mode_index(modes[b])].exp() + p.risk.clamp(0.0, 1.0) * penalty_ms
+            let m = mode_index(modes[b]);
+            expected_ms(
+                p.log_ms[m].exp(),
+                p.spread[m].max(sigma[c][b]),
+                p.risk,
+                timeout_ms,
+            )
         })
     };
     (0..ds.backends.len())
@@ -422,12 +476,14 @@ impl Tally {
     }
 }
 
-/// Evaluates held-out predictions for `circuits`.
+/// Evaluates held-out predictions for `circuits`; `sigma[c][b]` is the held-out error the
+/// choice counts as the least σ of a prediction (see [`fold_sigmas`]).
 pub(crate) fn evaluate(
     ds: &Dataset,
     circuits: &[usize],
     preds: &[Vec<Option<CvPred>>],
     modes: &[LatencyMode],
+    sigma: &[Vec<f64>],
     h: &Hyperparameters,
 ) -> Evaluation {
     let backends = (0..ds.backends.len())
@@ -452,7 +508,7 @@ pub(crate) fn evaluate(
         "qroute models",
         ds,
         &scored,
-        |c| model_choice(ds, c, preds, modes, h.risk_penalty_ms),
+        |c| model_choice(ds, c, preds, modes, sigma, h.risk_penalty_ms),
         |c, pick, t| taken.push((c, pick, t)),
     );
     let (largest_losses, lost_ms) = losses(ds, &scored, &taken);
@@ -537,6 +593,84 @@ mod tests {
         assert_eq!(spearman(&a, &[5.0, 6.0, 7.0, 8.0]), Some(1.0));
         assert_eq!(spearman(&a, &[8.0, 7.0, 6.0, 5.0]), Some(-1.0));
         assert_eq!(spearman(&a[..2], &[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn the_sigma_of_a_fold_comes_from_the_other_folds_only() {
+        use crate::model::train::{Circuit, Obs};
+        // One backend; circuit i measured at 100 ms (the last only timed out), predicted
+        // ln(100) + err[i].
+        let err = [0.1, 0.3, 0.5, -2.0];
+        let ds = Dataset {
+            circuits: (0..4)
+                .map(|i| Circuit {
+                    id: format!("c{i}"),
+                    name: format!("c{i}"),
+                    family: format!("f{i}"),
+                    x: Vec::new(),
+                    first_ts_us: 0,
+                    shots: 0,
+                })
+                .collect(),
+            backends: vec!["a".into()],
+            obs: (0..4)
+                .map(|i| {
+                    vec![if i < 3 {
+                        Obs {
+                            attempts: 1,
+                            ok_ms: vec![100.0],
+                            ..Obs::default()
+                        }
+                    } else {
+                        Obs {
+                            attempts: 1,
+                            timeouts: 1,
+                            timeout_ms: 100.0,
+                            ..Obs::default()
+                        }
+                    }]
+                })
+                .collect(),
+            rows: 0,
+            fingerprint: String::new(),
+            unmodelled: Vec::new(),
+        };
+        let preds: Vec<Vec<Option<CvPred>>> = err
+            .iter()
+            .map(|e| {
+                vec![Some(CvPred {
+                    log_ms: [100f64.ln() + e; 3],
+                    spread: [0.0; 3],
+                    risk: 0.0,
+                })]
+            })
+            .collect();
+        let sigma = fold_sigmas(
+            &ds,
+            &[0, 1, 2, 3],
+            &preds,
+            &[LatencyMode::Forest],
+            &[0, 1, 2, 0],
+            3,
+        );
+        let rms = |a: f64, b: f64| ((a * a + b * b) / 2.0).sqrt();
+        // The timed-out circuit is censored: no error of its own, and its fold's σ is
+        // circuit 0's fold's.
+        for (c, want) in [
+            (0, rms(0.3, 0.5)),
+            (1, rms(0.1, 0.5)),
+            (2, rms(0.1, 0.3)),
+            (3, rms(0.3, 0.5)),
+        ] {
+            assert!(
+                (sigma[c][0] - want).abs() < 1e-12,
+                "circuit {c}: {} vs {want}",
+                sigma[c][0]
+            );
+        }
+        // A fold with nothing else to learn from falls back to 1.
+        let one = fold_sigmas(&ds, &[0], &preds, &[LatencyMode::Forest], &[0, 1, 2, 0], 3);
+        assert_eq!(one[0][0], 1.0);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod artifact;
 pub mod eval;
+pub mod expected;
 pub mod forest;
 pub mod linear;
 pub mod noise;

@@ -183,9 +183,12 @@ pub fn render(meta: &ModelMeta) -> String {
         "Every number below comes from circuits of families the models did not see: \
          {}-fold leave-family-out cross-validation (folds are whole families, seed {}). \
          Routing picks, among the backends that accept a circuit, the least expected \
-         time: predicted latency + predicted failure risk × {} ms. A choice that timed out, \
-         failed or fell below fidelity {} costs the time lost plus the best backend's time; \
-         regret = Σ time of choices / Σ time of the best backend.\n",
+         time against a {} ms timeout, as the router does: ln latency normal with σ the \
+         larger of the forest's spread and the backend's held-out error on the other folds, \
+         a run past the timeout or failing (predicted risk) lost, and a lost run costing \
+         twice the timeout. A choice that timed out, failed or fell below fidelity {} costs \
+         the time lost plus the best backend's time; regret = Σ time of choices / Σ time of \
+         the best backend.\n",
         h.folds, h.seed, h.risk_penalty_ms, h.min_fidelity
     );
     if !meta.metrics.unmodelled_backends.is_empty() {

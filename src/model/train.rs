@@ -365,19 +365,25 @@ pub(crate) fn fit_backend(
     }))
 }
 
-/// ln-latency predicted by every mode.
-pub(crate) fn predict_modes(f: &Fitted, x: &[f64]) -> [f64; 3] {
-    let t = terms(x);
-    let lin = f.linear.predict(&t);
-    let mut out = [0.0; 3];
+/// Every mode's prediction for a feature row, held out of `f`'s training.
+pub(crate) fn predict_modes(f: &Fitted, x: &[f64]) -> CvPred {
+    let lin = f.linear.predict(&terms(x));
+    let (direct, direct_sd) = f.direct.predict_spread(x);
+    let (resid, resid_sd) = f.residual.predict_spread(x);
+    let mut log_ms = [0.0; 3];
+    let mut spread = [0.0; 3];
     for (i, m) in LatencyMode::ALL.iter().enumerate() {
-        out[i] = match m {
-            LatencyMode::Forest => f.direct.predict(x),
-            LatencyMode::Linear => lin,
-            LatencyMode::Residual => lin + f.residual.predict(x),
+        (log_ms[i], spread[i]) = match m {
+            LatencyMode::Forest => (direct, direct_sd),
+            LatencyMode::Linear => (lin, 0.0),
+            LatencyMode::Residual => (lin + resid, resid_sd),
         };
     }
-    out
+    CvPred {
+        log_ms,
+        spread,
+        risk: f.risk.predict(x),
+    }
 }
 
 /// Cost = intercept + a·core-seconds + b·shots, per backend, from successes.
@@ -519,22 +525,25 @@ pub fn train_records(
         for (b, _) in ds.backends.iter().enumerate() {
             if let Some(f) = fit_backend(&ds, &tr, b, h, fold + 1)? {
                 for &c in &te {
-                    let x = &ds.circuits[c].x;
-                    cv[c][b] = Some(CvPred {
-                        log_ms: predict_modes(&f, x),
-                        risk: f.risk.predict(x),
-                    });
+                    cv[c][b] = Some(predict_modes(&f, &ds.circuits[c].x));
                 }
             }
             progress(Step::Fitted);
         }
     }
     let modes = eval::choose_modes(&ds, &pool, &cv, h.mode_criterion);
-    let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, h);
+    let fold: Vec<usize> = ds
+        .circuits
+        .iter()
+        .map(|c| fold_of.get(c.family.as_str()).copied().unwrap_or(0))
+        .collect();
+    let cv_sigma = eval::fold_sigmas(&ds, &pool, &cv, &modes, &fold, folds);
+    let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, &cv_sigma, h);
 
     // The final models, on every training family.
     let mut backends = Vec::with_capacity(nb);
     let mut holdout_preds: Vec<Vec<Option<CvPred>>> = vec![vec![None; nb]; ds.circuits.len()];
+    let mut holdout_sigma = vec![vec![1.0; nb]; ds.circuits.len()];
     for b in 0..nb {
         let name = &ds.backends[b];
         let f = fit_backend(&ds, &pool, b, h, 0)?.ok_or_else(|| {
@@ -560,11 +569,8 @@ pub fn train_records(
             .and_then(|m| m.log_rmse)
             .unwrap_or(1.0);
         for &c in &test {
-            let x = &ds.circuits[c].x;
-            holdout_preds[c][b] = Some(CvPred {
-                log_ms: predict_modes(&f, x),
-                risk: f.risk.predict(x),
-            });
+            holdout_preds[c][b] = Some(predict_modes(&f, &ds.circuits[c].x));
+            holdout_sigma[c][b] = log_sigma;
         }
         backends.push(BackendModel {
             name: name.clone(),
@@ -582,8 +588,8 @@ pub fn train_records(
         });
         progress(Step::Fitted);
     }
-    let holdout_eval =
-        (!test.is_empty()).then(|| eval::evaluate(&ds, &test, &holdout_preds, &modes, h));
+    let holdout_eval = (!test.is_empty())
+        .then(|| eval::evaluate(&ds, &test, &holdout_preds, &modes, &holdout_sigma, h));
     let mut train_fams: Vec<String> = train_families.iter().map(|s| s.to_string()).collect();
     train_fams.sort();
     let meta = ModelMeta {

@@ -49,7 +49,9 @@ pub struct RouterSection {
     /// model itself expects it to be faster, or outside the training range; replay measured
     /// higher gates as costlier, docs/routing.md).
     pub min_confidence: Option<f64>,
-    /// A failure or timeout counts this many ms when ranking by expected time.
+    /// The timeout a run is judged against when ranking by expected time, ms (default
+    /// 20,000): a run predicted past it counts as lost, and a lost run (failed or timed out)
+    /// costs twice it, the time lost and a rerun (`crate::model::expected`).
     pub risk_penalty_ms: Option<f64>,
     /// `adaptive`: share of decisions that try a near-best alternative, at most 0.2.
     pub explore_rate: Option<f64>,
@@ -111,7 +113,8 @@ pub struct RouterConfig {
     pub telemetry_retention: usize,
     /// `predictive`/`adaptive`: least confidence that the model's choice beats the rule.
     pub min_confidence: f64,
-    /// What a failure or timeout counts when ranking by expected time, ms.
+    /// The timeout a run is judged against when ranking by expected time, ms; a lost run
+    /// costs twice it.
     pub risk_penalty_ms: f64,
     /// `adaptive`: share of decisions that explore.
     pub explore_rate: f64,

@@ -197,7 +197,9 @@ pub struct Estimate {
     pub queue_ms: f64,
     /// Predicted share of attempts that fail or time out.
     pub risk: f64,
-    /// What the ranking uses: latency + queue wait + risk × `risk_penalty_ms`.
+    /// What the ranking uses, ms: queue wait + the expected time of a run of this latency,
+    /// uncertainty (`log_sd`) and risk against the timeout `risk_penalty_ms`
+    /// ([`crate::model::expected::expected_ms`]).
     pub expected_ms: f64,
     /// Expected cost.
     pub cost: f64,

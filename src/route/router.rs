@@ -14,6 +14,7 @@ use super::{
 use crate::backend::{Availability, Backend, BackendOptions, Ineligible, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::features::{FEATURE_SCHEMA, Feature, Features, NUM_FEATURES};
+use crate::model::expected::{expected_ms, normal_cdf};
 use crate::model::{ModelSet, Prediction, Row, terms};
 use crate::rng::Rng;
 use crate::telemetry::{ExecutionRecord, Status};
@@ -122,22 +123,6 @@ impl Drop for ModelWatcher {
     }
 }
 
-/// Standard normal CDF (Abramowitz & Stegun 7.1.26, error < 1.5e-7).
-fn phi(x: f64) -> f64 {
-    let z = x.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * z);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-z * z).exp();
-    if x >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
-    }
-}
-
 /// Probability that `a` finishes before `b` when both log latencies are normal.
 fn p_faster(a: &Estimate, b: &Estimate) -> f64 {
     let sd = (a.log_sd * a.log_sd + b.log_sd * b.log_sd).sqrt();
@@ -151,7 +136,7 @@ fn p_faster(a: &Estimate, b: &Estimate) -> f64 {
             0.5
         };
     }
-    phi(d / sd)
+    normal_cdf(d / sd)
 }
 
 fn ms(x: f64) -> String {
@@ -451,7 +436,8 @@ impl Router {
                 model_ms: p.latency_ms,
                 queue_ms,
                 risk: p.risk,
-                expected_ms: latency_ms + queue_ms + p.risk * self.config.risk_penalty_ms,
+                expected_ms: queue_ms
+                    + expected_ms(latency_ms, p.log_sd, p.risk, self.config.risk_penalty_ms),
                 cost: p.cost * factor,
                 fidelity,
                 in_domain: p.in_domain,
