@@ -1,8 +1,11 @@
 //! What a run is expected to cost in time, from a prediction: the quantity routing minimises.
 //!
 //! A prediction is a distribution, not a number: ln(time) is normal around the predicted
-//! ln(median) with the prediction's standard deviation, and the run fails for other reasons
-//! with the predicted risk. A run still going at the timeout is lost. A lost run costs the
+//! ln(median) with the prediction's standard deviation, and the run is lost with the
+//! predicted risk (the risk model learned failures and timeouts; taking it as independent of
+//! the latency's own chance of passing the timeout counts a timeout the risk model already
+//! foresaw twice, which errs on the side of caution). A run still going at the timeout is
+//! lost too. A lost run costs the
 //! timeout and then a rerun elsewhere, counted as a second timeout: so a backend predicted
 //! fast but unsure, near the timeout, costs more than a slower one the models are sure of.
 //! Measured on telemetry/reference against ranking by the median plus risk × timeout:
@@ -26,7 +29,7 @@ pub fn normal_cdf(x: f64) -> f64 {
 
 /// Expected time a run costs, ms: (1 − p) × min(mean time, timeout) + p × 2 × timeout, where
 /// the mean time of a log-normal run is `median_ms` × exp(σ²/2) and p, the chance the run is
-/// lost, combines `risk` (failures) with the chance that the time exceeds `timeout_ms`.
+/// lost, combines `risk` with the chance that the time exceeds `timeout_ms`.
 ///
 /// `log_sd` is σ, the standard deviation of the predicted ln(time); at 0 the time is certain.
 pub fn expected_ms(median_ms: f64, log_sd: f64, risk: f64, timeout_ms: f64) -> f64 {
