@@ -356,31 +356,18 @@ pub(crate) fn fold_sigmas(
     fold: &[usize],
     folds: usize,
 ) -> Vec<Vec<f64>> {
-    let nb = ds.backends.len();
-    // Per fold and backend: Σ squared error and count.
-    let mut sums = vec![vec![(0.0, 0u64); nb]; folds];
-    for (b, &mode) in modes.iter().enumerate() {
-        let m = mode_index(mode);
-        for &c in circuits {
-            if let (Some(p), Some((y, false))) = (preds[c][b], ds.obs[c][b].latency_target(1.0)) {
-                let s = &mut sums[fold[c]][b];
-                s.0 += (p.log_ms[m] - y).powi(2);
-                s.1 += 1;
+    let mut out = vec![vec![1.0; ds.backends.len()]; ds.circuits.len()];
+    for k in 0..folds {
+        let others: Vec<usize> = circuits.iter().copied().filter(|&c| fold[c] != k).collect();
+        for (b, &mode) in modes.iter().enumerate() {
+            let ps = pairs(ds, &others, preds, b, mode_index(mode));
+            if ps.is_empty() {
+                continue;
             }
-        }
-    }
-    let mut out = vec![vec![1.0; nb]; ds.circuits.len()];
-    for &c in circuits {
-        for (b, o) in out[c].iter_mut().enumerate() {
-            let (mut sq, mut n) = (0.0, 0);
-            for (k, s) in sums.iter().enumerate() {
-                if k != fold[c] {
-                    sq += s[b].0;
-                    n += s[b].1;
-                }
-            }
-            if n > 0 {
-                *o = (sq / n as f64).sqrt();
+            let rmse =
+                (ps.iter().map(|(p, y)| (p - y).powi(2)).sum::<f64>() / ps.len() as f64).sqrt();
+            for &c in circuits.iter().filter(|&&c| fold[c] == k) {
+                out[c][b] = rmse;
             }
         }
     }
