@@ -182,7 +182,7 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         trees: usize,
         /// Depth limit of the latency forests.
-        #[arg(long, default_value_t = 12)]
+        #[arg(long, default_value_t = 10)]
         max_depth: u16,
         /// Features tried per split in the latency forests (of 33).
         #[arg(long, default_value_t = 16)]

@@ -25,7 +25,7 @@ impl Default for Hyperparameters {
         Hyperparameters {
             forest: ForestParams {
                 n_trees: 100,
-                max_depth: 12,
+                max_depth: 10,
                 min_samples_leaf: 5,
                 features_per_split: 16,
                 seed: 0,
