@@ -317,6 +317,36 @@ fn routing_without_a_model_set_names_the_directory() {
 }
 
 #[test]
+fn an_invalid_constraint_is_refused_once_before_any_circuit() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["route", "run", "plan"] {
+        let mut c = qroute();
+        c.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            cmd,
+            "datasets/demo",
+            "--min-fidelity",
+            "1.5",
+        ]);
+        match cmd {
+            "run" => c.arg("--telemetry").arg(dir.path()),
+            "plan" => c.args(["--slots", "statevector=1"]),
+            _ => &mut c,
+        };
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {err}");
+        assert_eq!(
+            err.matches("invalid constraint min_fidelity = 1.5: must be in [0, 1]")
+                .count(),
+            1,
+            "{cmd}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
 fn replay_refuses_a_model_that_saw_the_traces() {
     let dir = tempfile::tempdir().unwrap();
     let out = qroute()

@@ -61,23 +61,29 @@ pub(crate) fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Durat
 }
 
 impl RouteArgs {
+    /// The constraints of the flags, checked once before any circuit is routed.
     fn constraints(&self) -> anyhow::Result<Constraints> {
-        Ok(Constraints {
+        let c = Constraints {
             strategy: self.strategy,
             deadline: seconds("--deadline", self.deadline)?,
             max_cost: self.max_cost,
-            ..self.circuit.constraints()
-        })
+            ..self.circuit.constraints()?
+        };
+        c.check()?;
+        Ok(c)
     }
 }
 
 impl CircuitArgs {
-    fn constraints(&self) -> Constraints {
-        Constraints {
+    /// The constraints of the flags, checked.
+    fn constraints(&self) -> anyhow::Result<Constraints> {
+        let c = Constraints {
             shots: Some(self.shots),
             min_fidelity: self.min_fidelity,
             ..Constraints::default()
-        }
+        };
+        c.check()?;
+        Ok(c)
     }
 }
 
@@ -275,8 +281,8 @@ pub(crate) fn run_cmd(
 ) -> anyhow::Result<ExitCode> {
     static STOP: AtomicBool = AtomicBool::new(false);
     let mut opts = run_options(&run.exec, "run")?;
-    let (jobs, bad) = load_jobs(&args.files)?;
     let constraints = args.constraints()?;
+    let (jobs, bad) = load_jobs(&args.files)?;
     #[cfg(feature = "redis")]
     let queue = run.exec.queue.check()?;
     #[cfg(not(feature = "redis"))]
@@ -549,7 +555,7 @@ pub(crate) fn plan_cmd(
         bail!("--budget must be a number ≥ 0, got {b}");
     }
     let router = router(&args.circuit.model, config, config_path)?;
-    let constraints = args.circuit.constraints();
+    let constraints = args.circuit.constraints()?;
     let (jobs, bad) = load_jobs(&args.files)?;
     let req = PlanRequest {
         slots: args.slots.clone(),

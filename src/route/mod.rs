@@ -155,6 +155,32 @@ pub struct Constraints {
     pub exclude: Vec<String>,
 }
 
+impl Constraints {
+    /// Checks the values that have a range (fidelity in [0, 1], a cost ≥ 0, at least one
+    /// core). Every decision checks them; a caller with many circuits can check once first.
+    pub fn check(&self) -> Result<(), RouteError> {
+        let bad = |name, value: String, message: &str| RouteError::Constraint {
+            name,
+            value,
+            message: message.to_string(),
+        };
+        if let Some(f) = self.min_fidelity
+            && !(0.0..=1.0).contains(&f)
+        {
+            return Err(bad("min_fidelity", f.to_string(), "must be in [0, 1]"));
+        }
+        if let Some(m) = self.max_cost
+            && !(m.is_finite() && m >= 0.0)
+        {
+            return Err(bad("max_cost", m.to_string(), "must be a number ≥ 0"));
+        }
+        if self.cores == Some(0) {
+            return Err(bad("cores", "0".into(), "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// A deadline: a positive number of seconds below 10^9, or null.
 fn deadline_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     match Option::<f64>::deserialize(d)? {

@@ -314,28 +314,6 @@ impl Router {
         }
     }
 
-    fn check_constraints(c: &Constraints) -> Result<(), RouteError> {
-        let bad = |name, value: String, message: &str| RouteError::Constraint {
-            name,
-            value,
-            message: message.to_string(),
-        };
-        if let Some(f) = c.min_fidelity
-            && !(0.0..=1.0).contains(&f)
-        {
-            return Err(bad("min_fidelity", f.to_string(), "must be in [0, 1]"));
-        }
-        if let Some(m) = c.max_cost
-            && !(m.is_finite() && m >= 0.0)
-        {
-            return Err(bad("max_cost", m.to_string(), "must be a number ≥ 0"));
-        }
-        if c.cores == Some(0) {
-            return Err(bad("cores", "0".into(), "must be at least 1"));
-        }
-        Ok(())
-    }
-
     /// Every backend's estimate for the circuit (unranked), and the refused ones with why.
     #[allow(clippy::too_many_arguments)]
     fn estimate_all(
@@ -461,7 +439,7 @@ impl Router {
         features: &Features,
         c: &Constraints,
     ) -> Result<(Vec<Estimate>, Vec<Ineligible>), RouteError> {
-        Self::check_constraints(c)?;
+        c.check()?;
         FEATURE_SCHEMA
             .check(features)
             .map_err(crate::model::ModelError::from)?;
@@ -480,7 +458,7 @@ impl Router {
         features: &Features,
         c: &Constraints,
     ) -> Result<Recommendation, RouteError> {
-        Self::check_constraints(c)?;
+        c.check()?;
         FEATURE_SCHEMA
             .check(features)
             .map_err(crate::model::ModelError::from)?;
