@@ -243,3 +243,23 @@ fn an_unknown_holdout_family_is_refused_by_name() {
         "{e}"
     );
 }
+
+#[test]
+fn fewer_than_two_folds_or_a_residual_weight_outside_0_1_is_refused() {
+    let mut spec = small_spec(&[], 0);
+    spec.hyper.folds = 1;
+    let e = train(&spec, |_| {}).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("1 fold(s): leave-family-out cross-validation needs at least 2"),
+        "{e}"
+    );
+    let mut spec = small_spec(&[], 0);
+    spec.hyper.residual_weight = 1.5;
+    let e = train(&spec, |_| {}).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("residual weight 1.5: must be in [0, 1]"),
+        "{e}"
+    );
+}

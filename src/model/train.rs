@@ -454,6 +454,12 @@ pub fn train_records(
             h.residual_weight
         )));
     }
+    if h.folds < 2 {
+        return Err(ModelError::Data(format!(
+            "{} fold(s): leave-family-out cross-validation needs at least 2",
+            h.folds
+        )));
+    }
     let mut ds = Dataset::from_records(records, h.min_fidelity)?;
     // A backend with fewer than two latency observations among the training circuits cannot
     // be modelled: it is listed as unmodelled instead of failing the whole set.
