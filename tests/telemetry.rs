@@ -492,3 +492,16 @@ fn a_row_that_does_not_fit_the_schema_is_refused_and_the_writer_goes_on() {
     assert_eq!(report.records.len(), 1);
     assert_eq!(report.records[0].job_id, "job-1");
 }
+
+#[test]
+fn compacting_a_missing_directory_names_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let e = compact(&missing, &CompactOptions::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: No such file or directory", missing.display())),
+        "{e}"
+    );
+    assert!(!missing.exists());
+}

@@ -82,6 +82,8 @@ fn sync_dir(dir: &Path) -> Result<(), TelemetryError> {
 
 /// Merges, in every directory under `dir`, all readable telemetry files into one.
 pub fn compact(dir: &Path, opts: &CompactOptions) -> Result<CompactReport, TelemetryError> {
+    // A missing directory is named as such, not as its lock file.
+    std::fs::read_dir(dir).map_err(io(dir))?;
     let lock_path = dir.join(".compact.lock");
     let lock = File::create(&lock_path).map_err(io(&lock_path))?;
     lock.try_lock().map_err(|_| {
