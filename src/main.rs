@@ -2,6 +2,35 @@
 
 #![forbid(unsafe_code)]
 
+/// Writing to stdout failed: the reader closed the pipe (`qroute route DIR | head`), or the
+/// disk is full. `main` ends quietly on a closed pipe, as a command in a pipeline should.
+#[derive(Debug)]
+struct StdoutError(std::io::Error);
+
+impl std::fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot write to stdout: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
+
+/// `print!` that returns a [`StdoutError`] instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($t)*).map_err($crate::StdoutError)?
+    }};
+}
+
+/// `println!` that returns a [`StdoutError`] instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($t)*).map_err($crate::StdoutError)?
+    }};
+}
+
 mod cmd;
 
 use std::io::Write;
@@ -202,7 +231,8 @@ enum Command {
         /// every backend. docs/models.md compares them.
         #[arg(long, default_value = "median-ape")]
         mode_criterion: qroute::model::artifact::ModeCriterion,
-        /// Folds of the leave-family-out cross-validation.
+        /// Folds of the leave-family-out cross-validation: at least 2, at most one per
+        /// training family (more are cut to that).
         #[arg(long, default_value_t = 5)]
         folds: usize,
     },
@@ -328,6 +358,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<StdoutError>()
+                    .is_some_and(|s| s.0.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
@@ -475,15 +513,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {}: {why}", file.display());
             }
             let summary = qroute::telemetry::summary::summarize(&report.records);
-            print!("{}", qroute::telemetry::summary::render(&summary));
+            out!("{}", qroute::telemetry::summary::render(&summary));
             let floor = qroute::model::artifact::Hyperparameters::default().min_fidelity;
             match qroute::model::noise::of_records(&report.records, floor, 0) {
-                Ok(Some(r)) => println!("{r}"),
-                Ok(None) => println!(
+                Ok(Some(r)) => outln!("{r}"),
+                Ok(None) => outln!(
                     "repeatability: no circuit ran at least twice on every backend that \
                      succeeded (collect with --repeat 2 or more)"
                 ),
-                Err(e) => println!("repeatability: {e}"),
+                Err(e) => outln!("repeatability: {e}"),
             }
             Ok(if report.bad_files.is_empty() {
                 ExitCode::SUCCESS
@@ -500,7 +538,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for (file, why) in &r.bad_files {
                 eprintln!("error: {}: {why} (left alone)", file.display());
             }
-            println!(
+            outln!(
                 "{} file(s) with {} row(s) merged into {} file(s) in {} partition(s): {} -> {}",
                 r.merged_files,
                 r.rows,
@@ -510,7 +548,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 qroute::display::human_bytes(r.bytes_after as f64),
             );
             if r.leftovers_removed > 0 {
-                println!(
+                outln!(
                     "{} file(s) already merged by an interrupted compaction removed",
                     r.leftovers_removed
                 );
@@ -591,7 +629,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
-                None => std::io::stdout().write_all(text.as_bytes())?,
+                None => std::io::stdout()
+                    .write_all(text.as_bytes())
+                    .map_err(StdoutError)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -603,6 +643,9 @@ fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<Exit
     for input in inputs {
         collect_qasm(input, &mut files)
             .with_context(|| format!("cannot read {}", input.display()))?;
+    }
+    if files.is_empty() {
+        bail!("no *.qasm files found in the given paths");
     }
     let mut rows = Vec::with_capacity(files.len());
     let mut failed = 0usize;
@@ -619,7 +662,9 @@ fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<Exit
             }
         }
     }
-    std::io::stdout().write_all(features::render(&rows, format).as_bytes())?;
+    std::io::stdout()
+        .write_all(features::render(&rows, format).as_bytes())
+        .map_err(StdoutError)?;
     if failed > 0 {
         eprintln!("{failed} of {} file(s) failed", files.len());
         return Ok(ExitCode::from(1));
@@ -646,7 +691,7 @@ fn backends_cmd(reg: &Registry, json: bool) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut lines = vec![vec![
@@ -687,7 +732,7 @@ fn backends_cmd(reg: &Registry, json: bool) -> anyhow::Result<ExitCode> {
             },
         ]);
     }
-    print!("{}", table(&lines, Align::Left));
+    out!("{}", table(&lines, Align::Left));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -725,14 +770,14 @@ fn simulate_cmd(
     };
     let cost = backend.price().cost(out.wall, cores, spec.shots);
     let n = f[features::Feature::NumQubits];
-    println!(
+    outln!(
         "circuit      {} ({n} qubits, {} gates, id {})",
         file.display(),
         f[features::Feature::GateCount],
         circuit.id()
     );
     let engine = out.metadata.get("engine").cloned().unwrap_or_default();
-    println!(
+    outln!(
         "backend      {} ({}{})",
         backend.name(),
         backend.version(),
@@ -742,14 +787,14 @@ fn simulate_cmd(
             format!(", engine {engine}")
         }
     );
-    println!("shots        {} (seed {})", spec.shots, spec.seed);
-    println!("wall time    {:.3} ms", out.wall.as_secs_f64() * 1e3);
-    println!("cpu time     {:.3} ms", out.cpu.as_secs_f64() * 1e3);
+    outln!("shots        {} (seed {})", spec.shots, spec.seed);
+    outln!("wall time    {:.3} ms", out.wall.as_secs_f64() * 1e3);
+    outln!("cpu time     {:.3} ms", out.cpu.as_secs_f64() * 1e3);
     match out.peak_memory {
-        Some(m) => println!("peak memory  {}", human_bytes(m as f64)),
-        None => println!("peak memory  not measured (in-process run)"),
+        Some(m) => outln!("peak memory  {}", human_bytes(m as f64)),
+        None => outln!("peak memory  not measured (in-process run)"),
     }
-    println!(
+    outln!(
         "fidelity     {}{}",
         out.fidelity,
         if out.fidelity == 1.0 {
@@ -758,10 +803,10 @@ fn simulate_cmd(
             " (lower bound)"
         }
     );
-    println!("cost         {cost:.9}");
+    outln!("cost         {cost:.9}");
     let mut counts: Vec<(&String, &u64)> = out.counts.iter().collect();
     counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    println!(
+    outln!(
         "counts       top {} of {} outcome(s), classical bit 0 rightmost",
         top.min(counts.len()),
         counts.len()
@@ -773,7 +818,7 @@ fn simulate_cmd(
         } else {
             bits.as_str()
         };
-        println!(
+        outln!(
             "  {shown}  {c:>8}  {:>6.2}%",
             **c as f64 * 100.0 / total.max(1) as f64
         );
@@ -841,7 +886,7 @@ fn collect_cmd(spec: &CollectSpec, reg: &Registry) -> anyhow::Result<ExitCode> {
     for bad in &summary.bad_circuits {
         eprintln!("error: {bad}");
     }
-    println!(
+    outln!(
         "recorded {} attempt(s) in {}: {} ok, {} failed, {} timeout, {} ineligible; {} not repeated after a timeout or refusal; {} already there; {} duplicate circuit file(s) skipped{}",
         summary.ok + summary.failed + summary.timeout + summary.ineligible,
         spec.out.display(),
@@ -864,7 +909,7 @@ fn collect_cmd(spec: &CollectSpec, reg: &Registry) -> anyhow::Result<ExitCode> {
     // One file per partition instead of one per flush; safe beside readers and writers.
     use qroute::telemetry::compact::{CompactOptions, compact};
     match compact(&spec.out, &CompactOptions::default()) {
-        Ok(r) if r.merged_files > 0 => println!(
+        Ok(r) if r.merged_files > 0 => outln!(
             "compacted {} file(s) into {} ({} -> {})",
             r.merged_files,
             r.written.len(),
@@ -951,14 +996,14 @@ fn train_cmd(
     std::fs::write(&report_path, &report)
         .with_context(|| format!("cannot write {}", report_path.display()))?;
     let sel = &set.meta.metrics.cv.selection;
-    println!(
+    outln!(
         "{} backends trained in {:.1} s -> {} (report: {})",
         set.backends.len(),
         started.elapsed().as_secs_f64(),
         out.display(),
         report_path.display()
     );
-    println!(
+    outln!(
         "leave-family-out: regret {:.3}, top-1 {:.1}%, within 10% of best {:.1}% over {} circuits",
         sel.model.regret,
         100.0 * sel.model.top1,

@@ -41,6 +41,16 @@ fn features_reports_a_bad_file_and_still_prints_the_others() {
 }
 
 #[test]
+fn features_of_a_directory_without_circuits_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = qroute().arg("features").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no *.qasm files found"), "{err}");
+}
+
+#[test]
 fn features_walks_directories_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
     for (kind, n) in [("ghz", "3"), ("qft", "4")] {
@@ -344,6 +354,23 @@ fn an_invalid_constraint_is_refused_once_before_any_circuit() {
         assert!(out.stdout.is_empty(), "{cmd}");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // `qroute route datasets/demo | head -0`: the reader is gone before the table is written.
+    let mut child = qroute()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["route", "datasets/demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]

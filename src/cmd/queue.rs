@@ -184,7 +184,7 @@ pub(crate) fn queue_cmd(cmd: &QueueCommand, config: &Config) -> anyhow::Result<E
     let names: Vec<String> = registry.iter().map(|b| b.name().to_string()).collect();
     let s = status(&qc, &mut qc.connect(), &names)?;
     if *json {
-        println!("{}", serde_json::to_string_pretty(&s)?);
+        outln!("{}", serde_json::to_string_pretty(&s)?);
         return Ok(ExitCode::SUCCESS);
     }
     let mut rows = vec![vec![
@@ -207,10 +207,10 @@ pub(crate) fn queue_cmd(cmd: &QueueCommand, config: &Config) -> anyhow::Result<E
                 .map_or("-".into(), qroute::display::human_ms),
         ]);
     }
-    print!("{}", table(&rows, Align::FirstLeft));
-    println!();
+    out!("{}", table(&rows, Align::FirstLeft));
+    outln!();
     for w in &s.workers {
-        println!(
+        outln!(
             "worker {} on {}: {} ({} at once), {} executed, last heartbeat {} ms ago",
             w.name,
             w.host,
@@ -221,7 +221,7 @@ pub(crate) fn queue_cmd(cmd: &QueueCommand, config: &Config) -> anyhow::Result<E
         );
     }
     let counters: Vec<String> = s.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!(
+    outln!(
         "dead letters: {}; counters: {}",
         s.dead_letters,
         if counters.is_empty() {

@@ -275,7 +275,7 @@ pub(crate) fn replay_cmd(
         }
     }
     write("report.md", report)?;
-    println!(
+    outln!(
         "{} circuits replayed ({} left out: no backend finished them) -> {}",
         r.circuits.len(),
         r.unscorable,
@@ -284,7 +284,7 @@ pub(crate) fn replay_cmd(
     let mut order: Vec<&qroute::replay::PolicyResult> = r.results.iter().collect();
     order.sort_by(|a, b| a.regret.total_cmp(&b.regret));
     for p in order {
-        println!(
+        outln!(
             "  {:<14} regret {:>7.3}  best backend {:>5.1}%  slowdown p95 {:>8.2}",
             p.policy,
             p.regret,

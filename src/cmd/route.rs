@@ -210,14 +210,14 @@ pub(crate) fn route_cmd(
         }
     }
     match format {
-        RouteFormat::Json => println!("{}", serde_json::to_string_pretty(&json)?),
+        RouteFormat::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
         RouteFormat::Table => {
-            print!("{}", table(&rows, Align::FirstLeft));
-            println!();
+            out!("{}", table(&rows, Align::FirstLeft));
+            outln!();
             for r in reasons {
-                println!("{r}");
+                outln!("{r}");
             }
-            println!(
+            outln!(
                 "\nmodel set {}, strategy {}",
                 router.model_version(),
                 constraints.strategy.unwrap_or(router.config().strategy)
@@ -375,7 +375,7 @@ pub(crate) fn run_cmd(
     let wstats = writer.close()?;
     let failed = reports.iter().filter(|r| r.success().is_none()).count();
     if run.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "jobs": reports,
@@ -383,16 +383,16 @@ pub(crate) fn run_cmd(
             }))?
         );
     } else {
-        print!("{}", render_run(&reports));
-        println!();
-        print!("{}", render_summary(&reports, elapsed));
+        out!("{}", render_run(&reports));
+        outln!();
+        out!("{}", render_summary(&reports, elapsed));
         if queue.is_some() {
-            println!(
+            outln!(
                 "telemetry: recorded by the workers (model set {})",
                 router.model_version()
             );
         } else {
-            println!(
+            outln!(
                 "telemetry: {} row(s) in {} (model set {})",
                 wstats.rows,
                 run.exec.telemetry.display(),
@@ -577,7 +577,7 @@ pub(crate) fn plan_cmd(
         writer.close()?;
     }
     if run.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "plan": p, "executed": executed }))?
         );
@@ -600,16 +600,16 @@ pub(crate) fn plan_cmd(
                 format!("{:.2e}", a.cost),
             ]);
         }
-        print!("{}", table(&rows, Align::FirstLeft));
+        out!("{}", table(&rows, Align::FirstLeft));
         for (_, name, why) in &p.unplaceable {
             let reasons: Vec<String> = why.iter().map(|i| i.to_string()).collect();
-            println!(
+            outln!(
                 "{}: no slot backend can run it: {}",
                 short(name),
                 reasons.join("; ")
             );
         }
-        println!(
+        outln!(
             "\n{} plan: makespan {} predicted, cost {:.3e}{}{}",
             p.objective,
             human_ms(p.makespan_ms),
@@ -626,10 +626,10 @@ pub(crate) fn plan_cmd(
             }
         );
         for w in &p.why {
-            println!("- {w}");
+            outln!("- {w}");
         }
         if let Some(x) = &executed {
-            println!(
+            outln!(
                 "executed: makespan {} actual against {} predicted; cost {:.3e} actual against \
                  {:.3e} predicted; {} job(s) rebalanced, {} failed",
                 human_ms(x.actual_makespan_ms),

@@ -170,7 +170,7 @@ pub(crate) fn api_key_cmd(args: &ApiKeyArgs) -> anyhow::Result<ExitCode> {
     }
     let key = qroute::api::auth::new_key().context("cannot read the system's random source")?;
     eprintln!("the key (give it to the client; it is not stored anywhere):");
-    println!("{key}");
+    outln!("{key}");
     eprintln!("\nadd to qroute.toml:");
     let scopes: Vec<String> = args.scopes.iter().map(|s| format!("\"{s}\"")).collect();
     eprintln!(
