@@ -67,7 +67,7 @@ impl RouteArgs {
             strategy: self.strategy,
             deadline: seconds("--deadline", self.deadline)?,
             max_cost: self.max_cost,
-            ..self.circuit.constraints()?
+            ..self.circuit.constraints()
         };
         c.check()?;
         Ok(c)
@@ -75,15 +75,13 @@ impl RouteArgs {
 }
 
 impl CircuitArgs {
-    /// The constraints of the flags, checked.
-    fn constraints(&self) -> anyhow::Result<Constraints> {
-        let c = Constraints {
+    /// The constraints of the flags (unchecked: the caller adds its own, then checks).
+    fn constraints(&self) -> Constraints {
+        Constraints {
             shots: Some(self.shots),
             min_fidelity: self.min_fidelity,
             ..Constraints::default()
-        };
-        c.check()?;
-        Ok(c)
+        }
     }
 }
 
@@ -555,7 +553,8 @@ pub(crate) fn plan_cmd(
         bail!("--budget must be a number ≥ 0, got {b}");
     }
     let router = router(&args.circuit.model, config, config_path)?;
-    let constraints = args.circuit.constraints()?;
+    let constraints = args.circuit.constraints();
+    constraints.check()?;
     let (jobs, bad) = load_jobs(&args.files)?;
     let req = PlanRequest {
         slots: args.slots.clone(),
