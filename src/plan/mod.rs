@@ -106,7 +106,8 @@ pub struct Assignment {
     pub slot: usize,
     /// Predicted start, ms from the start of the batch.
     pub start_ms: f64,
-    /// Predicted duration, ms (latency plus risk × penalty).
+    /// Predicted duration, ms: the run's expected time, in which a run that fails or passes
+    /// the timeout costs the timeout and a rerun ([`crate::route::Estimate::expected_ms`]).
     pub duration_ms: f64,
     /// Predicted cost.
     pub cost: f64,

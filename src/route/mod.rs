@@ -70,7 +70,8 @@ use crate::backend::Ineligible;
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Strategy {
-    /// Least expected time (latency plus queue wait plus risk × penalty).
+    /// Least expected time: queue wait plus the run's mean time, where a run that fails or
+    /// passes the timeout (risk, and the prediction's doubt) costs the timeout and a rerun.
     Performance,
     /// Least cost among the backends predicted to meet the deadline.
     Cost,
