@@ -33,7 +33,6 @@ macro_rules! outln {
 
 mod cmd;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -629,9 +628,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("cannot write {}", path.display()))?,
-                None => std::io::stdout()
-                    .write_all(text.as_bytes())
-                    .map_err(StdoutError)?,
+                None => out!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -662,9 +659,7 @@ fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<Exit
             }
         }
     }
-    std::io::stdout()
-        .write_all(features::render(&rows, format).as_bytes())
-        .map_err(StdoutError)?;
+    out!("{}", features::render(&rows, format));
     if failed > 0 {
         eprintln!("{failed} of {} file(s) failed", files.len());
         return Ok(ExitCode::from(1));
