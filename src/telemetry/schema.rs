@@ -9,7 +9,8 @@ use arrow_array::types::{
     ArrowPrimitiveType, Float64Type, TimestampMicrosecondType, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, Float64Array, RecordBatch, TimestampMicrosecondArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, Float64Array, PrimitiveArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
@@ -297,101 +298,146 @@ pub fn to_batch(rs: &[ExecutionRecord]) -> Result<RecordBatch, SchemaError> {
     b.into_batch()
 }
 
-struct Cols<'a>(&'a RecordBatch);
+fn col<'a>(b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef, SchemaError> {
+    b.column_by_name(name)
+        .ok_or_else(|| SchemaError(format!("missing column `{name}`")))
+}
 
-impl<'a> Cols<'a> {
-    fn col(&self, name: &str) -> Result<&'a ArrayRef, SchemaError> {
-        self.0
-            .column_by_name(name)
-            .ok_or_else(|| SchemaError(format!("missing column `{name}`")))
-    }
-    fn str(&self, name: &str, i: usize) -> Result<Option<String>, SchemaError> {
-        let c = self.col(name)?;
-        let a = c
+/// A text column, looked up once per batch.
+struct Text<'a> {
+    name: &'static str,
+    a: &'a StringArray,
+}
+
+impl<'a> Text<'a> {
+    fn of(b: &'a RecordBatch, name: &'static str) -> Result<Text<'a>, SchemaError> {
+        let a = col(b, name)?
             .as_string_opt::<i32>()
             .ok_or_else(|| SchemaError(format!("column `{name}` is not a string")))?;
-        Ok((!a.is_null(i)).then(|| a.value(i).to_string()))
+        Ok(Text { name, a })
     }
-    fn req_str(&self, name: &str, i: usize) -> Result<String, SchemaError> {
-        self.str(name, i)?
-            .ok_or_else(|| SchemaError(format!("column `{name}` is null in row {i}")))
+    fn get(&self, i: usize) -> Option<String> {
+        (!self.a.is_null(i)).then(|| self.a.value(i).to_string())
     }
-    fn prim<T: ArrowPrimitiveType>(
-        &self,
-        name: &str,
-        i: usize,
-    ) -> Result<Option<T::Native>, SchemaError> {
-        let a = self
-            .col(name)?
-            .as_primitive_opt::<T>()
-            .ok_or_else(|| SchemaError(format!("column `{name}` is not {}", T::DATA_TYPE)))?;
-        Ok((!a.is_null(i)).then(|| a.value(i)))
+    fn req(&self, i: usize) -> Result<String, SchemaError> {
+        self.get(i)
+            .ok_or_else(|| SchemaError(format!("column `{}` is null in row {i}", self.name)))
     }
-    fn f64(&self, name: &str, i: usize) -> Result<Option<f64>, SchemaError> {
-        self.prim::<Float64Type>(name, i)
-    }
-    fn u64(&self, name: &str, i: usize) -> Result<Option<u64>, SchemaError> {
-        self.prim::<UInt64Type>(name, i)
-    }
-    fn u32(&self, name: &str, i: usize) -> Result<u32, SchemaError> {
-        self.prim::<UInt32Type>(name, i)?
-            .ok_or_else(|| SchemaError(format!("column `{name}` is null in row {i}")))
-    }
+}
+
+/// A primitive column, looked up once per batch.
+fn prim<'a, T: ArrowPrimitiveType>(
+    b: &'a RecordBatch,
+    name: &str,
+) -> Result<&'a PrimitiveArray<T>, SchemaError> {
+    col(b, name)?
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| SchemaError(format!("column `{name}` is not {}", T::DATA_TYPE)))
+}
+
+fn opt<T: ArrowPrimitiveType>(a: &PrimitiveArray<T>, i: usize) -> Option<T::Native> {
+    (!a.is_null(i)).then(|| a.value(i))
 }
 
 /// Rows of a batch as records. Fails (naming the column) when the batch is not telemetry of
 /// this schema version.
 pub fn from_batch(b: &RecordBatch) -> Result<Vec<ExecutionRecord>, SchemaError> {
-    let c = Cols(b);
-    let ts = c
-        .col("ts")?
+    let ts = col(b, "ts")?
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| SchemaError("column `ts` is not a microsecond timestamp".into()))?;
+    let version = prim::<UInt32Type>(b, "feature_schema_version")?;
+    let features = FEATURE_NAMES
+        .iter()
+        .map(|n| prim::<Float64Type>(b, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = |name| Text::of(b, name);
+    let (run_id, job_id, circuit_id, circuit_name) = (
+        text("run_id")?,
+        text("job_id")?,
+        text("circuit_id")?,
+        text("circuit_name")?,
+    );
+    let (source, family, status, error_kind, error_message) = (
+        text("source")?,
+        text("family")?,
+        text("status")?,
+        text("error_kind")?,
+        text("error_message")?,
+    );
+    let (backend, backend_kind, backend_version, host) = (
+        text("backend")?,
+        text("backend_kind")?,
+        text("backend_version")?,
+        text("host")?,
+    );
+    let (strategy, model_version) = (text("strategy")?, text("model_version")?);
+    let threads = prim::<UInt32Type>(b, "threads")?;
+    let (shots, seed, peak_mem_bytes) = (
+        prim::<UInt64Type>(b, "shots")?,
+        prim::<UInt64Type>(b, "seed")?,
+        prim::<UInt64Type>(b, "peak_mem_bytes")?,
+    );
+    let f64s = |name| prim::<Float64Type>(b, name);
+    let (timeout_ms, wall_ms, cpu_ms, cost) = (
+        f64s("timeout_ms")?,
+        f64s("wall_ms")?,
+        f64s("cpu_ms")?,
+        f64s("cost")?,
+    );
+    let (fidelity_estimate, queue_wait_ms, predicted_ms, predicted_cost) = (
+        f64s("fidelity_estimate")?,
+        f64s("queue_wait_ms")?,
+        f64s("predicted_ms")?,
+        f64s("predicted_cost")?,
+    );
+    let required = |a: &UInt32Array, name: &str, i: usize| {
+        opt(a, i).ok_or_else(|| SchemaError(format!("column `{name}` is null in row {i}")))
+    };
     let mut out = Vec::with_capacity(b.num_rows());
     for i in 0..b.num_rows() {
-        let version = c.u32("feature_schema_version", i)?;
+        let version = required(version, "feature_schema_version", i)?;
         FEATURE_SCHEMA
             .check_version(version)
             .map_err(|e| SchemaError(e.to_string()))?;
-        let mut values = Vec::with_capacity(FEATURE_NAMES.len());
-        for n in FEATURE_NAMES {
-            values.push(c.f64(n, i)?.unwrap_or(f64::NAN));
-        }
-        let status = c.req_str("status", i)?;
+        let values = features
+            .iter()
+            .map(|a| opt(a, i).unwrap_or(f64::NAN))
+            .collect();
+        let status = status.req(i)?;
         out.push(ExecutionRecord {
             ts_us: ts.value(i),
-            run_id: c.req_str("run_id", i)?,
-            job_id: c.req_str("job_id", i)?,
-            circuit_id: c.req_str("circuit_id", i)?,
-            circuit_name: c.req_str("circuit_name", i)?,
-            source: c.str("source", i)?,
-            family: c.str("family", i)?,
+            run_id: run_id.req(i)?,
+            job_id: job_id.req(i)?,
+            circuit_id: circuit_id.req(i)?,
+            circuit_name: circuit_name.req(i)?,
+            source: source.get(i),
+            family: family.get(i),
             features: Features {
                 schema_version: version,
                 values,
             },
-            backend: c.req_str("backend", i)?,
-            backend_kind: c.req_str("backend_kind", i)?,
-            backend_version: c.req_str("backend_version", i)?,
-            host: c.req_str("host", i)?,
-            threads: c.u32("threads", i)?,
-            shots: c.u64("shots", i)?.unwrap_or(0),
-            seed: c.u64("seed", i)?.unwrap_or(0),
-            timeout_ms: c.f64("timeout_ms", i)?,
-            wall_ms: c.f64("wall_ms", i)?,
-            cpu_ms: c.f64("cpu_ms", i)?,
-            peak_mem_bytes: c.u64("peak_mem_bytes", i)?,
-            cost: c.f64("cost", i)?,
+            backend: backend.req(i)?,
+            backend_kind: backend_kind.req(i)?,
+            backend_version: backend_version.req(i)?,
+            host: host.req(i)?,
+            threads: required(threads, "threads", i)?,
+            shots: opt(shots, i).unwrap_or(0),
+            seed: opt(seed, i).unwrap_or(0),
+            timeout_ms: opt(timeout_ms, i),
+            wall_ms: opt(wall_ms, i),
+            cpu_ms: opt(cpu_ms, i),
+            peak_mem_bytes: opt(peak_mem_bytes, i),
+            cost: opt(cost, i),
             status: Status::parse(&status)
                 .ok_or_else(|| SchemaError(format!("unknown status `{status}` in row {i}")))?,
-            error_kind: c.str("error_kind", i)?,
-            error_message: c.str("error_message", i)?,
-            fidelity_estimate: c.f64("fidelity_estimate", i)?,
-            queue_wait_ms: c.f64("queue_wait_ms", i)?,
-            strategy: c.str("strategy", i)?,
-            predicted_ms: c.f64("predicted_ms", i)?,
-            predicted_cost: c.f64("predicted_cost", i)?,
-            model_version: c.str("model_version", i)?,
+            error_kind: error_kind.get(i),
+            error_message: error_message.get(i),
+            fidelity_estimate: opt(fidelity_estimate, i),
+            queue_wait_ms: opt(queue_wait_ms, i),
+            strategy: strategy.get(i),
+            predicted_ms: opt(predicted_ms, i),
+            predicted_cost: opt(predicted_cost, i),
+            model_version: model_version.get(i),
         });
     }
     Ok(out)
