@@ -60,10 +60,10 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(ROWS));
     group.bench_function("8k_batches_zstd", |b| {
         b.iter_batched(
-            || (tempfile::tempdir().expect("tempdir"), rows.clone()),
-            |(dir, rows)| {
+            || tempfile::tempdir().expect("tempdir"),
+            |dir| {
                 let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-                for r in rows {
+                for r in &rows {
                     w.write(r).unwrap();
                 }
                 w.close().unwrap();

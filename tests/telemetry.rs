@@ -85,7 +85,7 @@ fn records_round_trip_through_parquet() {
     .unwrap();
     let rows = sample();
     for r in &rows {
-        w.write(r.clone()).unwrap();
+        w.write(r).unwrap();
     }
     let stats = w.close().unwrap();
     assert_eq!(stats.rows, 10);
@@ -103,6 +103,48 @@ fn records_round_trip_through_parquet() {
     }
 }
 
+/// Writes `rows` as one file with `threads` column encoders; returns the file's bytes.
+fn one_file(rows: &[ExecutionRecord], threads: usize) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let w = TelemetryWriter::open(
+        dir.path(),
+        WriterOptions {
+            batch_rows: rows.len(),
+            encode_threads: threads,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for r in rows {
+        w.write(r).unwrap();
+    }
+    let stats = w.close().unwrap();
+    assert_eq!(stats.files.len(), 1);
+    let report = read_dir(dir.path()).unwrap();
+    assert!(report.bad_files.is_empty(), "{:?}", report.bad_files);
+    assert_eq!(report.records, rows, "{threads} encoder threads");
+    std::fs::read(&stats.files[0]).unwrap()
+}
+
+#[test]
+fn columns_encoded_on_several_threads_make_the_same_file() {
+    // Above the size where the writer starts helper threads.
+    let base = sample();
+    let rows: Vec<ExecutionRecord> = (0..3000)
+        .map(|i| {
+            let mut r = base[i % base.len()].clone();
+            r.job_id = format!("job-{i}");
+            r.seed = i as u64;
+            r.wall_ms = r.wall_ms.map(|w| w + i as f64 / 7.0);
+            r
+        })
+        .collect();
+    let one = one_file(&rows, 1);
+    for threads in [2, 3, 7] {
+        assert!(one == one_file(&rows, threads), "{threads} threads");
+    }
+}
+
 #[test]
 fn rows_are_partitioned_by_utc_date() {
     assert_eq!(date_of(0), "1970-01-01");
@@ -111,9 +153,9 @@ fn rows_are_partitioned_by_utc_date() {
     assert_eq!(date_of(951_782_400_000_000), "2000-02-29");
     let dir = tempfile::tempdir().unwrap();
     let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-    w.write(record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+    w.write(&record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .unwrap();
-    w.write(record(
+    w.write(&record(
         1,
         "mqtbench/ghz_5.qasm",
         Status::Ok,
@@ -145,7 +187,7 @@ fn the_interval_flushes_without_being_asked() {
         ..Default::default()
     };
     let w = TelemetryWriter::open(dir.path(), opts).unwrap();
-    w.write(record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+    w.write(&record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .unwrap();
     let mut seen = false;
     for _ in 0..100 {
@@ -176,7 +218,7 @@ fn many_threads_write_without_losing_a_row() {
                 for i in 0..1000 {
                     let mut r = base.clone();
                     r.job_id = format!("t{t}-{i}");
-                    w.write(r).unwrap();
+                    w.write(&r).unwrap();
                 }
             });
         }
@@ -194,7 +236,7 @@ fn many_threads_write_without_losing_a_row() {
 fn unreadable_and_foreign_files_are_named_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-    w.write(record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+    w.write(&record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .unwrap();
     w.close().unwrap();
     let part = dir.path().join("date=2026-11-23");
@@ -257,7 +299,7 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
     let dir = tempfile::tempdir().unwrap();
     let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
     for r in sample() {
-        w.write(r).unwrap();
+        w.write(&r).unwrap();
     }
     w.close().unwrap();
     std::fs::write(dir.path().join("broken.parquet"), b"nope").unwrap();
@@ -328,7 +370,7 @@ fn write_rows(dir: &Path, base: &ExecutionRecord, from: u64, n: u64, per_file: u
     for i in from..from + n {
         let mut r = base.clone();
         r.job_id = format!("job-{i:05}");
-        w.write(r).unwrap();
+        w.write(&r).unwrap();
     }
     w.close().unwrap();
 }
@@ -465,13 +507,13 @@ fn a_failed_write_is_reported_by_flush_and_stops_the_writer() {
     // The partition cannot be created: a file stands where its directory should be.
     std::fs::write(dir.path().join("date=2026-11-23"), b"in the way").unwrap();
     let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-    w.write(record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+    w.write(&record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .unwrap();
     let e = w.flush().unwrap_err().to_string();
     assert!(e.contains("date=2026-11-23"), "{e}");
     // The writer has stopped: later calls fail instead of losing rows silently.
     let later = w
-        .write(record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+        .write(&record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .and_then(|()| w.flush());
     assert!(later.is_err());
 }
@@ -482,9 +524,9 @@ fn a_row_that_does_not_fit_the_schema_is_refused_and_the_writer_goes_on() {
     let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
     let mut bad = record(0, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
     bad.features.values.pop();
-    let e = w.write(bad).unwrap_err().to_string();
+    let e = w.write(&bad).unwrap_err().to_string();
     assert!(e.contains("feature values"), "{e}");
-    w.write(record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
+    w.write(&record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON))
         .unwrap();
     let stats = w.close().unwrap();
     assert_eq!(stats.rows, 1);

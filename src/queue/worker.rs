@@ -767,7 +767,7 @@ impl Worker {
         };
         row.set_result(&result, backend.price());
         if let Some(w) = &self.writer {
-            w.write(row).map_err(|e| format!("telemetry: {e}"))?;
+            w.write(&row).map_err(|e| format!("telemetry: {e}"))?;
         }
         match result {
             Ok(out) => Ok((Some(RunResult::of(out, None)), None)),

@@ -343,7 +343,7 @@ impl<'a> Runner<'a> {
             };
             self.router.observe(&row);
             if let Some(w) = self.writer.filter(|_| !backend.records_remotely()) {
-                w.write(row)?;
+                w.write(&row)?;
             }
             c.exclude.push(rec.backend.clone());
             if report.recommendation.is_none() {

@@ -329,7 +329,7 @@ pub fn collect(
             backend: b.name().to_string(),
             status: rec.status,
         });
-        writer.write(rec)?;
+        writer.write(&rec)?;
     }
     writer.close()?;
     Ok(summary)

@@ -1,10 +1,10 @@
 //! The Parquet writer: buffered, flushed by row count or interval, crash-safe.
 //!
-//! `write` appends the row to the Arrow column builders of its date under a short lock, on the
-//! caller's thread (the caller frees its own record, which is cheap; no per-row hand-off).
+//! `write` copies the row into the Arrow column builders of its date under a short lock, on the
+//! caller's thread (the caller keeps its record: no per-row hand-off, allocation or free).
 //! A full batch goes through a bounded channel to an encoder thread that compresses and writes
-//! it while the next one fills; when that channel is full, `write` blocks (back-pressure, never
-//! a silent drop). A timer thread flushes rows older than the flush interval. Each flush writes
+//! it while the next one fills, its columns spread over `encode_threads` threads; when that
+//! channel is full, `write` blocks (back-pressure, never a silent drop). A timer thread flushes rows older than the flush interval. Each flush writes
 //! one file per date under `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced,
 //! then linked to `part-<host>-<pid>-<start µs>-<seq>.parquet` (never replacing a file) and the
 //! directory fsynced: a reader sees a file only when it is complete, and a crash loses at most
@@ -21,7 +21,11 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, compute_leaves,
+};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -40,6 +44,10 @@ pub struct WriterOptions {
     /// Rows built but not yet written that make `write` block until the disk catches up
     /// (rounded to whole batches, at least one). Default 65,536.
     pub channel_capacity: usize,
+    /// Threads that encode and compress one batch's columns side by side (the encoder thread
+    /// and `encode_threads - 1` helpers started per file). Batches under 1,024 rows use one.
+    /// Default: the available parallelism, at most 4.
+    pub encode_threads: usize,
 }
 
 impl Default for WriterOptions {
@@ -48,6 +56,9 @@ impl Default for WriterOptions {
             batch_rows: 8192,
             flush_interval: Duration::from_secs(5),
             channel_capacity: 65_536,
+            encode_threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4),
         }
     }
 }
@@ -176,9 +187,9 @@ impl TelemetryWriter {
         }
     }
 
-    /// Appends one row; blocks while the encoder is that many batches behind. A row that
-    /// does not fit the schema is refused with an error, and the writer goes on.
-    pub fn write(&self, r: ExecutionRecord) -> Result<(), TelemetryError> {
+    /// Appends (a copy of) one row; blocks while the encoder is that many batches behind. A
+    /// row that does not fit the schema is refused with an error, and the writer goes on.
+    pub fn write(&self, r: &ExecutionRecord) -> Result<(), TelemetryError> {
         if self.shared.failed.load(Ordering::Relaxed) {
             return Err(self.dead());
         }
@@ -188,7 +199,7 @@ impl TelemetryWriter {
         b.days
             .entry(day)
             .or_insert_with(|| BatchBuilder::with_capacity(rows))
-            .append(&r)
+            .append(r)
             .map_err(|e| TelemetryError::Writer {
                 dir: self.dir.clone(),
                 message: e.to_string(),
@@ -202,7 +213,6 @@ impl TelemetryWriter {
             self.shared.submit(&mut b).map_err(|()| self.dead())?;
         }
         Ok(())
-        // `r` is freed here, by the thread that made it, after the lock is released.
     }
 
     /// Writes every buffered row to disk now, and waits until it is there.
@@ -324,8 +334,9 @@ fn encode(shared: &Shared, rx: Receiver<Job>) {
     let pid = format!("{}-{}", std::process::id(), now_us());
     let mut seq = 0u64;
     let batch_rows = shared.opts.batch_rows;
+    let threads = shared.opts.encode_threads;
     for job in rx {
-        let r = write_file(&job.part, &job.batch, &host, &pid, &mut seq, batch_rows);
+        let r = write_file(&job, &host, &pid, &mut seq, batch_rows, threads);
         let mut d = lock(&shared.done);
         d.completed += 1;
         match r {
@@ -443,23 +454,27 @@ pub fn date_of(ts_us: i64) -> String {
 }
 
 fn write_file(
-    part: &Path,
-    batch: &RecordBatch,
+    job: &Job,
     host: &str,
     pid: &str,
     seq: &mut u64,
     batch_rows: usize,
+    threads: usize,
 ) -> Result<PathBuf, String> {
+    let part = &job.part;
     std::fs::create_dir_all(part).map_err(|e| format!("{}: {e}", part.display()))?;
     let tmp = part.join(format!(".part-{host}-{pid}-{seq:06}.parquet.tmp"));
     let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
     let file = File::create(&tmp).map_err(|e| ctx(&e))?;
     let props = parquet_properties(batch_rows, Vec::new());
     let handle = file.try_clone().map_err(|e| ctx(&e))?;
-    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| ctx(&e))?;
-    w.write(batch).map_err(|e| ctx(&e))?;
-    // `close` writes the footer; then the bytes go to disk before the file gets its name.
-    w.close().map_err(|e| ctx(&e))?;
+    let threads = if job.batch.num_rows() < PARALLEL_MIN_ROWS {
+        1
+    } else {
+        threads
+    };
+    encode_file(file, &job.batch, props, threads).map_err(|e| ctx(&e))?;
+    // The footer is written; the bytes go to disk before the file gets its name.
     handle.sync_all().map_err(|e| ctx(&e))?;
     drop(handle);
     loop {
@@ -469,4 +484,64 @@ fn write_file(
             return Ok(done);
         }
     }
+}
+
+/// Batches smaller than this are encoded on one thread: their whole encoding takes about as
+/// long as starting a helper thread.
+const PARALLEL_MIN_ROWS: usize = 1024;
+
+/// Writes `batch` to `file` as one row group (footer included), encoding and compressing its
+/// columns on `threads` threads; the file is the same whatever the thread count.
+fn encode_file(
+    file: File,
+    batch: &RecordBatch,
+    props: WriterProperties,
+    threads: usize,
+) -> Result<(), ParquetError> {
+    let schema = batch.schema();
+    let (mut writer, factory) =
+        ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+    let mut leaves = Vec::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        leaves.extend(compute_leaves(field, column)?);
+    }
+    let columns = factory.create_column_writers(0)?;
+    let threads = threads.clamp(1, columns.len().max(1));
+    // Round robin: neighbouring columns are alike (the feature block, the text block), so
+    // every thread gets a similar share of the work.
+    let mut groups: Vec<Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, (w, leaf)) in columns.into_iter().zip(leaves).enumerate() {
+        groups[i % threads].push((i, w, leaf));
+    }
+    let encode = |group: Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>| {
+        group
+            .into_iter()
+            .map(|(i, mut w, leaf)| {
+                w.write(&leaf)?;
+                Ok((i, w.close()?))
+            })
+            .collect::<Result<Vec<(usize, ArrowColumnChunk)>, ParquetError>>()
+    };
+    let mut chunks = std::thread::scope(|s| {
+        let mut groups = groups.into_iter();
+        let mine = groups.next().unwrap_or_default();
+        let helpers: Vec<_> = groups.map(|g| s.spawn(move || encode(g))).collect();
+        let mut chunks = encode(mine)?;
+        for h in helpers {
+            let theirs = h
+                .join()
+                .map_err(|_| ParquetError::General("a column encoder panicked".into()))??;
+            chunks.extend(theirs);
+        }
+        Ok::<_, ParquetError>(chunks)
+    })?;
+    chunks.sort_unstable_by_key(|(i, _)| *i);
+    let mut row_group = writer.next_row_group()?;
+    for (_, chunk) in chunks {
+        chunk.append_to_row_group(&mut row_group)?;
+    }
+    row_group.close()?;
+    writer.close()?;
+    Ok(())
 }
