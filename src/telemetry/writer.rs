@@ -4,11 +4,12 @@
 //! caller's thread (the caller keeps its record: no per-row hand-off, allocation or free).
 //! A full batch goes through a bounded channel to an encoder thread that compresses and writes
 //! it while the next one fills, its columns spread over `encode_threads` threads; when that
-//! channel is full, `write` blocks (back-pressure, never a silent drop). A timer thread flushes rows older than the flush interval. Each flush writes
-//! one file per date under `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced,
-//! then linked to `part-<host>-<pid>-<start µs>-<seq>.parquet` (never replacing a file) and the
-//! directory fsynced: a reader sees a file only when it is complete, and a crash loses at most
-//! the rows not yet flushed.
+//! channel is full, `write` blocks (back-pressure, never a silent drop). A timer thread
+//! flushes rows older than the flush interval. Each flush writes one file per date under
+//! `<dir>/date=YYYY-MM-DD/`, first as `.part-…parquet.tmp`, fsynced, then linked to
+//! `part-<host>-<pid>-<start µs>-<seq>.parquet` (never replacing a file) and the directory
+//! fsynced: a reader sees a file only when it is complete, and a crash loses at most the rows
+//! not yet flushed.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -526,7 +527,16 @@ fn encode_file(
     let mut chunks = std::thread::scope(|s| {
         let mut groups = groups.into_iter();
         let mine = groups.next().unwrap_or_default();
-        let helpers: Vec<_> = groups.map(|g| s.spawn(move || encode(g))).collect();
+        let helpers = groups
+            .map(|g| {
+                std::thread::Builder::new()
+                    .name("qroute-telemetry-columns".into())
+                    .spawn_scoped(s, move || encode(g))
+                    .map_err(|e| {
+                        ParquetError::General(format!("cannot start a column encoder: {e}"))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut chunks = encode(mine)?;
         for h in helpers {
             let theirs = h
