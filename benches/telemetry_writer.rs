@@ -1,7 +1,7 @@
 //! Telemetry writer throughput: rows per second into Parquet with zstd, 8k-row batches
 //! (target ≥ 1M rows/s), for one row repeated and for the rows of telemetry/reference.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
 use parquet::arrow::ArrowWriter;
 use qroute::circuit::qasm::parse_file;
 use qroute::features::extract;
@@ -20,6 +20,22 @@ fn row(i: u64, base: &ExecutionRecord) -> ExecutionRecord {
     r.ts_us += i as i64;
     r.wall_ms = Some(0.5 + (i % 97) as f64);
     r
+}
+
+/// Times writing `rows` through a fresh writer into a fresh directory, close included.
+fn write_all(b: &mut Bencher<'_>, rows: &[ExecutionRecord]) {
+    b.iter_batched(
+        || tempfile::tempdir().expect("tempdir"),
+        |dir| {
+            let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+            for r in rows {
+                w.write(r).unwrap();
+            }
+            w.close().unwrap();
+            dir
+        },
+        criterion::BatchSize::LargeInput,
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -59,20 +75,7 @@ fn bench(c: &mut Criterion) {
     let rows: Vec<ExecutionRecord> = (0..ROWS).map(|i| row(i, &base)).collect();
     let mut group = c.benchmark_group("telemetry_writer");
     group.throughput(Throughput::Elements(ROWS));
-    group.bench_function("8k_batches_zstd", |b| {
-        b.iter_batched(
-            || tempfile::tempdir().expect("tempdir"),
-            |dir| {
-                let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-                for r in &rows {
-                    w.write(r).unwrap();
-                }
-                w.close().unwrap();
-                dir
-            },
-            criterion::BatchSize::LargeInput,
-        )
-    });
+    group.bench_function("8k_batches_zstd", |b| write_all(b, &rows));
     // The same with the rows of telemetry/reference, cycled: real features, times and errors
     // compress far less well than one row repeated, and zstd works accordingly harder.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference");
@@ -84,20 +87,7 @@ fn bench(c: &mut Criterion) {
             r
         })
         .collect();
-    group.bench_function("8k_batches_zstd_reference_rows", |b| {
-        b.iter_batched(
-            || tempfile::tempdir().expect("tempdir"),
-            |dir| {
-                let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-                for r in &real {
-                    w.write(r).unwrap();
-                }
-                w.close().unwrap();
-                dir
-            },
-            criterion::BatchSize::LargeInput,
-        )
-    });
+    group.bench_function("8k_batches_zstd_reference_rows", |b| write_all(b, &real));
     // The writer's two stages alone, for one batch: rows to Arrow, Arrow to a Parquet file.
     group.throughput(Throughput::Elements(8192));
     let first = &rows[..8192];
