@@ -345,7 +345,7 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<ExecutionRecord>, SchemaError> 
     let ts = col(b, "ts")?
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| SchemaError("column `ts` is not a microsecond timestamp".into()))?;
-    let version = prim::<UInt32Type>(b, "feature_schema_version")?;
+    let versions = prim::<UInt32Type>(b, "feature_schema_version")?;
     let features = FEATURE_NAMES
         .iter()
         .map(|n| prim::<Float64Type>(b, n))
@@ -395,7 +395,7 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<ExecutionRecord>, SchemaError> 
     };
     let mut out = Vec::with_capacity(b.num_rows());
     for i in 0..b.num_rows() {
-        let version = required(version, "feature_schema_version", i)?;
+        let version = required(versions, "feature_schema_version", i)?;
         FEATURE_SCHEMA
             .check_version(version)
             .map_err(|e| SchemaError(e.to_string()))?;

@@ -337,7 +337,9 @@ fn encode(shared: &Shared, rx: Receiver<Job>) {
     let batch_rows = shared.opts.batch_rows;
     let threads = shared.opts.encode_threads;
     for job in rx {
-        let r = write_file(&job, &host, &pid, &mut seq, batch_rows, threads);
+        let r = write_file(
+            &job.part, &job.batch, &host, &pid, &mut seq, batch_rows, threads,
+        );
         let mut d = lock(&shared.done);
         d.completed += 1;
         match r {
@@ -455,26 +457,21 @@ pub fn date_of(ts_us: i64) -> String {
 }
 
 fn write_file(
-    job: &Job,
+    part: &Path,
+    batch: &RecordBatch,
     host: &str,
     pid: &str,
     seq: &mut u64,
     batch_rows: usize,
     threads: usize,
 ) -> Result<PathBuf, String> {
-    let part = &job.part;
     std::fs::create_dir_all(part).map_err(|e| format!("{}: {e}", part.display()))?;
     let tmp = part.join(format!(".part-{host}-{pid}-{seq:06}.parquet.tmp"));
     let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
     let file = File::create(&tmp).map_err(|e| ctx(&e))?;
     let props = parquet_properties(batch_rows, Vec::new());
     let handle = file.try_clone().map_err(|e| ctx(&e))?;
-    let threads = if job.batch.num_rows() < PARALLEL_MIN_ROWS {
-        1
-    } else {
-        threads
-    };
-    encode_file(file, &job.batch, props, threads).map_err(|e| ctx(&e))?;
+    encode_file(file, batch, props, threads).map_err(|e| ctx(&e))?;
     // The footer is written; the bytes go to disk before the file gets its name.
     handle.sync_all().map_err(|e| ctx(&e))?;
     drop(handle);
@@ -492,7 +489,8 @@ fn write_file(
 const PARALLEL_MIN_ROWS: usize = 1024;
 
 /// Writes `batch` to `file` as one row group (footer included), encoding and compressing its
-/// columns on `threads` threads; the file is the same whatever the thread count.
+/// columns on up to `threads` threads (one below [`PARALLEL_MIN_ROWS`] rows); the file is the
+/// same whatever the thread count.
 fn encode_file(
     file: File,
     batch: &RecordBatch,
@@ -507,7 +505,11 @@ fn encode_file(
         leaves.extend(compute_leaves(field, column)?);
     }
     let columns = factory.create_column_writers(0)?;
-    let threads = threads.clamp(1, columns.len().max(1));
+    let threads = if batch.num_rows() < PARALLEL_MIN_ROWS {
+        1
+    } else {
+        threads.clamp(1, columns.len().max(1))
+    };
     // Round robin: neighbouring columns are alike (the feature block, the text block), so
     // every thread gets a similar share of the work.
     let mut groups: Vec<Vec<(usize, ArrowColumnWriter, ArrowLeafColumn)>> =
