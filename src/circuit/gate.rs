@@ -90,13 +90,74 @@ macro_rules! gates {
                 Gate::from_word(name_word(name.as_bytes())).filter(|g| g.name() == name)
             }
 
-            /// Looks a gate up by its name's [`name_word`]: integer compares, no string ones.
+            /// Looks a gate up by its name's [`name_word`]: one multiplication, one load and
+            /// one integer compare, in the same few steps whichever gate it is (a `match`
+            /// compiles to a search whose branches a random mix of gates mispredicts).
             #[inline]
             pub(crate) fn from_word(word: u64) -> Option<Gate> {
-                match word { $( words::$variant => Some(Gate::$variant), )* _ => None }
+                let s = word_slot(word, WORD_TABLE.multiplier);
+                if WORD_TABLE.words[s] != word {
+                    return None;
+                }
+                // An empty slot (word 0: no name or a long one) holds no gate.
+                ALL_GATES.get(usize::from(WORD_TABLE.gates[s])).copied()
             }
         }
+
+        /// Every gate's word in a slot of its own.
+        static WORD_TABLE: WordTable = WordTable::new(&[ $( words::$variant, )* ]);
     };
+}
+
+/// Slots of [`WordTable`]: a power of two, several times the number of gates.
+const WORD_SLOTS: usize = 256;
+
+/// A perfect hash of the gates' name words: `words[word_slot(w, multiplier)] == w` for every
+/// gate's word `w`, and `gates[slot]` is then its index in the gate table; other slots hold
+/// word 0 and index `u8::MAX`.
+struct WordTable {
+    multiplier: u64,
+    words: [u64; WORD_SLOTS],
+    gates: [u8; WORD_SLOTS],
+}
+
+/// The slot of `word`: the top eight bits of its product with an odd multiplier.
+#[inline(always)]
+const fn word_slot(word: u64, multiplier: u64) -> usize {
+    (word.wrapping_mul(multiplier) >> (64 - WORD_SLOTS.trailing_zeros())) as usize
+}
+
+impl WordTable {
+    /// Tries multipliers from a fixed sequence until every word lands in a slot of its own
+    /// (at compile time; with 44 words in 256 slots about one in fifty does).
+    const fn new(words: &[u64]) -> WordTable {
+        assert!(words.len() < u8::MAX as usize);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        loop {
+            let multiplier = seed | 1;
+            let mut t = WordTable {
+                multiplier,
+                words: [0; WORD_SLOTS],
+                gates: [u8::MAX; WORD_SLOTS],
+            };
+            let mut i = 0;
+            while i < words.len() {
+                let s = word_slot(words[i], multiplier);
+                if t.gates[s] != u8::MAX {
+                    break;
+                }
+                t.words[s] = words[i];
+                t.gates[s] = i as u8;
+                i += 1;
+            }
+            if i == words.len() {
+                return t;
+            }
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+        }
+    }
 }
 
 gates! {
@@ -726,6 +787,37 @@ mod tests {
         m.mul(&m.adjoint())
             .equal_up_to_phase(&GateMatrix::identity(m.arity()), 1e-12)
             && (m.mul(&m.adjoint()).get(0, 0) - c(1.0, 0.0)).norm() < 1e-12
+    }
+
+    /// The hashed lookup answers every gate's word with that gate and any other word, of
+    /// names near the gates' and of random ones, with none.
+    #[test]
+    fn word_lookup_finds_every_gate_and_nothing_else() {
+        let words: Vec<u64> = ALL_GATES
+            .iter()
+            .map(|g| name_word(g.name().as_bytes()))
+            .collect();
+        for (g, w) in ALL_GATES.iter().zip(&words) {
+            assert_eq!(Gate::from_word(*w), Some(*g), "{}", g.name());
+        }
+        let mut rng = crate::rng::Rng::new(5);
+        let mut others = vec![0u64];
+        for w in &words {
+            // One byte changed, one dropped or added.
+            for k in 0..8 {
+                others.push(w ^ (1 << (8 * k + rng.below(7))));
+            }
+            others.push(w >> 8);
+            others.push(w << 8 | u64::from(b'x'));
+        }
+        for _ in 0..100_000 {
+            let len = 1 + rng.below(8) as usize;
+            let name: Vec<u8> = (0..len).map(|_| b'a' + rng.below(26) as u8).collect();
+            others.push(name_word(&name));
+        }
+        for w in others.into_iter().filter(|w| !words.contains(w)) {
+            assert_eq!(Gate::from_word(w), None, "{w:#x}");
+        }
     }
 
     #[test]
