@@ -129,7 +129,7 @@ const fn word_slot(word: u64, multiplier: u64) -> usize {
 
 impl WordTable {
     /// Tries multipliers from a fixed sequence until every word lands in a slot of its own
-    /// (at compile time; with 44 words in 256 slots about one in fifty does).
+    /// (at compile time; for the 44 gates of today the 18th does).
     const fn new(words: &[u64]) -> WordTable {
         assert!(words.len() < u8::MAX as usize);
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
