@@ -100,10 +100,12 @@ pub fn extract(circuit: &Circuit) -> Features {
     let nc = circuit.num_clbits() as usize;
     let cregs = circuit.cregs();
 
-    // Per wire (qubits, then bits): ASAP level and the number of multi-qubit gates on the
-    // deepest path that ends there.
-    let mut level = vec![0u32; n + nc];
-    let mut crit = vec![0u32; n + nc];
+    // Per wire (qubits, then bits): ASAP level in the high 32 bits, and in the low 32 the
+    // number of multi-qubit gates on the deepest path that ends there. One key orders both:
+    // the largest key over some wires is the deepest level, and among the paths that reach it
+    // the one with the most multi-qubit gates. (Neither count reaches 2^32: that many
+    // operations would not fit a `Circuit`'s u32 operand offsets.)
+    let mut key = vec![0u64; n + nc];
     let mut mq_level = vec![0u32; n];
     // Level of a measurement on each qubit not yet followed by anything (0 = none).
     let mut pending_measure = vec![0u32; n];
@@ -129,22 +131,9 @@ pub fn extract(circuit: &Circuit) -> Features {
     for op in circuit.ops() {
         if op.kind == OpKind::Barrier {
             // As in Qiskit's depth: a barrier adds no layer but lines its qubits up.
-            let top = op
-                .qubits
-                .iter()
-                .map(|&q| level[q as usize])
-                .max()
-                .unwrap_or(0);
-            let c = op
-                .qubits
-                .iter()
-                .filter(|&&q| level[q as usize] == top)
-                .map(|&q| crit[q as usize])
-                .max()
-                .unwrap_or(0);
+            let top = deepest(&key, op.qubits);
             for &q in op.qubits {
-                level[q as usize] = top;
-                crit[q as usize] = c;
+                key[q as usize] = top;
             }
             continue;
         }
@@ -201,22 +190,12 @@ pub fn extract(circuit: &Circuit) -> Features {
             }
             &wide
         };
-        let (mut prev, mut c) = (0u32, 0u32);
+        // One level deeper, with one more multi-qubit gate on the path if this is one.
+        let k = deepest(&key, wires) + (1 << 32) + u64::from(multi);
         for &w in wires {
-            let (lw, cw) = (level[w as usize], crit[w as usize]);
-            // The deepest level, and the most multi-qubit gates on a path ending there.
-            if lw > prev {
-                (prev, c) = (lw, cw);
-            } else if lw == prev {
-                c = c.max(cw);
-            }
+            key[w as usize] = k;
         }
-        let l = prev + 1;
-        let c = c + u32::from(multi);
-        for &w in wires {
-            level[w as usize] = l;
-            crit[w as usize] = c;
-        }
+        let l = (k >> 32) as u32;
         layer_ops += 1;
         occupied += arity as u64;
 
@@ -275,15 +254,9 @@ pub fn extract(circuit: &Circuit) -> Features {
         }
     }
 
-    let depth = level.iter().copied().max().unwrap_or(0) as f64;
-    let max_level = level.iter().copied().max().unwrap_or(0);
-    let critical_2q = level
-        .iter()
-        .zip(&crit)
-        .filter(|(l, _)| **l == max_level)
-        .map(|(_, c)| *c)
-        .max()
-        .unwrap_or(0) as f64;
+    let last = key.iter().copied().max().unwrap_or(0);
+    let depth = (last >> 32) as f64;
+    let critical_2q = (last as u32) as f64;
     let multi_total = (g2 + g3) as f64;
     let (components, largest) = graph.components();
 
@@ -360,6 +333,12 @@ pub fn extract(circuit: &Circuit) -> Features {
         schema_version: FEATURE_SCHEMA.version,
         values: v.to_vec(),
     }
+}
+
+/// The largest key over `wires`: see `key` in [`extract`].
+#[inline]
+fn deepest(key: &[u64], wires: &[u32]) -> u64 {
+    wires.iter().map(|&w| key[w as usize]).max().unwrap_or(0)
 }
 
 #[inline]
