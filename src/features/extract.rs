@@ -5,6 +5,9 @@ use rustc_hash::FxHashSet;
 use super::{FEATURE_SCHEMA, Feature, Features, NUM_FEATURES};
 use crate::circuit::{Circuit, OpKind};
 
+/// One ASAP level in a wire's key (see `key` in [`extract`]): levels count in the high 32 bits.
+const ONE_LEVEL: u64 = 1 << 32;
+
 /// Above this many qubits the interaction graph's edge set is hashed instead of a bit matrix.
 const BITSET_MAX_QUBITS: usize = 4096;
 
@@ -191,11 +194,11 @@ pub fn extract(circuit: &Circuit) -> Features {
             &wide
         };
         // One level deeper, with one more multi-qubit gate on the path if this is one.
-        let k = deepest(&key, wires) + (1 << 32) + u64::from(multi);
+        let k = deepest(&key, wires) + ONE_LEVEL + u64::from(multi);
         for &w in wires {
             key[w as usize] = k;
         }
-        let l = (k >> 32) as u32;
+        let l = (k / ONE_LEVEL) as u32;
         layer_ops += 1;
         occupied += arity as u64;
 
@@ -255,7 +258,7 @@ pub fn extract(circuit: &Circuit) -> Features {
     }
 
     let last = key.iter().copied().max().unwrap_or(0);
-    let depth = (last >> 32) as f64;
+    let depth = (last / ONE_LEVEL) as f64;
     let critical_2q = (last as u32) as f64;
     let multi_total = (g2 + g3) as f64;
     let (components, largest) = graph.components();
