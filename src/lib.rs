@@ -32,6 +32,7 @@
 #[cfg(feature = "server")]
 pub mod api;
 pub mod backend;
+pub mod bounds;
 pub mod circuit;
 pub mod config;
 pub mod display;

@@ -37,7 +37,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -372,6 +371,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// Most repetitions `collect` takes per circuit and backend.
+const MAX_REPEAT: u32 = 1000;
+
+fn check_shots(shots: u64) -> anyhow::Result<()> {
+    use qroute::bounds::MAX_SHOTS;
+    if shots > MAX_SHOTS {
+        bail!("--shots must be at most {MAX_SHOTS}, got {shots}");
+    }
+    Ok(())
+}
+
+fn check_threads(threads: usize) -> anyhow::Result<()> {
+    use qroute::bounds::MAX_THREADS;
+    if threads > MAX_THREADS {
+        bail!("--threads must be at most {MAX_THREADS} (0: all cores), got {threads}");
+    }
+    Ok(())
+}
+
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
         Some(p) => Ok(Config::load(p)?),
@@ -417,10 +435,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 process_isolation()?
             };
+            check_shots(shots)?;
+            check_threads(threads)?;
             let reg = Registry::from_config(&config, &isolation)?;
             let timeout = match timeout {
-                Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
-                Some(t) => bail!("--timeout must be a positive number of seconds, got {t}"),
+                Some(t) => match qroute::bounds::positive_seconds(t) {
+                    Some(t) => Some(t),
+                    None => bail!(
+                        "--timeout must be a positive number of seconds up to {:e}, got {t}",
+                        qroute::bounds::MAX_SECONDS
+                    ),
+                },
                 None => None,
             };
             let spec = RunSpec {
@@ -447,19 +472,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             order,
             out,
         } => {
-            if !(timeout.is_finite() && timeout > 0.0) {
-                bail!("--timeout must be a positive number of seconds, got {timeout}");
+            let Some(timeout) = qroute::bounds::positive_seconds(timeout) else {
+                bail!(
+                    "--timeout must be a positive number of seconds up to {:e}, got {timeout}",
+                    qroute::bounds::MAX_SECONDS
+                );
+            };
+            if repeat == 0 || repeat > MAX_REPEAT {
+                bail!("--repeat must be from 1 to {MAX_REPEAT}, got {repeat}");
             }
-            if repeat == 0 {
-                bail!("--repeat must be at least 1");
-            }
+            check_shots(shots)?;
+            check_threads(threads)?;
             let config = load_config(config_path.as_deref())?;
             let reg = Registry::from_config(&config, &process_isolation()?)?;
-            let mut files = Vec::new();
-            for input in &circuits {
-                collect_qasm(input, &mut files)
-                    .with_context(|| format!("cannot read {}", input.display()))?;
-            }
+            let files = qroute::circuit::files::discover(&circuits)?;
             let spec = CollectSpec {
                 circuits: files,
                 backends: if backends == "all" {
@@ -469,7 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 repeat,
                 shots,
-                timeout: Duration::from_secs_f64(timeout),
+                timeout,
                 threads,
                 seed,
                 order,
@@ -636,11 +662,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let mut files = Vec::new();
-    for input in inputs {
-        collect_qasm(input, &mut files)
-            .with_context(|| format!("cannot read {}", input.display()))?;
-    }
+    let files = qroute::circuit::files::discover(inputs)?;
     if files.is_empty() {
         bail!("no *.qasm files found in the given paths");
     }
@@ -925,26 +947,6 @@ fn collect_cmd(spec: &CollectSpec, reg: &Registry) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         },
     )
-}
-
-/// A file as is; a directory's *.qasm files, recursively, in sorted order.
-fn collect_qasm(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            collect_qasm(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "qasm") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 fn train_cmd(

@@ -33,6 +33,11 @@ pub struct JobsConfig {
     pub run: RunOptions,
 }
 
+/// Most job worker threads.
+pub const MAX_JOB_WORKERS: usize = 1024;
+/// Most jobs waiting, and most finished jobs remembered.
+pub const MAX_JOB_QUEUE: usize = 1 << 20;
+
 /// Where a job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,6 +151,20 @@ impl Jobs {
         writer: Arc<TelemetryWriter>,
         config: JobsConfig,
     ) -> std::io::Result<Jobs> {
+        // The channel allocates its whole capacity at once, and a worker is a thread: both
+        // are checked before anything is allocated for them (#28).
+        for (what, n, max) in [
+            ("workers", config.workers, MAX_JOB_WORKERS),
+            ("queue", config.queue, MAX_JOB_QUEUE),
+            ("retention", config.retention, MAX_JOB_QUEUE),
+        ] {
+            if n > max {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("job {what} {n} is over the limit of {max}"),
+                ));
+            }
+        }
         let (tx, rx) = sync_channel::<Queued>(config.queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
         let table = Arc::new(Mutex::new(Table::default()));

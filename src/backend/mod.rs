@@ -168,8 +168,9 @@ pub(crate) mod opt_duration_secs {
     ) -> Result<Option<Duration>, D::Error> {
         let v: Option<f64> = Option::deserialize(d)?;
         match v {
-            Some(x) if x.is_finite() && x >= 0.0 => Ok(Some(Duration::from_secs_f64(x))),
-            Some(x) => Err(serde::de::Error::custom(format!("invalid timeout {x}"))),
+            Some(x) => crate::bounds::seconds(x)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("invalid timeout {x}"))),
             None => Ok(None),
         }
     }
@@ -205,11 +206,8 @@ mod duration_secs {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let x = f64::deserialize(d)?;
-        if x.is_finite() && x >= 0.0 {
-            Ok(Duration::from_secs_f64(x))
-        } else {
-            Err(serde::de::Error::custom(format!("invalid duration {x}")))
-        }
+        crate::bounds::seconds(x)
+            .ok_or_else(|| serde::de::Error::custom(format!("invalid duration {x}")))
     }
 }
 

@@ -117,20 +117,19 @@ pub struct RunResult {
 impl RunResult {
     /// The outcome it reports; `Err` says why its timings are invalid.
     pub fn into_outcome(self) -> Result<Outcome, String> {
-        if !(self.wall_s.is_finite()
-            && self.wall_s >= 0.0
-            && self.cpu_s.is_finite()
-            && self.cpu_s >= 0.0)
-        {
+        let (Some(wall), Some(cpu)) = (
+            crate::bounds::seconds(self.wall_s),
+            crate::bounds::seconds(self.cpu_s),
+        ) else {
             return Err(format!(
                 "invalid timings wall_s={} cpu_s={}",
                 self.wall_s, self.cpu_s
             ));
-        }
+        };
         Ok(Outcome {
             counts: self.counts,
-            wall: Duration::from_secs_f64(self.wall_s),
-            cpu: Duration::from_secs_f64(self.cpu_s),
+            wall,
+            cpu,
             peak_memory: self.peak_memory,
             fidelity: self.fidelity,
             metadata: self.metadata,

@@ -54,8 +54,13 @@ pub(crate) struct CircuitArgs {
 /// A positive number of seconds given to `flag`, as a duration.
 pub(crate) fn seconds(flag: &str, v: Option<f64>) -> anyhow::Result<Option<Duration>> {
     match v {
-        Some(d) if d.is_finite() && d > 0.0 => Ok(Some(Duration::from_secs_f64(d))),
-        Some(d) => bail!("{flag} must be a positive number of seconds, got {d}"),
+        Some(d) => match qroute::bounds::positive_seconds(d) {
+            Some(d) => Ok(Some(d)),
+            None => bail!(
+                "{flag} must be a positive number of seconds up to {:e}, got {d}",
+                qroute::bounds::MAX_SECONDS
+            ),
+        },
         None => Ok(None),
     }
 }
@@ -122,11 +127,7 @@ pub(crate) fn router_with(
 
 /// Parses every file; the bad ones are reported with position and counted.
 fn load_jobs(files: &[PathBuf]) -> anyhow::Result<(Vec<Job>, usize)> {
-    let mut paths = Vec::new();
-    for f in files {
-        super::collect_qasm(f, &mut paths)
-            .with_context(|| format!("cannot read {}", f.display()))?;
-    }
+    let paths = qroute::circuit::files::discover(files)?;
     if paths.is_empty() {
         bail!("no *.qasm files found in the given paths");
     }

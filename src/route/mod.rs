@@ -175,20 +175,48 @@ impl Constraints {
         {
             return Err(bad("max_cost", m.to_string(), "must be a number ≥ 0"));
         }
-        if self.cores == Some(0) {
-            return Err(bad("cores", "0".into(), "must be at least 1"));
+        if let Some(c) = self.cores
+            && !(1..=MAX_CORES).contains(&c)
+        {
+            return Err(bad(
+                "cores",
+                c.to_string(),
+                &format!("must be from 1 to {MAX_CORES}"),
+            ));
+        }
+        if let Some(s) = self.shots
+            && s > crate::bounds::MAX_SHOTS
+        {
+            return Err(bad(
+                "shots",
+                s.to_string(),
+                &format!("must be at most {}", crate::bounds::MAX_SHOTS),
+            ));
+        }
+        if self.exclude.len() > MAX_EXCLUDE {
+            return Err(bad(
+                "exclude",
+                format!("{} names", self.exclude.len()),
+                &format!("takes at most {MAX_EXCLUDE} backend names"),
+            ));
         }
         Ok(())
     }
 }
 
+/// Most cores a constraint may name.
+const MAX_CORES: u32 = 4096;
+/// Most backends a constraint may exclude.
+const MAX_EXCLUDE: usize = 256;
+
 /// A deadline: a positive number of seconds below 10^9, or null.
 fn deadline_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     match Option::<f64>::deserialize(d)? {
-        Some(x) if x.is_finite() && x > 0.0 && x < 1e9 => Ok(Some(Duration::from_secs_f64(x))),
-        Some(x) => Err(serde::de::Error::custom(format!(
-            "deadline must be a positive number of seconds, got {x}"
-        ))),
+        Some(x) => crate::bounds::positive_seconds(x).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "deadline must be a positive number of seconds up to 1e9, got {x}"
+            ))
+        }),
         None => Ok(None),
     }
 }

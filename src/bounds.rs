@@ -1,0 +1,47 @@
+//! Bounds every input is checked against before it is used: durations in seconds and shot
+//! counts, shared by the command line, the configuration, the HTTP API, the executor
+//! protocol and the Redis queue, so that a number from any of them is refused with a message
+//! instead of panicking (`Duration::from_secs_f64(1e300)` does) or sizing an allocation.
+
+use std::time::Duration;
+
+/// Longest duration accepted anywhere, seconds (about 31 years).
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// Most shots one run may sample. Counts hold one entry per distinct outcome, so a run's
+/// result grows with its shots; this keeps one request or flag from asking for gigabytes.
+pub const MAX_SHOTS: u64 = 100_000_000;
+
+/// Most threads one run may ask for.
+pub const MAX_THREADS: usize = 1024;
+
+/// `x` seconds as a duration when it is finite and in `[0, MAX_SECONDS]`.
+pub fn seconds(x: f64) -> Option<Duration> {
+    if x.is_finite() && (0.0..=MAX_SECONDS).contains(&x) {
+        Duration::try_from_secs_f64(x).ok()
+    } else {
+        None
+    }
+}
+
+/// `x` seconds as a duration when it is finite and in `(0, MAX_SECONDS]`.
+pub fn positive_seconds(x: f64) -> Option<Duration> {
+    if x > 0.0 { seconds(x) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_refuse_what_would_panic_or_mean_nothing() {
+        assert_eq!(seconds(1.5), Some(Duration::from_millis(1500)));
+        assert_eq!(seconds(0.0), Some(Duration::ZERO));
+        assert_eq!(positive_seconds(0.0), None);
+        for x in [-1.0, f64::NAN, f64::INFINITY, 1e300, 1e10] {
+            assert_eq!(seconds(x), None, "{x}");
+            assert_eq!(positive_seconds(x), None, "{x}");
+        }
+        assert!(seconds(MAX_SECONDS).is_some());
+    }
+}
