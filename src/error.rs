@@ -30,6 +30,9 @@ pub enum Error {
     /// The backend configuration cannot be built.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A circuit path could not be searched.
+    #[error(transparent)]
+    Discover(#[from] crate::circuit::files::DiscoverError),
     /// The configuration file is unusable.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -23,6 +23,7 @@
 //! # Ok::<(), qroute::circuit::CircuitError>(())
 //! ```
 
+pub mod files;
 pub mod gate;
 pub mod generate;
 mod hash;
@@ -310,6 +311,18 @@ impl Circuit {
 
     /// Adds a quantum register of `size` qubits; returns the indices it covers.
     pub fn add_qreg(&mut self, name: &str, size: u32) -> Result<Range<u32>, CircuitError> {
+        check_fresh(&self.qregs, name)?;
+        self.add_qreg_named_by_caller(name, size)
+    }
+
+    /// [`Circuit::add_qreg`] for a caller that has checked the name is not taken (the parser
+    /// keeps every name in a hash map): the linear search for a repeat would make a file of
+    /// many registers quadratic to read (#28).
+    pub(crate) fn add_qreg_named_by_caller(
+        &mut self,
+        name: &str,
+        size: u32,
+    ) -> Result<Range<u32>, CircuitError> {
         let offset = self.num_qubits;
         let total = add_register(&mut self.qregs, "quantum", name, offset, size)?;
         self.num_qubits = total;
@@ -318,6 +331,16 @@ impl Circuit {
 
     /// Adds a classical register of `size` bits; returns the indices it covers.
     pub fn add_creg(&mut self, name: &str, size: u32) -> Result<Range<u32>, CircuitError> {
+        check_fresh(&self.cregs, name)?;
+        self.add_creg_named_by_caller(name, size)
+    }
+
+    /// [`Circuit::add_creg`] for a caller that has checked the name is not taken.
+    pub(crate) fn add_creg_named_by_caller(
+        &mut self,
+        name: &str,
+        size: u32,
+    ) -> Result<Range<u32>, CircuitError> {
         let offset = self.num_clbits;
         let total = add_register(&mut self.cregs, "classical", name, offset, size)?;
         self.num_clbits = total;
@@ -503,6 +526,15 @@ impl Circuit {
     }
 }
 
+fn check_fresh(regs: &[Register], name: &str) -> Result<(), CircuitError> {
+    if regs.iter().any(|r| r.name == name) {
+        return Err(CircuitError::DuplicateRegister {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
 fn add_register(
     regs: &mut Vec<Register>,
     what: &'static str,
@@ -510,11 +542,6 @@ fn add_register(
     offset: u32,
     size: u32,
 ) -> Result<u32, CircuitError> {
-    if regs.iter().any(|r| r.name == name) {
-        return Err(CircuitError::DuplicateRegister {
-            name: name.to_string(),
-        });
-    }
     let total = offset as u64 + size as u64;
     if total > MAX_WIRES as u64 {
         return Err(CircuitError::TooLarge {

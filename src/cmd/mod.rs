@@ -2,7 +2,7 @@
 
 pub(crate) mod route;
 
-pub(crate) use super::{collect_qasm, corpus_tags, process_isolation};
+pub(crate) use super::{corpus_tags, process_isolation};
 #[cfg(feature = "redis")]
 pub(crate) mod queue;
 pub(crate) mod replay;
