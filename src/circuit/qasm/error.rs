@@ -249,6 +249,13 @@ pub enum ParseErrorKind {
         /// The error, shared so that the error can be cloned.
         source: Arc<std::io::Error>,
     },
+    /// An `include` other than `qelib1.inc` where includes are not accepted (text from the
+    /// HTTP API must not read the server's files).
+    #[error("`include \"{name}\"` is not accepted here: only qelib1.inc, which is built in")]
+    IncludeRefused {
+        /// The file named (clipped to 64 characters).
+        name: String,
+    },
     /// An include that includes itself, directly or not.
     #[error("include cycle: {path} is already being included")]
     IncludeCycle {

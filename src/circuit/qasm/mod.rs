@@ -47,10 +47,24 @@ pub struct ParseLimits {
     /// Most bits in all classical registers together. Default 1,048,576.
     pub max_clbits: u64,
     /// Most operations after inlining gate definitions (each inlined call counts as well, so
-    /// exponentially nested definitions stop here). Default 50,000,000.
+    /// exponentially nested definitions stop here, and so does each node of a definition's
+    /// parameter expressions at each call). Default 50,000,000.
     pub max_ops: u64,
+    /// Most registers, quantum and classical together. Default 1,048,576.
+    pub max_registers: u64,
+    /// Most `gate` and `opaque` declarations. Default 1,048,576.
+    pub max_gate_definitions: u64,
+    /// Most parameters of a gate declaration or call, and most qubit arguments of one.
+    /// Default 1,048,576.
+    pub max_gate_args: u64,
     /// Deepest chain of `include`s. Default 32.
     pub max_include_depth: u32,
+    /// Most `include` statements expanded in one parse, counting each time a file is
+    /// included again. Default 1,024.
+    pub max_includes: u64,
+    /// Most bytes of source read in one parse: the top file plus every expansion of an
+    /// included one (a file included twice counts twice). Default 1 GiB.
+    pub max_total_source_bytes: u64,
     /// Deepest nesting of parentheses, unary signs and powers in one expression. Default 64.
     pub max_expr_depth: u32,
     /// Deepest chain of gate definitions calling gate definitions. Default 256.
@@ -64,7 +78,12 @@ impl Default for ParseLimits {
             max_qubits: 1 << 20,
             max_clbits: 1 << 20,
             max_ops: 50_000_000,
+            max_registers: 1 << 20,
+            max_gate_definitions: 1 << 20,
+            max_gate_args: 1 << 20,
             max_include_depth: 32,
+            max_includes: 1024,
+            max_total_source_bytes: 1 << 30,
             max_expr_depth: 64,
             max_gate_nesting: 256,
         }
@@ -176,14 +195,23 @@ fn read_source(path: &Path, limits: &ParseLimits) -> Result<String, ParseError> 
             },
         )
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
+    // Looked at before opening: opening a FIFO blocks until something writes to it, and a
+    // device may never end (#28).
+    let meta = std::fs::metadata(path).map_err(io)?;
     if meta.is_dir() {
         return Err(io(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "is a directory",
         )));
     }
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device)",
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
     let too_large = || {
         whole_file_error(
             Some(path),

@@ -64,6 +64,61 @@ struct BodyOp {
     params: Vec<u32>,
 }
 
+/// The parameter or qubit names of a gate declaration, in order. Looked up by scanning while
+/// there are few and through a hash map beyond that, so that a gate with thousands of
+/// parameters or qubits is read in linear time (#28).
+#[derive(Default)]
+struct Names<'s> {
+    list: Vec<&'s str>,
+    index: FxHashMap<&'s str, u32>,
+}
+
+/// Up to this many names, a scan beats hashing.
+const NAMES_SCANNED: usize = 8;
+
+impl<'s> Names<'s> {
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn position(&self, name: &str) -> Option<u32> {
+        if self.list.len() <= NAMES_SCANNED {
+            self.list.iter().position(|&n| n == name).map(|i| i as u32)
+        } else {
+            self.index.get(name).copied()
+        }
+    }
+
+    /// Adds `name`; false (and nothing added) when it is there already.
+    fn insert(&mut self, name: &'s str) -> bool {
+        if self.position(name).is_some() {
+            return false;
+        }
+        self.list.push(name);
+        if self.list.len() > NAMES_SCANNED {
+            if self.index.is_empty() {
+                let list = &self.list;
+                self.index
+                    .extend(list.iter().enumerate().map(|(i, &n)| (n, i as u32)));
+            } else {
+                self.index.insert(name, self.list.len() as u32 - 1);
+            }
+        }
+        true
+    }
+}
+
+/// The first index whose value appeared earlier in `xs`: a scan for the short lists almost
+/// every call has, a hash set beyond that (a call with thousands of arguments stays linear).
+fn first_repeat(xs: &[u32]) -> Option<usize> {
+    if xs.len() <= NAMES_SCANNED {
+        return (1..xs.len()).find(|&k| xs[..k].contains(&xs[k]));
+    }
+    let mut seen = rustc_hash::FxHashSet::default();
+    seen.reserve(xs.len());
+    xs.iter().position(|x| !seen.insert(*x))
+}
+
 /// A qubit or bit argument as written.
 #[derive(Clone, Copy)]
 enum Arg {
@@ -86,6 +141,14 @@ pub(super) struct State {
     gates: FxHashMap<String, Callable>,
     qelib1: bool,
     include_stack: Vec<PathBuf>,
+    /// Every included file's text by canonical path: a file is read once however often it
+    /// is included.
+    included: FxHashMap<PathBuf, Rc<str>>,
+    /// `include` statements expanded so far.
+    includes: u64,
+    /// Source bytes parsed so far, every expansion of an included file counted.
+    source_bytes: u64,
+    gate_definitions: u64,
     work: u64,
     condition: Option<Condition>,
 
@@ -111,6 +174,10 @@ impl State {
             gates,
             qelib1: false,
             include_stack: Vec::new(),
+            included: FxHashMap::default(),
+            includes: 0,
+            source_bytes: 0,
+            gate_definitions: 0,
             work: 0,
             condition: None,
 
@@ -133,6 +200,18 @@ pub(super) fn parse_source(
     file: Option<Arc<PathBuf>>,
     depth: u32,
 ) -> Result<()> {
+    st.source_bytes += src.len() as u64;
+    if st.source_bytes > st.limits.max_total_source_bytes {
+        return Err(Box::new(ParseError {
+            file,
+            line: 0,
+            col: 0,
+            kind: ParseErrorKind::Limit {
+                what: "bytes of source read, every include expanded",
+                limit: st.limits.max_total_source_bytes,
+            },
+        }));
+    }
     let mut p = FileParser {
         src,
         file,
@@ -371,7 +450,25 @@ impl<'s> FileParser<'s, '_> {
             Some(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
             None => self.st.include_dir.clone().unwrap_or_default(),
         };
+        if self.st.limits.max_include_depth == 0 {
+            return Err(self.error(
+                &t,
+                ParseErrorKind::IncludeRefused {
+                    name: crate::display::clip(name, 64),
+                },
+            ));
+        }
         let path = base.join(name);
+        self.st.includes += 1;
+        if self.st.includes > self.st.limits.max_includes {
+            return Err(self.error(
+                &kw,
+                ParseErrorKind::Limit {
+                    what: "number of includes expanded",
+                    limit: self.st.limits.max_includes,
+                },
+            ));
+        }
         if self.depth + 1 > self.st.limits.max_include_depth {
             return Err(self.error(
                 &kw,
@@ -393,14 +490,23 @@ impl<'s> FileParser<'s, '_> {
         if self.st.include_stack.contains(&canonical) {
             return Err(self.error(&t, ParseErrorKind::IncludeCycle { path }));
         }
-        let text = super::read_source(&path, &self.st.limits).map_err(|e| {
-            // Reading problems are reported at the include statement.
-            if e.line == 0 {
-                self.error(&t, e.kind.clone())
-            } else {
-                Box::new(e)
+        let text = match self.st.included.get(&canonical) {
+            Some(text) => text.clone(),
+            None => {
+                let text: Rc<str> = super::read_source(&path, &self.st.limits)
+                    .map_err(|e| {
+                        // Reading problems are reported at the include statement.
+                        if e.line == 0 {
+                            self.error(&t, e.kind.clone())
+                        } else {
+                            Box::new(e)
+                        }
+                    })?
+                    .into();
+                self.st.included.insert(canonical.clone(), text.clone());
+                text
             }
-        })?;
+        };
         self.st.include_stack.push(canonical);
         let r = parse_source(self.st, &text, Some(Arc::new(path)), self.depth + 1);
         self.st.include_stack.pop();
@@ -420,6 +526,16 @@ impl<'s> FileParser<'s, '_> {
                 &name_tok,
                 ParseErrorKind::RegisterRedeclared {
                     name: name.to_string(),
+                },
+            ));
+        }
+        let registers = (self.st.circuit.qregs().len() + self.st.circuit.cregs().len()) as u64;
+        if registers >= self.st.limits.max_registers {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::Limit {
+                    what: "number of registers",
+                    limit: self.st.limits.max_registers,
                 },
             ));
         }
@@ -458,10 +574,11 @@ impl<'s> FileParser<'s, '_> {
             ));
         }
         let c = &mut self.st.circuit;
+        // The name was looked up in `qregs` and `cregs` above.
         let r = if quantum {
-            c.add_qreg(name, size as u32)
+            c.add_qreg_named_by_caller(name, size as u32)
         } else {
-            c.add_creg(name, size as u32)
+            c.add_creg_named_by_caller(name, size as u32)
         };
         r.map_err(|e| self.error(&name_tok, e.into()))?;
         let word = name_word(name.as_bytes());
@@ -478,7 +595,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// `name` or `name(p, q)` followed by `a, b`: the declaration part of `gate` and `opaque`.
-    fn gate_signature(&mut self) -> Result<(Token, Vec<&'s str>, Vec<&'s str>)> {
+    fn gate_signature(&mut self) -> Result<(Token, Names<'s>, Names<'s>)> {
         let name_tok = self.expect(Tok::Ident, "a gate name")?;
         let gate = self.text(&name_tok);
         if self.st.gates.contains_key(gate) {
@@ -489,14 +606,24 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         }
-        let mut params = Vec::new();
+        self.st.gate_definitions += 1;
+        if self.st.gate_definitions > self.st.limits.max_gate_definitions {
+            return Err(self.error(
+                &name_tok,
+                ParseErrorKind::Limit {
+                    what: "number of gate declarations",
+                    limit: self.st.limits.max_gate_definitions,
+                },
+            ));
+        }
+        let mut params = Names::default();
         if self.eat(Tok::LParen)? {
             if self.tok.kind() != Tok::RParen {
                 self.ident_list(gate, &mut params)?;
             }
             self.expect(Tok::RParen, "`)`")?;
         }
-        let mut qubits = Vec::new();
+        let mut qubits = Names::default();
         if self.tok.kind() != Tok::Ident {
             return Err(self.error(
                 &self.tok,
@@ -506,7 +633,7 @@ impl<'s> FileParser<'s, '_> {
             ));
         }
         self.ident_list(gate, &mut qubits)?;
-        if let Some(dup) = params.iter().find(|p| qubits.contains(p)) {
+        if let Some(dup) = params.list.iter().find(|p| qubits.position(p).is_some()) {
             return Err(self.error(
                 &name_tok,
                 ParseErrorKind::DuplicateName {
@@ -518,11 +645,12 @@ impl<'s> FileParser<'s, '_> {
         Ok((name_tok, params, qubits))
     }
 
-    fn ident_list(&mut self, gate: &str, out: &mut Vec<&'s str>) -> Result<()> {
+    fn ident_list(&mut self, gate: &str, out: &mut Names<'s>) -> Result<()> {
         loop {
             let t = self.expect(Tok::Ident, "a name")?;
             let name = self.text(&t);
-            if out.contains(&name) {
+            self.count_args(&t, out.len())?;
+            if !out.insert(name) {
                 return Err(self.error(
                     &t,
                     ParseErrorKind::DuplicateName {
@@ -531,7 +659,6 @@ impl<'s> FileParser<'s, '_> {
                     },
                 ));
             }
-            out.push(name);
             if !self.eat(Tok::Comma)? {
                 return Ok(());
             }
@@ -593,6 +720,7 @@ impl<'s> FileParser<'s, '_> {
             if callee.is_some() && self.eat(Tok::LParen)? {
                 if self.tok.kind() != Tok::RParen {
                     loop {
+                        self.count_args(&self.tok, roots.len())?;
                         roots.push(self.expr(&mut arena, &params, 0)?);
                         if !self.eat(Tok::Comma)? {
                             break;
@@ -602,10 +730,14 @@ impl<'s> FileParser<'s, '_> {
                 self.expect(Tok::RParen, "`)`")?;
             }
             let mut locals: Vec<u32> = Vec::new();
+            // Which locals this statement names already, once it names many: a set, not a
+            // table the size of the gate, which a body of many statements would pay for each.
+            let mut named: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
             loop {
+                self.count_args(&self.tok, locals.len())?;
                 let t = self.expect(Tok::Ident, "a qubit argument of the gate")?;
                 let name = self.text(&t);
-                let Some(i) = qubits.iter().position(|&q| q == name) else {
+                let Some(i) = qubits.position(name) else {
                     return Err(self.error(
                         &t,
                         ParseErrorKind::UnknownGateArg {
@@ -614,7 +746,15 @@ impl<'s> FileParser<'s, '_> {
                         },
                     ));
                 };
-                if locals.contains(&(i as u32)) {
+                let repeated = if locals.len() < NAMES_SCANNED {
+                    locals.contains(&i)
+                } else {
+                    if named.is_empty() {
+                        named.extend(locals.iter().copied());
+                    }
+                    !named.insert(i)
+                };
+                if repeated {
                     if callee.is_none() {
                         // A repeated qubit in a barrier is harmless.
                         if !self.eat(Tok::Comma)? {
@@ -630,7 +770,7 @@ impl<'s> FileParser<'s, '_> {
                         },
                     ));
                 }
-                locals.push(i as u32);
+                locals.push(i);
                 if !self.eat(Tok::Comma)? {
                     break;
                 }
@@ -746,7 +886,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// expr := term (('+' | '-') term)*
-    fn expr<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
+    fn expr<S: ExprSink>(&mut self, a: &mut S, scope: &Names<'_>, depth: u32) -> Result<S::V> {
         let depth = self.enter(depth)?;
         let mut lhs = self.term(a, scope, depth)?;
         loop {
@@ -762,7 +902,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// term := unary (('*' | '/') unary)*
-    fn term<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
+    fn term<S: ExprSink>(&mut self, a: &mut S, scope: &Names<'_>, depth: u32) -> Result<S::V> {
         let mut lhs = self.unary(a, scope, depth)?;
         loop {
             let op = match self.tok.kind() {
@@ -777,7 +917,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// unary := ('-' | '+') unary | power.  `-2^2` is `-(2^2)`, as in Python.
-    fn unary<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
+    fn unary<S: ExprSink>(&mut self, a: &mut S, scope: &Names<'_>, depth: u32) -> Result<S::V> {
         match self.tok.kind() {
             Tok::Minus => {
                 let depth = self.enter(depth)?;
@@ -795,7 +935,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// power := atom ('^' unary)?  (right-associative)
-    fn power<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
+    fn power<S: ExprSink>(&mut self, a: &mut S, scope: &Names<'_>, depth: u32) -> Result<S::V> {
         let base = self.atom(a, scope, depth)?;
         if self.tok.kind() == Tok::Caret {
             let depth = self.enter(depth)?;
@@ -806,7 +946,7 @@ impl<'s> FileParser<'s, '_> {
         Ok(base)
     }
 
-    fn atom<S: ExprSink>(&mut self, a: &mut S, scope: &[&str], depth: u32) -> Result<S::V> {
+    fn atom<S: ExprSink>(&mut self, a: &mut S, scope: &Names<'_>, depth: u32) -> Result<S::V> {
         let t = self.tok;
         match t.kind() {
             Tok::Int | Tok::Real => {
@@ -834,8 +974,8 @@ impl<'s> FileParser<'s, '_> {
                 if name == "pi" {
                     return Ok(a.num(std::f64::consts::PI));
                 }
-                if let Some(i) = scope.iter().position(|&s| s == name) {
-                    return Ok(a.param(i as u32));
+                if let Some(i) = scope.position(name) {
+                    return Ok(a.param(i));
                 }
                 if let Some(f) = Func::from_name(name) {
                     self.expect(Tok::LParen, "`(` after a function name")?;
@@ -866,7 +1006,8 @@ impl<'s> FileParser<'s, '_> {
         }
         loop {
             let start = self.tok;
-            let v = self.expr(&mut Direct, &[], 0)?;
+            self.count_args(&start, self.st.params.len())?;
+            let v = self.expr(&mut Direct, &Names::default(), 0)?;
             if !v.is_finite() {
                 return Err(self.error(&start, ParseErrorKind::NonFinite { value: v }));
             }
@@ -962,6 +1103,7 @@ impl<'s> FileParser<'s, '_> {
         args.clear();
         let r = (|| {
             loop {
+                self.count_args(&self.tok, args.len())?;
                 args.push(self.argument(true)?);
                 if !self.eat(Tok::Comma)? {
                     return Ok(());
@@ -1124,7 +1266,7 @@ impl<'s> FileParser<'s, '_> {
                     Arg::Reg(r) => self.st.circuit.qregs()[r as usize].offset + i,
                 });
             }
-            if let Some(dup) = (1..qubits.len()).find(|&k| qubits[..k].contains(&qubits[k])) {
+            if let Some(dup) = first_repeat(&qubits) {
                 let name = self.text(stmt).to_string();
                 result = Err(self.error(
                     &args[dup].1,
@@ -1152,6 +1294,21 @@ impl<'s> FileParser<'s, '_> {
                 ParseErrorKind::Limit {
                     what: "number of operations (after inlining gate definitions)",
                     limit: self.st.limits.max_ops,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a parameter or argument list that already holds `have` entries when one
+    /// more is at `at`.
+    fn count_args(&self, at: &Token, have: usize) -> Result<()> {
+        if have as u64 >= self.st.limits.max_gate_args {
+            return Err(self.error(
+                at,
+                ParseErrorKind::Limit {
+                    what: "number of gate parameters or arguments",
+                    limit: self.st.limits.max_gate_args,
                 },
             ));
         }
@@ -1190,6 +1347,10 @@ impl<'s> FileParser<'s, '_> {
                 self.push_op(at, OpKind::Opaque(*index), qubits, params, None)
             }
             Callable::User(def) => {
+                // Its parameter expressions are evaluated at every call: their nodes count as
+                // work too, or one long expression called a million times would cost the
+                // product of the two while the count saw a million (#28).
+                self.st.work += def.arena.nodes.len() as u64;
                 self.count_work(at)?;
                 let mut values = Vec::new();
                 def.arena.eval_all(params, &mut values);
