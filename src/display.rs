@@ -18,6 +18,16 @@ pub fn human_bytes(b: f64) -> String {
     format!("2^{} B", b.log2().round())
 }
 
+/// At most `max_chars` characters of `s`, with `…` in place of the rest: how untrusted text
+/// (a name from a request, a line of a file) is quoted in a message without the message
+/// growing with the input.
+pub fn clip(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
 /// A duration in milliseconds with three significant digits and a unit that fits:
 /// `0.0123` → `12.3 µs`, `42.0` → `42.0 ms`, `61500.0` → `61.5 s`.
 pub fn human_ms(ms: f64) -> String {

@@ -49,30 +49,89 @@ impl fmt::Display for Objective {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Slots(pub Vec<(String, usize)>);
 
+/// Most slots one backend may have. A slot is a worker thread when a plan is executed, and
+/// the scheduler keeps a row per slot: a count from a request is checked against this before
+/// anything is allocated for it.
+pub const MAX_SLOTS_PER_BACKEND: usize = 1024;
+
+/// Most slots of all backends together.
+pub const MAX_SLOTS: usize = 4096;
+
+/// A `--slots` / `"slots"` value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SlotsError {
+    /// A part is not `BACKEND=COUNT`.
+    #[error("`{part}`: expected BACKEND=COUNT")]
+    Shape {
+        /// The part as written.
+        part: String,
+    },
+    /// A count is not a whole number in range.
+    #[error("`{part}`: slot count must be a whole number from 1 to {max}")]
+    Count {
+        /// The part as written.
+        part: String,
+        /// The largest count accepted.
+        max: usize,
+    },
+    /// A backend is named twice.
+    #[error("backend `{name}` is given twice")]
+    Repeated {
+        /// Its name.
+        name: String,
+    },
+    /// More slots than [`MAX_SLOTS`] together.
+    #[error("{total} slots in all; at most {MAX_SLOTS} are accepted")]
+    TooMany {
+        /// The sum of the counts read so far.
+        total: usize,
+    },
+    /// Nothing given.
+    #[error("no slots given (e.g. statevector=2,mps-64=1)")]
+    Empty,
+}
+
 impl FromStr for Slots {
-    type Err = String;
+    type Err = SlotsError;
 
     /// `statevector=2,mps-64=1`.
-    fn from_str(s: &str) -> Result<Slots, String> {
+    fn from_str(s: &str) -> Result<Slots, SlotsError> {
         let mut out: Vec<(String, usize)> = Vec::new();
+        let mut total = 0usize;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, n) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}`: expected BACKEND=COUNT"))?;
-            let n: usize = n
-                .trim()
-                .parse()
-                .map_err(|_| format!("`{part}`: slot count must be a whole number"))?;
-            if n == 0 {
-                return Err(format!("`{part}`: slot count must be at least 1"));
+            let (name, n) = part.split_once('=').ok_or_else(|| SlotsError::Shape {
+                part: crate::display::clip(part, 64),
+            })?;
+            let count = || SlotsError::Count {
+                part: crate::display::clip(part, 64),
+                max: MAX_SLOTS_PER_BACKEND,
+            };
+            // Parsed as a u64 so that a huge number is "out of range", not "not a number".
+            let n: u64 = n.trim().parse().map_err(|_| count())?;
+            if n == 0 || n > MAX_SLOTS_PER_BACKEND as u64 {
+                return Err(count());
             }
-            if out.iter().any(|(b, _)| b == name.trim()) {
-                return Err(format!("backend `{}` is given twice", name.trim()));
+            let n = n as usize;
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(SlotsError::Shape {
+                    part: crate::display::clip(part, 64),
+                });
             }
-            out.push((name.trim().to_string(), n));
+            if out.iter().any(|(b, _)| b == name) {
+                return Err(SlotsError::Repeated {
+                    name: crate::display::clip(name, 64),
+                });
+            }
+            total += n;
+            if total > MAX_SLOTS {
+                return Err(SlotsError::TooMany { total });
+            }
+            out.push((name.to_string(), n));
         }
         if out.is_empty() {
-            return Err("no slots given (e.g. statevector=2,mps-64=1)".into());
+            return Err(SlotsError::Empty);
         }
         Ok(Slots(out))
     }
@@ -216,9 +275,11 @@ pub fn plan(router: &Router, jobs: &[Job], req: &PlanRequest) -> Result<Plan, Pl
         full[j] = row.clone();
         table.push(row);
     }
-    let placeable: Vec<usize> = (0..jobs.len())
-        .filter(|j| !unplaceable.iter().any(|(u, _, _)| u == j))
-        .collect();
+    let mut refused = vec![false; jobs.len()];
+    for (u, _, _) in &unplaceable {
+        refused[*u] = true;
+    }
+    let placeable: Vec<usize> = (0..jobs.len()).filter(|&j| !refused[j]).collect();
     let slots: Vec<(usize, usize)> = req
         .slots
         .0
@@ -465,14 +526,16 @@ mod tests {
     fn slots_parse_and_refuse_bad_input() {
         let s: Slots = "statevector=2, mps-64=1".parse().unwrap();
         assert_eq!(s.0, [("statevector".into(), 2), ("mps-64".into(), 1)]);
-        assert!(
-            "statevector"
-                .parse::<Slots>()
-                .unwrap_err()
-                .contains("BACKEND=COUNT")
-        );
-        assert!("a=0".parse::<Slots>().unwrap_err().contains("at least 1"));
-        assert!("a=1,a=2".parse::<Slots>().unwrap_err().contains("twice"));
+        let err = |s: &str| s.parse::<Slots>().unwrap_err().to_string();
+        assert!(err("statevector").contains("BACKEND=COUNT"));
+        assert!(err("=2").contains("BACKEND=COUNT"));
+        assert!(err("a=0").contains("from 1 to 1024"));
+        assert!(err("a=1,a=2").contains("twice"));
+        // Counts are bounded before anything is allocated for them (#28).
+        assert!(err("statevector=99999999999").contains("from 1 to 1024"));
+        assert!(err("statevector=99999999999999999999999").contains("from 1 to 1024"));
+        let many: Vec<String> = (0..5).map(|i| format!("b{i}=1000")).collect();
+        assert!(err(&many.join(",")).contains("at most 4096"));
     }
 
     fn table(durations: &[&[f64]]) -> Table {
