@@ -201,6 +201,128 @@ impl Features {
     }
 }
 
+/// The values a feature can take, by its definition (docs/features.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// A whole number from 0 to [`MAX_COUNT`].
+    Count,
+    /// 0 or 1.
+    Flag,
+    /// A number in [0, 1].
+    Fraction,
+    /// A positive number (`dense_memory_bytes`: 16 · 2^num_qubits).
+    Bytes,
+}
+
+/// Largest count a feature may hold: 2^53, beyond which an f64 no longer holds every whole
+/// number (no circuit qroute can read comes near it).
+pub const MAX_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Features whose values are outside their definition: what [`Features::check_ranges`] says.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("feature `{name}` is {value}; it must be {expected}")]
+pub struct FeatureRangeError {
+    /// The feature.
+    pub name: &'static str,
+    /// The value given.
+    pub value: f64,
+    /// What it must be.
+    pub expected: String,
+}
+
+impl Feature {
+    /// The values this feature can take.
+    pub fn domain(self) -> Domain {
+        use Feature::*;
+        match self {
+            HasMidCircuitMeasurement | HasReset | HasConditional | IsClifford => Domain::Flag,
+            ProgramCommunication | CriticalDepth | EntanglementRatio | Parallelism | Liveness
+            | Measurement => Domain::Fraction,
+            DenseMemoryBytes => Domain::Bytes,
+            _ => Domain::Count,
+        }
+    }
+}
+
+impl Features {
+    /// Checks every value against its feature's [`Domain`], and the few identities the
+    /// definitions fix (`dense_memory_bytes` = 16 · 2^num_qubits; the gate counts by arity
+    /// add up to `gate_count`; a flag agrees with its count). Features from [`extract`] always
+    /// pass; features from a caller (the HTTP API) are checked before a model sees them, since
+    /// a model fed `num_qubits = -5` answers something meaningless with confidence.
+    pub fn check_ranges(&self) -> Result<(), FeatureRangeError> {
+        let bad = |f: Feature, expected: String| FeatureRangeError {
+            name: f.name(),
+            value: self[f],
+            expected,
+        };
+        for &f in ALL_FEATURES {
+            let v = self[f];
+            let ok = v.is_finite()
+                && match f.domain() {
+                    Domain::Count => (0.0..=MAX_COUNT).contains(&v) && v.fract() == 0.0,
+                    Domain::Flag => v == 0.0 || v == 1.0,
+                    Domain::Fraction => (0.0..=1.0).contains(&v),
+                    Domain::Bytes => v > 0.0,
+                };
+            if !ok {
+                return Err(bad(
+                    f,
+                    match f.domain() {
+                        Domain::Count => "a whole number from 0 to 2^53".into(),
+                        Domain::Flag => "0 or 1".into(),
+                        Domain::Fraction => "a number from 0 to 1".into(),
+                        Domain::Bytes => "a positive number".into(),
+                    },
+                ));
+            }
+        }
+        use Feature::*;
+        let dense = 16.0 * self[NumQubits].exp2();
+        if (self[DenseMemoryBytes] - dense).abs() > 1e-9 * dense {
+            return Err(bad(
+                DenseMemoryBytes,
+                format!("16 · 2^num_qubits = {dense:e}"),
+            ));
+        }
+        let by_arity = self[Gates1q] + self[Gates2q] + self[Gates3qPlus];
+        if by_arity > self[GateCount] {
+            return Err(bad(
+                GateCount,
+                format!("at least gates_1q + gates_2q + gates_3q_plus = {by_arity}"),
+            ));
+        }
+        for (flag, count) in [
+            (HasReset, ResetCount),
+            (HasConditional, ConditionalCount),
+            (IsClifford, NonCliffordCount),
+        ] {
+            let expected = if flag == IsClifford {
+                self[count] == 0.0
+            } else {
+                self[count] > 0.0
+            };
+            if (self[flag] == 1.0) != expected {
+                return Err(bad(
+                    flag,
+                    format!(
+                        "{} since {} is {}",
+                        u8::from(expected),
+                        count.name(),
+                        self[count]
+                    ),
+                ));
+            }
+        }
+        for f in [LargestComponent, InteractionComponents, MaxGateSpan] {
+            if self[f] > self[NumQubits] {
+                return Err(bad(f, format!("at most num_qubits = {}", self[NumQubits])));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Index<Feature> for Features {
     type Output = f64;
     fn index(&self, f: Feature) -> &f64 {
