@@ -232,8 +232,9 @@ async fn bad_input_gets_the_right_status_and_says_why() {
         Some(json!({"qasm": "OPENQASM 2.0; include \"/etc/passwd\";"}).to_string()),
     )
     .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(message(&v).contains("include"), "{v}");
+    // 400 saying so, not a limit of 0 (#28).
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(message(&v).contains("is not accepted here"), "{v}");
     // A body over the limit: 413.
     let big = json!({"qasm": format!("OPENQASM 2.0; // {}", "x".repeat(5000))}).to_string();
     let (s, _) = call(&app, "POST", "/v1/route", Some(big)).await;
@@ -776,4 +777,262 @@ async fn openapi_lists_every_endpoint_with_the_fields_the_handlers_return() {
     );
     assert_eq!(schema("RouteRequest"), ["constraints", "features", "qasm"]);
     assert_eq!(schema("JobRequest"), ["constraints", "name", "qasm"]);
+}
+
+// ----- #28: hostile and careless requests -------------------------------------------------
+
+/// One feature object of the Bell circuit with `name` set to `value`.
+fn bell_features_with(name: &str, value: Value) -> Value {
+    let f = extract(&parse_str(BELL).unwrap());
+    let mut m: serde_json::Map<String, Value> = FEATURE_NAMES
+        .iter()
+        .zip(&f.values)
+        .map(|(n, x)| (n.to_string(), json!(x)))
+        .collect();
+    m.insert(name.to_string(), value);
+    json!({ "features": m })
+}
+
+#[tokio::test]
+async fn r28_plan_slots_are_bounded_before_allocation() {
+    let app = app(state(&fixture(), ApiLimits::default()));
+    for slots in [
+        "statevector=99999999999",
+        "statevector=1025",
+        "a=1000,b=1000,c=1000,d=1000,e=1000",
+    ] {
+        let body = json!({"circuits": [{"name": "bell", "qasm": BELL}], "slots": slots});
+        let (s, v) = call(&app, "POST", "/v1/plan", Some(body.to_string())).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{slots}: {v}");
+        assert!(
+            message(&v).contains("from 1 to 1024") || message(&v).contains("at most 4096"),
+            "{v}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn r28_feature_objects_are_range_checked() {
+    let app = app(state(&fixture(), ApiLimits::default()));
+    for (name, value, says) in [
+        ("num_qubits", json!(-5), "whole number"),
+        ("num_qubits", json!(0.5), "whole number"),
+        ("is_clifford", json!(7), "0 or 1"),
+        ("depth", json!(1e300), "whole number"),
+        ("parallelism", json!(-1), "from 0 to 1"),
+        ("dense_memory_bytes", json!(-1), "positive"),
+        ("dense_memory_bytes", json!(1e6), "16 · 2^num_qubits"),
+    ] {
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/v1/route",
+            Some(bell_features_with(name, value.clone()).to_string()),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name}={value}: {v}");
+        let m = message(&v);
+        assert!(m.contains(name) && m.contains(says), "{name}={value}: {m}");
+    }
+    // Every feature -1 is refused at the first.
+    let f: serde_json::Map<String, Value> = FEATURE_NAMES
+        .iter()
+        .map(|n| (n.to_string(), json!(-1)))
+        .collect();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"features": f}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(message(&v).contains("num_qubits"), "{v}");
+}
+
+#[tokio::test]
+async fn r28_classical_bits_and_registers_are_bounded_like_qubits() {
+    let limits = ApiLimits {
+        max_qubits: 64,
+        ..ApiLimits::default()
+    };
+    let app = app(state(&fixture(), limits));
+    let mut qasm = String::from("OPENQASM 2.0;\nqreg q[1];\n");
+    for i in 0..1000 {
+        qasm += &format!("creg c{i}[1];\n");
+    }
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": qasm}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(message(&v).contains("classical"), "{v}");
+}
+
+#[tokio::test]
+async fn r28_includes_are_refused_with_400_saying_so() {
+    let app = app(state(&fixture(), ApiLimits::default()));
+    let qasm = "OPENQASM 2.0;\ninclude \"/etc/passwd\";\nqreg q[1];\n";
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": qasm}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let m = message(&v);
+    assert!(
+        m.contains("not accepted") && m.contains("qelib1.inc"),
+        "{m}"
+    );
+    assert!(m.contains("2:9"), "the position is given: {m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r28_job_names_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (st, _jobs) = jobs_state(dir.path(), 64);
+    let app = app(st);
+    for len in [257, 7 << 20] {
+        let body = json!({"name": "n".repeat(len), "qasm": BELL});
+        let (s, v) = call(&app, "POST", "/v1/jobs", Some(body.to_string())).await;
+        let expected = if len > ApiLimits::default().max_body_bytes {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(s, expected, "{len}");
+        if s == StatusCode::UNPROCESSABLE_ENTITY {
+            assert!(message(&v).contains("at most 256 bytes"), "{v}");
+            assert!(message(&v).len() < 200, "the name is not echoed whole");
+        }
+    }
+    let body = json!({"name": "n".repeat(256), "qasm": BELL});
+    let (s, v) = call(&app, "POST", "/v1/jobs", Some(body.to_string())).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    // Shots are bounded too, and so are the counts they would make.
+    let body = json!({"qasm": BELL, "constraints": {"shots": 1_000_000_000_000u64}});
+    let (s, v) = call(&app, "POST", "/v1/jobs", Some(body.to_string())).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(message(&v).contains("shots"), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r28_a_large_circuit_is_parsed_under_the_request_timeout() {
+    let mut st = state(&fixture(), ApiLimits::default());
+    let cfg = Config::parse(
+        "[api]\nrequest_timeout = 0.000001\n",
+        std::path::Path::new("q.toml"),
+    )
+    .unwrap();
+    st = st.with_api(ApiConfig::check(&cfg.api).unwrap());
+    let app = app(st);
+    // ~1 MiB of gates: over the size parsed on the async worker.
+    let mut qasm = String::from("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[20];\n");
+    while qasm.len() < 1 << 20 {
+        qasm += "cx q[0],q[1]; h q[3]; rz(0.25) q[7];\n";
+    }
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": qasm}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        message(&v).contains("longer than the server's limit"),
+        "{v}"
+    );
+    // A small one is answered as before.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": BELL}).to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn r28_a_failed_reload_names_no_server_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["meta.json", "model.bin"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join("model.bin"), b"not a model").unwrap();
+    let mut st = state(&fixture(), ApiLimits::default());
+    st.model_dir = dir.path().to_path_buf();
+    let app = app(st);
+    let (s, v) = call(&app, "POST", "/v1/models/reload", None).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    let m = message(&v);
+    assert!(
+        m.contains("not replaced") && m.contains("internal error"),
+        "{m}"
+    );
+    assert!(!m.contains(&dir.path().display().to_string()), "{m}");
+    assert!(!m.contains('/'), "no path of any kind: {m}");
+}
+
+fn keyed_state() -> AppState {
+    let cfg = Config::parse(
+        &format!(
+            "[[api.key]]\nname = \"ops\"\nsha256 = \"{}\"\nscopes = [\"route\"]\n",
+            hash_key("right-key")
+        ),
+        std::path::Path::new("q.toml"),
+    )
+    .unwrap();
+    state(&fixture(), ApiLimits::default()).with_api(ApiConfig::check(&cfg.api).unwrap())
+}
+
+#[tokio::test]
+async fn r28_failed_authentication_is_rate_limited_per_address() {
+    let app = app(keyed_state());
+    let mut statuses = Vec::new();
+    for i in 0..200 {
+        let (s, h, v) = send(&app, "GET", "/v1/stats", None, Some(&format!("guess-{i}"))).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=6).contains(&wait), "{wait}");
+            assert!(message(&v).contains("failed authentications"), "{v}");
+        }
+        statuses.push(s);
+    }
+    let unauthorized = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(unauthorized, 10, "the burst, then 429: {statuses:?}");
+    assert_eq!(
+        statuses[10..]
+            .iter()
+            .filter(|s| **s != StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        0
+    );
+    // Even the right key waits while the address is blocked: guessing gains nothing.
+    let (s, _, _) = send(&app, "GET", "/v1/stats", None, Some("right-key")).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn r28_the_bearer_scheme_is_matched_in_any_case() {
+    let app = app(keyed_state());
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let req = Request::builder()
+            .method("GET")
+            .uri("/v1/stats")
+            .header("authorization", format!("{scheme} right-key"))
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
 }

@@ -6,6 +6,11 @@
 //! without the scope an endpoint needs gets 403; a key over its rate gets 429 with
 //! `Retry-After`. With no key configured the API is open, and a configured rate applies to all
 //! requests together.
+//!
+//! Failed authentication is limited per client address: after [`FAILED_AUTH_BURST`] missing
+//! or wrong keys, an address gets one more try every [`FAILED_AUTH_EVERY`] and 429 in
+//! between, so keys cannot be guessed at the server's full speed (#28). The scheme name
+//! `Bearer` is matched without regard to case (RFC 9110, 11.1).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -258,32 +263,102 @@ impl ApiConfig {
 struct Bucket {
     tokens: f64,
     at: Instant,
+    rate: Rate,
 }
 
-/// Token buckets by key name.
+impl Bucket {
+    /// Its tokens at `now`.
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate.per_sec).min(self.rate.burst);
+        self.at = now;
+    }
+
+    /// How long until a token is back, from an empty bucket.
+    fn wait(&self) -> Duration {
+        let secs = (1.0 - self.tokens) / self.rate.per_sec;
+        crate::bounds::seconds(secs).unwrap_or(Duration::from_secs(1))
+    }
+}
+
+/// Buckets kept before full ones are dropped: a client address is a bucket, and addresses
+/// are many (IPv6), so the table is bounded.
+const MAX_BUCKETS: usize = 10_000;
+
+/// Token buckets by key name, or by client address for failed authentication.
 #[derive(Debug, Default)]
 pub struct Limiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// Failed authentications an address may make at once.
+pub const FAILED_AUTH_BURST: f64 = 10.0;
+
+/// Then one more per this long.
+pub const FAILED_AUTH_EVERY: Duration = Duration::from_secs(6);
+
+fn failed_auth_rate() -> Rate {
+    Rate {
+        per_sec: 1.0 / FAILED_AUTH_EVERY.as_secs_f64(),
+        burst: FAILED_AUTH_BURST,
+    }
 }
 
 impl Limiter {
     /// Takes one token from `who`'s bucket; when empty, how long until one is back.
     pub fn take(&self, who: &str, rate: Rate, now: Instant) -> Result<(), Duration> {
         let mut m = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= MAX_BUCKETS && !m.contains_key(who) {
+            // A bucket that has refilled is the same as no bucket.
+            m.retain(|_, b| {
+                b.refill(now);
+                b.tokens < b.rate.burst
+            });
+        }
         let b = m.entry(who.to_string()).or_insert(Bucket {
             tokens: rate.burst,
             at: now,
+            rate,
         });
-        let elapsed = now.saturating_duration_since(b.at).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * rate.per_sec).min(rate.burst);
-        b.at = now;
+        b.rate = rate;
+        b.refill(now);
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate.per_sec))
+            Err(b.wait())
         }
     }
+
+    /// When `who`'s bucket is empty, how long until a token is back; takes nothing.
+    pub fn empty_for(&self, who: &str, now: Instant) -> Option<Duration> {
+        let mut m = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = m.get_mut(who)?;
+        b.refill(now);
+        (b.tokens < 1.0).then(|| b.wait())
+    }
+}
+
+/// The client address of a request as the server recorded it (`None` when the application
+/// is driven without a socket, as in tests).
+fn client(req: &Request) -> String {
+    match req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        Some(c) => format!("addr:{}", c.0.ip()),
+        None => "addr:unknown".to_string(),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, the scheme in any case.
+fn bearer(req: &Request) -> Option<&str> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn unauthorized(message: &str) -> Response {
@@ -308,6 +383,30 @@ fn too_many(who: &str, wait: Duration) -> Response {
     res
 }
 
+fn too_many_failures(wait: Duration) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many failed authentications from this address; retry in {secs} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// 503 for a request over the time limit.
+pub(super) fn over_time(limit: Duration) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the request took longer than the server's limit of {} s",
+            limit.as_secs_f64()
+        ),
+    )
+}
+
 /// Middleware: the key, its scope and its rate on `/v1/*`.
 pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let cfg = &state.api;
@@ -321,20 +420,24 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     let (who, rate) = if cfg.keys.is_empty() {
         ("anonymous", cfg.rate)
     } else {
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        let Some(token) = token else {
-            return unauthorized("this API needs a key: Authorization: Bearer <key>");
+        let addr = client(&req);
+        let now = Instant::now();
+        // An address that keeps failing waits before its key is even looked at.
+        if let Some(wait) = state.failed_auth.empty_for(&addr, now) {
+            return too_many_failures(wait);
+        }
+        let fail = |message: &str| {
+            // The failure is counted; the answer is 401 while the burst lasts.
+            match state.failed_auth.take(&addr, failed_auth_rate(), now) {
+                Ok(()) => unauthorized(message),
+                Err(wait) => too_many_failures(wait),
+            }
+        };
+        let Some(token) = bearer(&req) else {
+            return fail("this API needs a key: Authorization: Bearer <key>");
         };
         let Some(key) = cfg.find(token) else {
-            return unauthorized("the key is not valid");
+            return fail("the key is not valid");
         };
         // Rate first: a key that keeps asking for what it may not do is throttled too.
         if let Some(rate) = key.rate
@@ -371,14 +474,7 @@ pub(super) async fn timeout(State(state): State<AppState>, req: Request, next: N
     let limit = state.api.request_timeout;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request took longer than the server's limit of {} s",
-                limit.as_secs_f64()
-            ),
-        )
-        .into_response(),
+        Err(_) => over_time(limit).into_response(),
     }
 }
 

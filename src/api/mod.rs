@@ -29,6 +29,7 @@ mod handlers;
 pub mod jobs;
 mod metrics;
 pub mod openapi;
+mod server;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
+use crate::circuit::qasm::ParseLimits;
 use crate::route::Router;
 
 /// Limits on what a request may ask.
@@ -51,6 +53,37 @@ pub struct ApiLimits {
     pub max_qubits: u32,
     /// Most operations of a circuit to route.
     pub max_gates: u64,
+}
+
+/// Longest name a request may give a job or a plan's circuit, bytes: names are kept (a job
+/// for as long as it is retained) and echoed in answers.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Most bytes of counts one job may produce: shots × classical bits (each distinct outcome
+/// is a string of one character per bit), 256 MiB.
+pub const MAX_COUNT_BYTES: u64 = 256 << 20;
+
+impl ApiLimits {
+    /// What the parser may spend on one request's circuit: its size, qubits and operations
+    /// as configured, as many classical bits as qubits, registers and gate declarations in
+    /// proportion, and no includes beyond the built-in qelib1.inc (a request must not read
+    /// the server's files).
+    pub fn parse_limits(&self) -> ParseLimits {
+        let qubits = self.max_qubits as u64;
+        ParseLimits {
+            max_source_bytes: self.max_body_bytes as u64,
+            max_total_source_bytes: self.max_body_bytes as u64,
+            max_qubits: qubits,
+            max_clbits: qubits,
+            max_registers: 2 * qubits,
+            max_gate_definitions: 10_000,
+            max_gate_args: qubits.max(64),
+            max_ops: self.max_gates,
+            max_include_depth: 0,
+            max_includes: 0,
+            ..ParseLimits::default()
+        }
+    }
 }
 
 impl Default for ApiLimits {
@@ -78,6 +111,8 @@ pub struct AppState {
     pub api: Arc<ApiConfig>,
     /// Token buckets per key.
     pub limiter: Arc<auth::Limiter>,
+    /// Token buckets of failed authentications per client address.
+    pub failed_auth: Arc<auth::Limiter>,
     /// Job execution; `None` refuses `POST /v1/jobs`.
     pub jobs: Option<Arc<Jobs>>,
 }
@@ -92,6 +127,7 @@ impl AppState {
             metrics: Arc::default(),
             api: Arc::default(),
             limiter: Arc::default(),
+            failed_auth: Arc::default(),
             jobs: None,
         }
     }
@@ -112,6 +148,7 @@ impl AppState {
 pub use auth::ApiConfig;
 pub use jobs::{Jobs, JobsConfig};
 pub use metrics::{BUCKETS, HttpMetrics};
+pub use server::{ServeOptions, serve};
 
 /// The application: every endpoint, keys and rates on `/v1/*`, the request timeout on the
 /// endpoints that wait for blocking work, the body limit everywhere.

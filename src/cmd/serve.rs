@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use qroute::api::{ApiConfig, ApiLimits, AppState, Jobs, JobsConfig, app};
+use qroute::api::{ApiConfig, ApiLimits, AppState, Jobs, JobsConfig, ServeOptions, app};
 use qroute::backend::Registry;
 use qroute::config::Config;
 use qroute::telemetry::{TelemetryWriter, WriterOptions};
@@ -43,6 +43,16 @@ pub(crate) struct ServeArgs {
     /// On SIGTERM or Ctrl-C, how long running jobs may take to finish, seconds.
     #[arg(long, default_value_t = 30.0)]
     shutdown_grace: f64,
+    /// Longest wait for a request's head (and for the next request on an idle connection),
+    /// seconds; a slower connection is closed.
+    #[arg(long, default_value_t = ServeOptions::default().header_read_timeout.as_secs_f64())]
+    header_timeout: f64,
+    /// Most open connections; one more is closed at once.
+    #[arg(long, default_value_t = ServeOptions::default().max_connections)]
+    max_connections: usize,
+    /// Most open connections from one client address.
+    #[arg(long, default_value_t = ServeOptions::default().max_connections_per_client)]
+    max_connections_per_client: usize,
     #[command(flatten)]
     exec: super::route::ExecArgs,
 }
@@ -57,6 +67,16 @@ pub(crate) fn serve_cmd(
         ApiConfig::check(&config.api).with_context(|| super::route::invalid_config(config_path))?;
     let grace =
         super::route::seconds("--shutdown-grace", Some(args.shutdown_grace))?.unwrap_or_default();
+    let header_read_timeout =
+        super::route::seconds("--header-timeout", Some(args.header_timeout))?.unwrap_or_default();
+    if args.max_connections == 0 || args.max_connections_per_client == 0 {
+        anyhow::bail!("--max-connections and --max-connections-per-client must be at least 1");
+    }
+    let serve_options = ServeOptions {
+        header_read_timeout,
+        max_connections: args.max_connections,
+        max_connections_per_client: args.max_connections_per_client,
+    };
     let mut run = super::route::run_options(&args.exec, "serve")?;
     // With --redis every backend runs behind the queue: the job threads wait on workers.
     #[cfg(feature = "redis")]
@@ -135,8 +155,7 @@ pub(crate) fn serve_cmd(
             listener.local_addr().unwrap_or(args.addr),
             router.model_version()
         );
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown())
+        qroute::api::serve(listener, app(state), serve_options, shutdown())
             .await
             .context("server failed")
     })?;
