@@ -681,3 +681,39 @@ fn an_unreachable_redis_or_an_unknown_backend_fails_fast_and_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid queue setting url"), "{err}");
 }
+
+/// #28: a worker's rows are on disk when its jobs are acknowledged (not after the writer's
+/// 5 s flush window), so a SIGKILL right after loses none; and a worker that stops reports
+/// the rows it wrote.
+#[test]
+fn r28_worker_rows_are_on_disk_before_the_ack() {
+    let Some(redis) = RedisServer::start(false) else {
+        return;
+    };
+    let queue = redis.queue(|_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let sv = remote("statevector", &queue);
+    let worker = WorkerProc::start(&redis, "w", "statevector", &[], dir.path());
+    let ids: Vec<String> = (0..5)
+        .map(|i| sv.submit(&ghz(3), &spec(i)).unwrap())
+        .collect();
+    for id in &ids {
+        sv.wait(id, Duration::from_secs(60)).unwrap();
+    }
+    // Killed outright at once: every acknowledged job has its row.
+    let mut child = worker.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rows = qroute::telemetry::read_dir(&worker.telemetry)
+        .unwrap()
+        .records
+        .len();
+    assert_eq!(rows, ids.len());
+    // A worker stopped by SIGTERM counts what it wrote.
+    let worker = WorkerProc::start(&redis, "w2", "statevector", &[], dir.path());
+    let id = sv.submit(&ghz(3), &spec(9)).unwrap();
+    sv.wait(&id, Duration::from_secs(60)).unwrap();
+    let (status, err) = worker.stop();
+    assert!(status.success(), "{err}");
+    assert!(err.contains("telemetry: 1 row(s)"), "{err}");
+}

@@ -155,11 +155,13 @@ pub(crate) fn worker_cmd(args: &WorkerArgs, config: &Config) -> anyhow::Result<E
         opts.concurrency
     );
     let result = worker.run();
+    // The worker holds the writer too: released first, so that the count below is the
+    // writer's final one (#28).
+    drop(worker);
     let wstats = match Arc::try_unwrap(writer) {
         Ok(w) => Some(w.close()?),
         Err(_) => None,
     };
-    drop(worker);
     let stats = result?;
     eprintln!(
         "stopped: {} executed, {} results written ({} failed runs), {} duplicates, {} \

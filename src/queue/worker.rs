@@ -182,10 +182,10 @@ impl Worker {
                 )));
             }
         }
-        if opts.concurrency == 0 {
+        if !(1..=crate::bounds::MAX_THREADS).contains(&opts.concurrency) {
             return Err(QueueError::Config {
                 field: "concurrency",
-                why: "must be at least 1".into(),
+                why: format!("must be from 1 to {}", crate::bounds::MAX_THREADS),
             });
         }
         let streams = opts.backends.iter().map(|b| queue.stream(b)).collect();
@@ -730,8 +730,8 @@ impl Worker {
         };
         let timeout = msg
             .timeout_s
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .map_or(self.opts.max_timeout, Duration::from_secs_f64)
+            .and_then(crate::bounds::positive_seconds)
+            .unwrap_or(self.opts.max_timeout)
             .min(self.opts.max_timeout);
         let spec = RunSpec {
             shots: msg.run.shots,
@@ -766,8 +766,11 @@ impl Worker {
             .on(backend.as_ref(), &spec, &self.host, ts_us)
         };
         row.set_result(&result, backend.price());
+        // On disk before the job is acknowledged: a worker killed after the ack loses no row
+        // (#28). One small file per job; compaction merges them.
         if let Some(w) = &self.writer {
             w.write(&row).map_err(|e| format!("telemetry: {e}"))?;
+            w.flush().map_err(|e| format!("telemetry: {e}"))?;
         }
         match result {
             Ok(out) => Ok((Some(RunResult::of(out, None)), None)),

@@ -61,6 +61,9 @@ pub struct CompactReport {
     pub bytes_after: u64,
     /// Files an interrupted compaction had merged but not deleted, deleted now.
     pub leftovers_removed: usize,
+    /// Temporary files of writers or compactions that died, deleted
+    /// ([`super::writer::reclaim_temporaries`]).
+    pub temporaries_removed: usize,
     /// Files left alone because they cannot be read, and why.
     pub bad_files: Vec<(PathBuf, String)>,
 }
@@ -92,9 +95,12 @@ pub fn compact(dir: &Path, opts: &CompactOptions) -> Result<CompactReport, Telem
             "another `qroute telemetry compact` is running on this directory".into(),
         )
     })?;
+    let temporaries_removed =
+        super::writer::reclaim_temporaries(dir).map_err(|e| TelemetryError::io(dir, e))?;
     let snap = snapshot(dir)?;
     let mut report = CompactReport {
         bad_files: snap.bad_files,
+        temporaries_removed,
         ..CompactReport::default()
     };
     let swap = swap_lock(dir, true)?;

@@ -135,6 +135,7 @@ impl TelemetryWriter {
     ) -> Result<TelemetryWriter, TelemetryError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| TelemetryError::io(&dir, e))?;
+        reclaim_temporaries(&dir).map_err(|e| TelemetryError::io(&dir, e))?;
         let batch_rows = opts.batch_rows.max(1);
         let pending = (opts.channel_capacity / batch_rows).max(1);
         let (tx, rx) = sync_channel(pending);
@@ -418,6 +419,89 @@ pub(crate) fn now_us() -> u128 {
         .unwrap_or(0)
 }
 
+/// A temporary file left under its directory by a writer or a compaction that did not finish
+/// it is deleted after this long, whoever made it.
+pub const STALE_TEMPORARY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Deletes the temporary files (`.part-….tmp`) under `dir` and its partitions that nobody
+/// will finish: made on this host by a process that is no longer running, or older than
+/// [`STALE_TEMPORARY_AFTER`]. A writer's and a compaction's temporaries are named
+/// `.part-<host>-<pid>-…`, so the owner is known. Returns how many were deleted. Called when
+/// a writer opens and when a compaction runs, so a crash or a full disk leaves no file that
+/// the next run does not reclaim (#28).
+pub fn reclaim_temporaries(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let host = host_name();
+    let me = std::process::id();
+    let now = std::time::SystemTime::now();
+    let mut dirs = vec![dir.to_path_buf()];
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            dirs.push(e.path());
+        }
+    }
+    for d in dirs {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !(name.starts_with(".part-") && name.ends_with(".tmp") && e.file_type()?.is_file()) {
+                continue;
+            }
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > STALE_TEMPORARY_AFTER);
+            let orphan = match temporary_owner(name) {
+                Some((h, pid)) => h == host && pid != me && !process_alive(pid),
+                None => false,
+            };
+            if old || orphan {
+                match std::fs::remove_file(e.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// (host, pid) of a temporary's name: `.part-<host>-<pid>-<seq>.parquet.tmp` (a writer's) or
+/// `.part-<host>-<pid>-<µs>-c<n>.parquet.tmp` (a compaction's); hosts may hold `-`.
+fn temporary_owner(name: &str) -> Option<(&str, u32)> {
+    let stem = name.strip_prefix(".part-")?.strip_suffix(".parquet.tmp")?;
+    let mut parts = stem.rsplitn(4, '-');
+    let last = parts.next()?;
+    let (pid, host) = if last.starts_with('c') {
+        let _us = parts.next()?;
+        (parts.next()?, parts.next()?)
+    } else {
+        let pid = parts.next()?;
+        let rest = parts.next()?;
+        // rsplitn(4) left `host` split once more when it holds a `-`.
+        let host = match parts.next() {
+            Some(more) => &stem[..more.len() + 1 + rest.len()],
+            None => rest,
+        };
+        (pid, host)
+    };
+    Some((host, pid.parse().ok()?))
+}
+
+/// Whether process `pid` runs on this host; `true` where that cannot be told.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
 /// Gives the complete file `tmp` its final name `done` without ever replacing an existing
 /// file, then makes that durable (fsyncs the directory). `None` when `done` exists: the
 /// caller picks another name.
@@ -470,11 +554,16 @@ fn write_file(
     let ctx = |e: &dyn std::fmt::Display| format!("{}: {e}", tmp.display());
     let file = File::create(&tmp).map_err(|e| ctx(&e))?;
     let props = parquet_properties(batch_rows, Vec::new());
-    let handle = file.try_clone().map_err(|e| ctx(&e))?;
-    encode_file(file, batch, props, threads).map_err(|e| ctx(&e))?;
-    // The footer is written; the bytes go to disk before the file gets its name.
-    handle.sync_all().map_err(|e| ctx(&e))?;
-    drop(handle);
+    let written = file.try_clone().and_then(|handle| {
+        encode_file(file, batch, props, threads).map_err(std::io::Error::other)?;
+        // The footer is written; the bytes go to disk before the file gets its name.
+        handle.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk, say: the partial file is not left behind (#28).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(ctx(&e));
+    }
     loop {
         let name = format!("part-{host}-{pid}-{seq:06}.parquet");
         *seq += 1;
@@ -556,4 +645,27 @@ fn encode_file(
     row_group.close()?;
     writer.close()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::temporary_owner;
+
+    #[test]
+    fn temporaries_name_their_owner() {
+        assert_eq!(
+            temporary_owner(".part-box-42-000007.parquet.tmp"),
+            Some(("box", 42))
+        );
+        assert_eq!(
+            temporary_owner(".part-my-build-host-42-000007.parquet.tmp"),
+            Some(("my-build-host", 42))
+        );
+        assert_eq!(
+            temporary_owner(".part-my-host-7-1700000000000000-c0.parquet.tmp"),
+            Some(("my-host", 7))
+        );
+        assert_eq!(temporary_owner(".part-x.parquet.tmp"), None);
+        assert_eq!(temporary_owner("part-box-42-000007.parquet"), None);
+    }
 }
