@@ -603,7 +603,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(config_path.as_deref())?;
             cmd::route::route_cmd(&route, format, &config, config_path.as_deref())
         }
-        #[cfg(feature = "server")]
         #[cfg(feature = "redis")]
         Command::Worker(args) => {
             let config = load_config(config_path.as_deref())?;
@@ -614,6 +613,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(config_path.as_deref())?;
             cmd::queue::queue_cmd(&command, &config)
         }
+        #[cfg(feature = "server")]
         Command::Serve(args) => {
             let config = load_config(config_path.as_deref())?;
             cmd::serve::serve_cmd(&args, &config, config_path.as_deref())
@@ -681,7 +681,10 @@ fn features_cmd(inputs: &[PathBuf], format: OutputFormat) -> anyhow::Result<Exit
             }
         }
     }
-    out!("{}", features::render(&rows, format));
+    // An empty table says nothing; csv and json stay well-formed for a reader.
+    if !rows.is_empty() || format != OutputFormat::Table {
+        out!("{}", features::render(&rows, format));
+    }
     if failed > 0 {
         eprintln!("{failed} of {} file(s) failed", files.len());
         return Ok(ExitCode::from(1));

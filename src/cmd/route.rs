@@ -279,6 +279,8 @@ pub(crate) fn run_cmd(
     config_path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     static STOP: AtomicBool = AtomicBool::new(false);
+    // Changed only when jobs go through a Redis queue.
+    #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
     let mut opts = run_options(&run.exec, "run")?;
     let constraints = args.constraints()?;
     let (jobs, bad) = load_jobs(&args.files)?;
