@@ -353,10 +353,9 @@ async fn arbitrary_bodies_never_crash_any_endpoint() {
         };
         for (m, p) in endpoints {
             let (s, _) = call(&app, m, p, Some(body.clone())).await;
-            assert!(
-                s.as_u16() < 500 || p == "/v1/models/reload",
-                "{m} {p} {body:?} -> {s}"
-            );
+            // Every endpoint, reload included: its model directory holds a valid set, and
+            // it ignores the body (this exempted reload, so it could not fail there; #29).
+            assert!(s.as_u16() < 500, "{m} {p} {body:?} -> {s}");
         }
     }
 }

@@ -352,9 +352,15 @@ fn figures_are_written_as_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let names = match qroute::replay::plot::write_plots(dir.path(), &r, Some(&l), Some((&d, &dr))) {
         Ok(n) => n,
-        // Without a font no figure can carry text; CI installs one and must draw them.
+        // Without a font no figure can carry text. CI installs one and sets
+        // QROUTE_REQUIRE_FONT=1, so there the figures must be drawn (it relied on `CI`,
+        // which .ci/run does not set; #29).
         Err(e @ qroute::replay::plot::PlotError::NoFont) => {
-            assert!(std::env::var_os("CI").is_none(), "{e}");
+            assert!(
+                std::env::var("QROUTE_REQUIRE_FONT").as_deref() != Ok("1"),
+                "QROUTE_REQUIRE_FONT=1: {e}"
+            );
+            eprintln!("skipping the figures: {e}; set QROUTE_REQUIRE_FONT=1 to fail instead");
             return;
         }
         Err(e) => panic!("{e}"),
