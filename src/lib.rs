@@ -45,6 +45,7 @@ pub mod queue;
 pub mod replay;
 pub mod rng;
 pub mod route;
+pub mod stats;
 pub mod telemetry;
 
 pub use error::{Error, Result};

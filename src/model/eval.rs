@@ -20,6 +20,7 @@ use super::expected::expected_ms;
 use super::noise::{self, Repeatability};
 use super::train::{Dataset, Outcome};
 use crate::features::Feature;
+use crate::stats::quantile;
 
 /// Held-out predictions of one backend for one circuit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,16 +142,6 @@ pub struct Metrics {
     /// Backends in the telemetry without a model: never succeeded, or fewer than two measured
     /// or timed-out circuits in the training families.
     pub unmodelled_backends: Vec<String>,
-}
-
-fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let pos = q * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
 }
 
 fn ranks(v: &[f64]) -> Vec<f64> {
@@ -658,13 +649,5 @@ mod tests {
         // A fold with nothing else to learn from falls back to 1.
         let one = fold_sigmas(&ds, &[0], &preds, &[LatencyMode::Forest], &[0, 1, 2, 0], 3);
         assert_eq!(one[0][0], 1.0);
-    }
-
-    #[test]
-    fn quantiles_interpolate() {
-        let mut v = vec![4.0, 1.0, 3.0, 2.0];
-        assert_eq!(quantile(&mut v, 0.5), Some(2.5));
-        assert_eq!(quantile(&mut v, 0.0), Some(1.0));
-        assert_eq!(quantile(&mut [], 0.5), None);
     }
 }

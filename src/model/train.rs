@@ -103,17 +103,9 @@ pub(crate) enum Outcome {
     Lost(f64),
 }
 
+/// The median ([`crate::stats::median`]), NaN when there is none.
 pub(crate) fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
+    crate::stats::median(v).unwrap_or(f64::NAN)
 }
 
 impl Obs {

@@ -290,13 +290,9 @@ impl Backend for Recorded {
     }
 }
 
+/// The quantile `q` of sorted values ([`crate::stats::quantile_sorted`]), NaN when empty.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+    crate::stats::quantile_sorted(sorted, q).unwrap_or(f64::NAN)
 }
 
 /// Traces arranged for replay, with the model sets that route them: made once, then replayed,

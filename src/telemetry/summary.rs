@@ -23,7 +23,7 @@ pub struct BackendSummary {
     pub ineligible: u64,
     /// Median wall time of successful attempts, ms.
     pub p50_wall_ms: Option<f64>,
-    /// 95th percentile (nearest rank) of the same.
+    /// 95th percentile of the same (interpolated, [`crate::stats`]).
     pub p95_wall_ms: Option<f64>,
 }
 
@@ -48,13 +48,9 @@ pub struct Summary {
     pub backends: Vec<BackendSummary>,
 }
 
-/// Nearest-rank percentile of sorted values.
+/// The `p`th percentile of sorted values ([`crate::stats`]: interpolated, as replay's).
 fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    Some(sorted[rank.min(sorted.len()) - 1])
+    crate::stats::quantile_sorted(sorted, p / 100.0)
 }
 
 /// Summarises records.
@@ -154,10 +150,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
+    fn percentiles_interpolate_as_everywhere_else() {
         let v: Vec<f64> = (1..=20).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(10.0));
-        assert_eq!(percentile(&v, 95.0), Some(19.0));
+        assert_eq!(percentile(&v, 50.0), Some(10.5));
+        assert!((percentile(&v, 95.0).unwrap() - 19.05).abs() < 1e-9);
         assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
         assert_eq!(percentile(&[], 50.0), None);
     }
