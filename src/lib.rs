@@ -48,4 +48,4 @@ pub mod route;
 pub mod stats;
 pub mod telemetry;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, UnknownName};

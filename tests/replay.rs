@@ -135,7 +135,7 @@ fn policies_parse_and_unknown_backends_are_named() {
         Policy::Always("mps-64".into())
     );
     assert!("always:".parse::<Policy>().is_err());
-    let e = "fastest".parse::<Policy>().unwrap_err();
+    let e = "fastest".parse::<Policy>().unwrap_err().to_string();
     assert!(e.contains("round-robin") && e.contains("adaptive"), "{e}");
     let rows = traces();
     let spec = ReplaySpec {

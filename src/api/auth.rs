@@ -49,15 +49,13 @@ impl Scope {
 }
 
 impl std::str::FromStr for Scope {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Scope, String> {
+    type Err = crate::UnknownName;
+    fn from_str(s: &str) -> Result<Scope, crate::UnknownName> {
         match s {
             "route" => Ok(Scope::Route),
             "jobs" => Ok(Scope::Jobs),
             "admin" => Ok(Scope::Admin),
-            _ => Err(format!(
-                "unknown scope `{s}` (expected route, jobs or admin)"
-            )),
+            _ => Err(crate::UnknownName::new("scope", s, "route, jobs or admin")),
         }
     }
 }
@@ -224,8 +222,8 @@ impl ApiConfig {
                 Some(v) => v
                     .iter()
                     .map(|s| s.parse())
-                    .collect::<Result<Vec<Scope>, String>>()
-                    .map_err(err)?,
+                    .collect::<Result<Vec<Scope>, _>>()
+                    .map_err(|e| err(e.to_string()))?,
             };
             let rate = match k.rate_per_sec {
                 Some(_) => rate(k.rate_per_sec, s.burst, &at)?,

@@ -473,7 +473,9 @@ impl Backend for ProcessBackend {
         // The child answered in protocol: it is healthy whatever the job's result.
         self.park(child);
         match (resp.ok, resp.result, resp.error) {
-            (true, Some(r), _) => r.into_outcome().map_err(|e| self.executor_error(e)),
+            (true, Some(r), _) => r
+                .into_outcome()
+                .map_err(|e| self.executor_error(e.to_string())),
             (false, _, Some(e)) => Err(e.into_backend_error(&self.name, spec.timeout)),
             _ => Err(self.executor_error("response has neither a result nor an error".into())),
         }

@@ -115,16 +115,16 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// The outcome it reports; `Err` says why its timings are invalid.
-    pub fn into_outcome(self) -> Result<Outcome, String> {
+    /// The outcome it reports, unless its timings are not durations.
+    pub fn into_outcome(self) -> Result<Outcome, InvalidTimings> {
         let (Some(wall), Some(cpu)) = (
             crate::bounds::seconds(self.wall_s),
             crate::bounds::seconds(self.cpu_s),
         ) else {
-            return Err(format!(
-                "invalid timings wall_s={} cpu_s={}",
-                self.wall_s, self.cpu_s
-            ));
+            return Err(InvalidTimings {
+                wall_s: self.wall_s,
+                cpu_s: self.cpu_s,
+            });
         };
         Ok(Outcome {
             counts: self.counts,
@@ -147,6 +147,17 @@ impl RunResult {
             metadata: out.metadata,
         }
     }
+}
+
+/// A result whose times are not durations (negative, not finite, over
+/// [`crate::bounds::MAX_SECONDS`]).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("invalid timings wall_s={wall_s} cpu_s={cpu_s}")]
+pub struct InvalidTimings {
+    /// The wall time given, seconds.
+    pub wall_s: f64,
+    /// The CPU time given, seconds.
+    pub cpu_s: f64,
 }
 
 fn one() -> f64 {

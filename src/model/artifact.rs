@@ -76,14 +76,16 @@ pub struct Hyperparameters {
 }
 
 impl std::str::FromStr for ModeCriterion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::UnknownName;
+    fn from_str(s: &str) -> Result<Self, crate::UnknownName> {
         match s {
             "median-ape" => Ok(ModeCriterion::MedianApe),
             "mean-log-error" => Ok(ModeCriterion::MeanLogError),
             "residual" => Ok(ModeCriterion::Residual),
-            _ => Err(format!(
-                "unknown mode choice `{s}`: expected residual, median-ape or mean-log-error"
+            _ => Err(crate::UnknownName::new(
+                "mode choice",
+                s,
+                "residual, median-ape or mean-log-error",
             )),
         }
     }

@@ -76,9 +76,9 @@ impl fmt::Display for Policy {
 }
 
 impl FromStr for Policy {
-    type Err = String;
+    type Err = crate::UnknownName;
 
-    fn from_str(s: &str) -> Result<Policy, String> {
+    fn from_str(s: &str) -> Result<Policy, crate::UnknownName> {
         Ok(match s {
             "oracle" => Policy::Oracle,
             "random" => Policy::Random,
@@ -88,15 +88,23 @@ impl FromStr for Policy {
             _ => {
                 if let Some(b) = s.strip_prefix("always:") {
                     if b.is_empty() {
-                        return Err("`always:` needs a backend name".into());
+                        return Err(crate::UnknownName::new(
+                            "policy",
+                            s,
+                            "a backend name after `always:`",
+                        ));
                     }
                     Policy::Always(b.to_string())
                 } else {
                     Policy::Router(s.parse().map_err(|_| {
-                        format!(
-                            "unknown policy `{s}` (known: oracle, random, round-robin, \
-                             always:<backend>, rules-aer, prism-auto, {})",
-                            Strategy::ALL.map(Strategy::as_str).join(", ")
+                        crate::UnknownName::new(
+                            "policy",
+                            s,
+                            format!(
+                                "oracle, random, round-robin, always:<backend>, rules-aer, \
+                                 prism-auto, {}",
+                                Strategy::ALL.map(Strategy::as_str).join(", ")
+                            ),
                         )
                     })?)
                 }

@@ -114,16 +114,17 @@ impl fmt::Display for Strategy {
 }
 
 impl FromStr for Strategy {
-    type Err = String;
+    type Err = crate::UnknownName;
 
-    fn from_str(s: &str) -> Result<Strategy, String> {
+    fn from_str(s: &str) -> Result<Strategy, crate::UnknownName> {
         Strategy::ALL
             .into_iter()
             .find(|x| x.as_str() == s)
             .ok_or_else(|| {
-                format!(
-                    "unknown strategy `{s}` (known: {})",
-                    Strategy::ALL.map(Strategy::as_str).join(", ")
+                crate::UnknownName::new(
+                    "strategy",
+                    s,
+                    Strategy::ALL.map(Strategy::as_str).join(", "),
                 )
             })
     }

@@ -34,6 +34,14 @@ pub enum TelemetryError {
         /// prints the chain, which would say it twice.
         error: std::io::Error,
     },
+    /// A telemetry file cannot be read: not Parquet, another schema version, damaged.
+    #[error("{}: {why}", path.display())]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The writer failed.
     #[error("telemetry writer for {dir}: {message}")]
     Writer {

@@ -156,11 +156,18 @@ pub(crate) fn open_file(path: &Path) -> Result<OpenFile, OpenError> {
 }
 
 /// Reads one file, checking its schema version.
-pub fn read_file(path: &Path) -> Result<Vec<ExecutionRecord>, String> {
+pub fn read_file(path: &Path) -> Result<Vec<ExecutionRecord>, TelemetryError> {
+    let bad = |why: String| TelemetryError::BadFile {
+        path: path.to_path_buf(),
+        why,
+    };
     match open_file(path) {
-        Ok(f) => f.records(),
-        Err(OpenError::Vanished) => Err("no such file".into()),
-        Err(OpenError::Bad(why)) => Err(why),
+        Ok(f) => f.records().map_err(bad),
+        Err(OpenError::Vanished) => Err(TelemetryError::Io {
+            path: path.to_path_buf(),
+            error: std::io::Error::from(std::io::ErrorKind::NotFound),
+        }),
+        Err(OpenError::Bad(why)) => Err(bad(why)),
     }
 }
 
