@@ -180,25 +180,15 @@ pub(super) async fn route(
     let router = &state.router;
     let result = match (&req.qasm, &req.features) {
         (Some(text), None) if text.len() <= INLINE_PARSE_BYTES => {
-            let circuit = parse_limited(text, &limits)?;
-            let f = extract(&circuit);
-            router.recommend_circuit(&circuit, &f, &req.constraints)
+            route_text(&state, text, &req.constraints)?
         }
         (Some(_), None) => {
-            // A large circuit is parsed on a blocking thread, under the request timeout, so
-            // that it neither stalls the async workers nor runs unbounded (#28).
-            let limit = state.api.request_timeout;
             let st = state.clone();
-            let work = tokio::task::spawn_blocking(move || {
+            blocking(&state, "route", move || {
                 let text = req.qasm.as_deref().unwrap_or_default();
-                let circuit = parse_limited(text, &st.limits)?;
-                let f = extract(&circuit);
-                Ok::<_, ApiError>(st.router.recommend_circuit(&circuit, &f, &req.constraints))
-            });
-            match tokio::time::timeout(limit, work).await {
-                Ok(joined) => joined.map_err(|e| internal("route", &e))??,
-                Err(_) => return Err(super::auth::over_time(limit)),
-            }
+                route_text(&st, text, &req.constraints)
+            })
+            .await?
         }
         (None, Some(map)) => {
             let f = map.check()?;
@@ -226,6 +216,32 @@ pub(super) async fn route(
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
         ),
         Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+/// Parses, describes and routes one request circuit.
+fn route_text(
+    state: &AppState,
+    text: &str,
+    constraints: &Constraints,
+) -> Result<Result<crate::route::Recommendation, RouteError>, ApiError> {
+    let circuit = parse_limited(text, &state.limits)?;
+    let f = extract(&circuit);
+    Ok(state.router.recommend_circuit(&circuit, &f, constraints))
+}
+
+/// Runs `work` on a blocking thread under the request timeout (503 past it), so that a large
+/// circuit neither stalls the async workers nor runs unbounded (#28). Past the timeout the
+/// answer is sent; the thread finishes its (bounded) work unobserved.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    what: &'static str,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let limit = state.api.request_timeout;
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(work)).await {
+        Ok(joined) => joined.map_err(|e| internal(what, &e))?,
+        Err(_) => Err(super::auth::over_time(limit)),
     }
 }
 
@@ -475,14 +491,9 @@ pub(super) async fn submit_job(
     let circuit = if req.qasm.len() <= INLINE_PARSE_BYTES {
         parse_limited(&req.qasm, &state.limits)?
     } else {
-        let limit = state.api.request_timeout;
         let limits = state.limits;
         let text = req.qasm;
-        let work = tokio::task::spawn_blocking(move || parse_limited(&text, &limits));
-        match tokio::time::timeout(limit, work).await {
-            Ok(joined) => joined.map_err(|e| internal("parse", &e))??,
-            Err(_) => return Err(super::auth::over_time(limit)),
-        }
+        blocking(&state, "parse", move || parse_limited(&text, &limits)).await?
     };
     let shots = req.constraints.shots.unwrap_or(1024);
     let count_bytes = shots.saturating_mul(circuit.num_clbits().max(1) as u64);
