@@ -116,3 +116,92 @@ fn compact_calls_parse_as_the_general_parser_reads_them() {
         assert_eq!(exact_ops(&fast), exact_ops(&general), "{name}");
     }
 }
+
+/// Corpus circuits of different shapes, and a fixture with every construct the corpus lacks
+/// (gate definitions with expressions, opaque gates, broadcasting, `if`, `reset`, `U`/`CX`).
+const GOLDEN_IR: &[&str] = &[
+    "mqtbench/ghz_5.qasm",
+    "mqtbench/qft_4.qasm",
+    "mqtbench/grover_3.qasm",
+    "mqtbench/randomcircuit_3.qasm",
+    "mqtbench/qwalk_3.qasm",
+    "tests/fixtures/parser_tour.qasm",
+];
+
+/// The IR of a circuit as text: registers, opaque declarations, then one line per operation
+/// with its parameters as exact shortest-round-trip floats.
+fn ir_dump(c: &Circuit) -> String {
+    use qroute::circuit::OpKind;
+    use std::fmt::Write;
+    let mut s = String::new();
+    for (what, regs) in [("qreg", c.qregs()), ("creg", c.cregs())] {
+        for r in regs {
+            let _ = writeln!(s, "{what} {}[{}] at {}", r.name, r.size, r.offset);
+        }
+    }
+    for g in c.opaque_gates() {
+        let _ = writeln!(
+            s,
+            "opaque {} params {} arity {}",
+            g.name, g.num_params, g.arity
+        );
+    }
+    for (i, op) in c.ops().enumerate() {
+        let name = match op.kind {
+            OpKind::Gate(g) => g.name().to_string(),
+            OpKind::Opaque(k) => format!("opaque:{}", c.opaque_gates()[k as usize].name),
+            OpKind::Measure => "measure".into(),
+            OpKind::Reset => "reset".into(),
+            OpKind::Barrier => "barrier".into(),
+            other => format!("{other:?}"),
+        };
+        let _ = write!(s, "{i}: {name}");
+        if !op.params.is_empty() {
+            let p: Vec<String> = op.params.iter().map(|x| format!("{x:?}")).collect();
+            let _ = write!(s, "({})", p.join(", "));
+        }
+        for q in op.qubits {
+            let _ = write!(s, " q{q}");
+        }
+        if let Some(b) = op.clbit {
+            let _ = write!(s, " -> c{b}");
+        }
+        if let Some(cond) = op.condition {
+            let _ = write!(
+                s,
+                " if {} == {}",
+                c.cregs()[cond.creg as usize].name,
+                cond.value
+            );
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn golden_ir_of_corpus_circuits() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut got = String::new();
+    for f in GOLDEN_IR {
+        let path = if f.starts_with("tests/") {
+            root.join(f)
+        } else {
+            common::corpus_dir().join(f)
+        };
+        let c = qasm::parse_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        got += &format!("== {f}\n{}", ir_dump(&c));
+    }
+    let path = root.join("tests/golden/parser_ir.txt");
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if got != want {
+        let new = path.with_extension("txt.new");
+        std::fs::write(&new, &got).unwrap();
+        panic!(
+            "the parsed IR differs from {}; wrote {} — review the difference and move it over \
+             the golden file if the change is intended",
+            path.display(),
+            new.display()
+        );
+    }
+}

@@ -236,3 +236,66 @@ fn executed_plans_run_every_job_once_and_compare() {
     assert_eq!(x.predicted_makespan_ms, p.makespan_ms);
     assert_eq!(read_dir(dir.path()).unwrap().records.len(), jobs.len());
 }
+
+/// A plan as text: the objective and totals, then each assignment, the refused jobs and the
+/// reasons; times to four significant digits, so the golden file does not depend on the
+/// last bits of a float.
+fn plan_text(p: &Plan) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "objective {}; makespan {:.4e} ms; cost {:.4e}; meets deadline {}; within budget {}",
+        p.objective, p.makespan_ms, p.cost, p.meets_deadline, p.within_budget
+    );
+    for a in &p.assignments {
+        let _ = writeln!(
+            s,
+            "{} slot {}: job {} {} from {:.4e} ms for {:.4e} ms, cost {:.4e}",
+            a.backend, a.slot, a.job, a.name, a.start_ms, a.duration_ms, a.cost
+        );
+    }
+    for (j, name, why) in &p.unplaceable {
+        let reasons: Vec<String> = why
+            .iter()
+            .map(|i| format!("{}: {}", i.backend, i.reason))
+            .collect();
+        let _ = writeln!(s, "refused: job {j} {name}: {}", reasons.join("; "));
+    }
+    for w in &p.why {
+        let _ = writeln!(s, "why: {w}");
+    }
+    s
+}
+
+#[test]
+fn golden_plan_of_the_demo_batch() {
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector", "mps-64", "stabilizer"]),
+        RouterConfig::default(),
+    );
+    let mut names = SMALL.to_vec();
+    names.push("cliff_qiskitrand_n30.qasm");
+    let jobs = demo_jobs(&names);
+    let mut got = String::new();
+    for (slots, objective) in [
+        ("statevector=2,mps-64=1", Objective::Makespan),
+        ("statevector=1,mps-64=1,stabilizer=1", Objective::Cost),
+    ] {
+        let p = plan(&r, &jobs, &request(slots, objective)).unwrap();
+        got += &format!("== {slots}, {objective}\n{}", plan_text(&p));
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/plan.txt");
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    if got != want {
+        let new = path.with_extension("txt.new");
+        std::fs::write(&new, &got).unwrap();
+        panic!(
+            "the plan differs from {}; wrote {} — review the difference and move it over the \
+             golden file if the change is intended",
+            path.display(),
+            new.display()
+        );
+    }
+}
