@@ -185,7 +185,7 @@ fn utf8<'a>(bytes: &'a [u8], file: Option<&Path>) -> Result<&'a str, ParseError>
 }
 
 /// Reads a source file within the size limit.
-fn read_source(path: &Path, limits: &ParseLimits) -> Result<String, ParseError> {
+pub(super) fn read_source(path: &Path, limits: &ParseLimits) -> Result<String, ParseError> {
     let io = |e: std::io::Error| {
         whole_file_error(
             Some(path),
