@@ -1,51 +1,29 @@
 //! The worker: reads jobs of its backends' streams, runs each in an executor process, writes
 //! the result, records telemetry, claims jobs left by dead workers, dead-letters poison jobs,
 //! and heartbeats.
+//!
+//! `mod.rs` holds the worker, its options and its read-run-finish loop; `heartbeat.rs` the
+//! heartbeats and leaving; `reclaim.rs` claiming entries of dead workers, faults and dead
+//! letters; `execute.rs` running one job and its telemetry row; `scripts.rs` the Lua scripts.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
+use redis::streams::{StreamId, StreamReadReply};
 use serde::Serialize;
 
-use super::{Conn, GROUP, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError, now_us};
-use crate::backend::protocol::{RunResult, WireError};
-use crate::backend::{BackendError, Registry, RunSpec};
-use crate::telemetry::{ExecutionRecord, TelemetryWriter, host_name};
+use super::{Conn, GROUP, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError};
+use crate::backend::Registry;
+use crate::telemetry::{TelemetryWriter, host_name};
 
-/// Writes a result once, acknowledges and deletes the entry. 1 when the result is new.
-const FINISH: &str = r"
-local fresh = redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4])
-if fresh then
-  redis.call('RPUSH', KEYS[3], '1')
-  redis.call('EXPIRE', KEYS[3], ARGV[4])
-  redis.call('HINCRBY', KEYS[4], 'completed', 1)
-else
-  redis.call('HINCRBY', KEYS[4], 'duplicates', 1)
-end
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-if fresh then return 1 else return 0 end
-";
+mod execute;
+mod heartbeat;
+mod reclaim;
+mod scripts;
 
-/// Moves an entry to the dead-letter stream; its caller gets a failed result.
-const DEAD: &str = r"
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'id', ARGV[3], 'stream', KEYS[1],
-  'deliveries', ARGV[5], 'error', ARGV[6], 'job', ARGV[4])
-if ARGV[3] ~= '' then
-  local fresh = redis.call('SET', KEYS[3], ARGV[7], 'NX', 'EX', ARGV[8])
-  if fresh then
-    redis.call('RPUSH', KEYS[4], '1')
-    redis.call('EXPIRE', KEYS[4], ARGV[8])
-  end
-end
-redis.call('HINCRBY', KEYS[5], 'dead', 1)
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return 1
-";
+use scripts::{DEAD, FINISH};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -296,116 +274,6 @@ impl Worker {
         Ok(self.stats())
     }
 
-    /// Heartbeat: the worker's hash (expiring), its place in the live set, and its running
-    /// entries kept fresh so that no other worker claims them.
-    fn beat(&self, conn: &mut Conn) -> Result<(), QueueError> {
-        let key = self.queue.worker_key(&self.opts.name);
-        let ttl_ms = (self.opts.heartbeat.as_millis() as u64 * 3).max(1000);
-        let now_ms = now_us() / 1000;
-        let s = self.stats();
-        let mut fields: Vec<(String, String)> = vec![
-            ("backends".into(), self.opts.backends.join(",")),
-            ("concurrency".into(), self.opts.concurrency.to_string()),
-            ("host".into(), self.host.clone()),
-            ("pid".into(), std::process::id().to_string()),
-            ("beat_ms".into(), now_ms.to_string()),
-            ("executed".into(), s.executed.to_string()),
-            ("completed".into(), s.completed.to_string()),
-        ];
-        for (b, ms) in self
-            .service_ms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            fields.push((format!("service_ms:{b}"), format!("{ms:.3}")));
-        }
-        let workers = self.queue.key("workers");
-        conn.run("heartbeat", |con| {
-            redis::pipe()
-                .cmd("HSET")
-                .arg(&key)
-                .arg(&fields)
-                .ignore()
-                .cmd("PEXPIRE")
-                .arg(&key)
-                .arg(ttl_ms)
-                .ignore()
-                .cmd("ZADD")
-                .arg(&workers)
-                .arg(now_ms)
-                .arg(&self.opts.name)
-                .ignore()
-                .cmd("ZREMRANGEBYSCORE")
-                .arg(&workers)
-                .arg("-inf")
-                .arg(now_ms - 86_400_000)
-                .ignore()
-                .query::<()>(con)
-        })?;
-        let running: Vec<(String, String)> = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect();
-        for (stream, id) in running {
-            // JUSTID: resets the idle time without counting a delivery.
-            conn.run("keep a running job claimed", |con| {
-                redis::cmd("XCLAIM")
-                    .arg(&stream)
-                    .arg(GROUP)
-                    .arg(&self.opts.name)
-                    .arg(0)
-                    .arg(&id)
-                    .arg("JUSTID")
-                    .query::<redis::Value>(con)
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Leaves the live set; drops the consumer from groups where it holds nothing pending.
-    fn leave(&self, conn: &mut Conn) -> Result<(), QueueError> {
-        let key = self.queue.worker_key(&self.opts.name);
-        let workers = self.queue.key("workers");
-        conn.run("leave", |con| {
-            redis::pipe()
-                .cmd("DEL")
-                .arg(&key)
-                .ignore()
-                .cmd("ZREM")
-                .arg(&workers)
-                .arg(&self.opts.name)
-                .ignore()
-                .query::<()>(con)
-        })?;
-        for s in &self.streams {
-            let mine: redis::Value = conn.run("pending of this worker", |con| {
-                redis::cmd("XPENDING")
-                    .arg(s)
-                    .arg(GROUP)
-                    .arg("-")
-                    .arg("+")
-                    .arg(1)
-                    .arg(&self.opts.name)
-                    .query(con)
-            })?;
-            if matches!(&mine, redis::Value::Array(a) if a.is_empty()) {
-                conn.run("delete consumer", |con| {
-                    redis::cmd("XGROUP")
-                        .arg("DELCONSUMER")
-                        .arg(s)
-                        .arg(GROUP)
-                        .arg(&self.opts.name)
-                        .query::<i64>(con)
-                })?;
-            }
-        }
-        Ok(())
-    }
-
     /// One worker thread: claim stale entries when it is this thread's turn, else read new
     /// ones; run each.
     fn serve(&self) -> Result<(), QueueError> {
@@ -433,71 +301,6 @@ impl Worker {
             }
         }
         Ok(())
-    }
-
-    fn reclaim_turn(&self) -> bool {
-        let period = (self.queue.params.visibility_timeout / 4)
-            .clamp(Duration::from_millis(50), Duration::from_secs(5));
-        let mut next = self.next_reclaim.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if now < *next {
-            return false;
-        }
-        *next = now + period;
-        true
-    }
-
-    /// Claims one entry idle longer than the visibility timeout, from any of its streams.
-    fn reclaim(&self, conn: &mut Conn) -> Result<Option<Delivery>, QueueError> {
-        let idle = self.queue.params.visibility_timeout.as_millis() as u64;
-        for s in &self.streams {
-            let reply: StreamAutoClaimReply = conn.run("claim stale jobs", |con| {
-                redis::cmd("XAUTOCLAIM")
-                    .arg(s)
-                    .arg(GROUP)
-                    .arg(&self.opts.name)
-                    .arg(idle)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(1)
-                    .query(con)
-            })?;
-            if let Some(entry) = reply.claimed.into_iter().next() {
-                let deliveries = self.deliveries(conn, s, &entry.id)?;
-                self.counters.reclaimed.fetch_add(1, Ordering::Relaxed);
-                self.stat(conn, "reclaimed")?;
-                return Ok(Some(Delivery {
-                    stream: s.clone(),
-                    entry,
-                    deliveries,
-                }));
-            }
-        }
-        Ok(None)
-    }
-
-    fn deliveries(&self, conn: &mut Conn, stream: &str, id: &str) -> Result<u64, QueueError> {
-        let v: redis::Value = conn.run("delivery count", |con| {
-            redis::cmd("XPENDING")
-                .arg(stream)
-                .arg(GROUP)
-                .arg(id)
-                .arg(id)
-                .arg(1)
-                .query(con)
-        })?;
-        // [[id, consumer, idle, deliveries]]
-        let n = match v {
-            redis::Value::Array(rows) => rows.into_iter().next().and_then(|r| match r {
-                redis::Value::Array(f) => match f.get(3) {
-                    Some(redis::Value::Int(n)) => Some(*n as u64),
-                    _ => None,
-                },
-                _ => None,
-            }),
-            _ => None,
-        };
-        Ok(n.unwrap_or(1))
     }
 
     fn stat(&self, conn: &mut Conn, field: &str) -> Result<(), QueueError> {
@@ -632,150 +435,6 @@ impl Worker {
                 }
                 Ok(())
             }
-        }
-    }
-
-    /// Leaves the entry pending (another delivery follows after the visibility timeout) and
-    /// keeps why.
-    fn fault(&self, conn: &mut Conn, error_key: &str, why: String) -> Result<(), QueueError> {
-        self.counters.faults.fetch_add(1, Ordering::Relaxed);
-        let ttl = self.queue.params.result_ttl.as_secs();
-        conn.run("record error", |con| {
-            redis::cmd("SET")
-                .arg(error_key)
-                .arg(&why)
-                .arg("EX")
-                .arg(ttl)
-                .query::<()>(con)
-        })
-    }
-
-    fn dead_letter(
-        &self,
-        conn: &mut Conn,
-        d: &Delivery,
-        job_id: &str,
-        payload: &str,
-        error: &str,
-    ) -> Result<(), QueueError> {
-        let message = format!(
-            "moved to the dead-letter stream after {} deliveries; last error: {error}",
-            d.deliveries - 1
-        );
-        let r = JobResult {
-            v: MESSAGE_VERSION,
-            id: job_id.to_string(),
-            backend: backend_of(&d.stream).to_string(),
-            worker: self.opts.name.clone(),
-            deliveries: d.deliveries - 1,
-            result: None,
-            error: Some(WireError {
-                kind: "dead_letter".into(),
-                message,
-            }),
-        };
-        let text = serde_json::to_string(&r).map_err(|e| QueueError::Decode {
-            what: "job result".into(),
-            why: e.to_string(),
-        })?;
-        let id_for_keys = if job_id.is_empty() { "-" } else { job_id };
-        let keys = [
-            d.stream.clone(),
-            self.queue.key("dead"),
-            self.queue.result_key(id_for_keys),
-            self.queue.done_key(id_for_keys),
-            self.queue.key("stats"),
-        ];
-        let p = &self.queue.params;
-        conn.run("dead-letter", |con| {
-            self.dead
-                .key(&keys[..])
-                .arg(GROUP)
-                .arg(&d.entry.id)
-                .arg(job_id)
-                .arg(payload)
-                .arg(d.deliveries - 1)
-                .arg(error)
-                .arg(&text)
-                .arg(p.result_ttl.as_secs())
-                .arg(p.dead_letter_len)
-                .invoke::<i64>(con)
-        })?;
-        self.counters.dead.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// Runs a job. `Ok`: a result (success or the executor's answered error); `Err`: a fault
-    /// to retry on another delivery.
-    #[allow(clippy::type_complexity)]
-    fn execute(
-        &self,
-        msg: &JobMessage,
-        deliveries: u64,
-    ) -> Result<(Option<RunResult>, Option<WireError>), String> {
-        let Some(backend) = self.registry.get(&msg.run.backend) else {
-            return Err(format!("backend `{}` is not served here", msg.run.backend));
-        };
-        let circuit = match crate::circuit::qasm::parse_str(&msg.run.qasm) {
-            Ok(c) => c,
-            Err(e) => {
-                return Ok((
-                    None,
-                    Some(WireError {
-                        kind: "parse".into(),
-                        message: e.to_string(),
-                    }),
-                ));
-            }
-        };
-        let timeout = msg
-            .timeout_s
-            .and_then(crate::bounds::positive_seconds)
-            .unwrap_or(self.opts.max_timeout)
-            .min(self.opts.max_timeout);
-        let spec = RunSpec {
-            shots: msg.run.shots,
-            seed: msg.run.seed,
-            memory_budget: msg.run.memory_budget,
-            threads: msg.run.threads,
-            timeout: Some(timeout),
-            options: msg.run.options.clone(),
-        };
-        let ts_us = now_us();
-        let started = Instant::now();
-        let result = backend.execute(&circuit, &spec);
-        let elapsed = started.elapsed();
-        self.counters.executed.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut s = self.service_ms.lock().unwrap_or_else(|p| p.into_inner());
-            let ms = elapsed.as_secs_f64() * 1e3;
-            s.entry(msg.run.backend.clone())
-                .and_modify(|m| *m = 0.8 * *m + 0.2 * ms)
-                .or_insert(ms);
-        }
-        let mut row = ExecutionRecord {
-            circuit_name: msg.id.clone(),
-            queue_wait_ms: Some(((ts_us - msg.enqueued_us).max(0)) as f64 / 1e3),
-            ..ExecutionRecord::attempt(
-                format!("worker-{}", self.opts.name),
-                format!("{}/{deliveries}", msg.id),
-                circuit.id().to_string(),
-                crate::features::extract(&circuit),
-                msg.run.backend.clone(),
-            )
-            .on(backend.as_ref(), &spec, &self.host, ts_us)
-        };
-        row.set_result(&result, backend.price());
-        // On disk before the job is acknowledged: a worker killed after the ack loses no row
-        // (#28). One small file per job; compaction merges them.
-        if let Some(w) = &self.writer {
-            w.write(&row).map_err(|e| format!("telemetry: {e}"))?;
-            w.flush().map_err(|e| format!("telemetry: {e}"))?;
-        }
-        match result {
-            Ok(out) => Ok((Some(RunResult::of(out, None)), None)),
-            Err(e @ BackendError::Executor { .. }) => Err(e.to_string()),
-            Err(e) => Ok((None, Some(WireError::of(&e)))),
         }
     }
 }
