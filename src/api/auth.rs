@@ -368,30 +368,26 @@ fn unauthorized(message: &str) -> Response {
     res
 }
 
-fn too_many(who: &str, wait: Duration) -> Response {
+/// 429 with `Retry-After` in whole seconds (at least 1); `message` gets those seconds.
+fn retry_after(wait: Duration, message: impl FnOnce(u64) -> String) -> Response {
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut res = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!("rate limit of `{who}` reached; retry in {secs} s"),
-    )
-    .into_response();
+    let mut res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message(secs)).into_response();
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
 }
 
+fn too_many(who: &str, wait: Duration) -> Response {
+    retry_after(wait, |secs| {
+        format!("rate limit of `{who}` reached; retry in {secs} s")
+    })
+}
+
 fn too_many_failures(wait: Duration) -> Response {
-    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut res = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!("too many failed authentications from this address; retry in {secs} s"),
-    )
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
+    retry_after(wait, |secs| {
+        format!("too many failed authentications from this address; retry in {secs} s")
+    })
 }
 
 /// 503 for a request over the time limit.
