@@ -9,18 +9,20 @@
 //! it lost plus the best backend's time (the job must run again). The best backend is the
 //! fastest success; circuits without any success are not scored. A rule that picks a backend
 //! which refuses the circuit falls back to `prism-auto`.
+//!
+//! `metrics.rs` holds the latency metrics per backend and the choice of latency mode;
+//! `rules.rs` the scoring of the models' choice and of fixed rules. Rank correlation and
+//! quantiles are [`crate::stats`]'s.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::LatencyMode;
-use super::artifact::{Hyperparameters, ModeCriterion};
-use super::expected::expected_ms;
+use super::artifact::Hyperparameters;
 use super::noise::{self, Repeatability};
 use super::train::{Dataset, Outcome};
 use crate::features::Feature;
-use crate::stats::quantile;
 
 /// Held-out predictions of one backend for one circuit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,315 +146,14 @@ pub struct Metrics {
     pub unmodelled_backends: Vec<String>,
 }
 
-fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..v.len()).collect();
-    idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for k in i..=j {
-            r[idx[k]] = avg;
-        }
-        i = j + 1;
-    }
-    r
-}
+mod metrics;
+mod rules;
 
-fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
-    let n = a.len() as f64;
-    if a.len() < 3 {
-        return None;
-    }
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (x, y) in a.iter().zip(b) {
-        sab += (x - ma) * (y - mb);
-        saa += (x - ma).powi(2);
-        sbb += (y - mb).powi(2);
-    }
-    let r = sab / (saa * sbb).sqrt();
-    r.is_finite().then_some(r)
-}
-
-/// Spearman's rank correlation (ties get average ranks).
-pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
-    pearson(&ranks(a), &ranks(b))
-}
-
-fn mode_index(m: LatencyMode) -> usize {
-    LatencyMode::ALL.iter().position(|&x| x == m).unwrap_or(0)
-}
-
-/// (predicted, target, censored) ln latency of backend `b` over `circuits` under mode `m`:
-/// a censored target is the timeout, which the true time exceeds.
-fn held_out<'a>(
-    ds: &'a Dataset,
-    circuits: &'a [usize],
-    preds: &'a [Vec<Option<CvPred>>],
-    b: usize,
-    m: usize,
-) -> impl Iterator<Item = (f64, f64, bool)> + 'a {
-    circuits.iter().filter_map(move |&c| {
-        let p = preds[c][b]?;
-        let (y, censored) = ds.obs[c][b].latency_target(1.0)?;
-        Some((p.log_ms[m], y, censored))
-    })
-}
-
-/// (predicted, actual) ln-latency pairs of backend `b` over `circuits` under mode `m`.
-fn pairs(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    b: usize,
-    m: usize,
-) -> Vec<(f64, f64)> {
-    held_out(ds, circuits, preds, b, m)
-        .filter(|&(_, _, censored)| !censored)
-        .map(|(p, y, _)| (p, y))
-        .collect()
-}
-
-fn median_ape(pairs: &[(f64, f64)]) -> Option<f64> {
-    let mut ape: Vec<f64> = pairs
-        .iter()
-        .map(|(p, y)| (p.exp() - y.exp()).abs() / y.exp())
-        .collect();
-    quantile(&mut ape, 0.5)
-}
-
-/// Mean absolute error of ln latency over backend `b`'s held-out pairs under mode `m`,
-/// timeouts included: a timed-out pair only says the time exceeds the timeout, so its error
-/// is how far the prediction falls below the timeout (zero above it).
-fn mean_log_error(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    b: usize,
-    m: usize,
-) -> Option<f64> {
-    let errs: Vec<f64> = held_out(ds, circuits, preds, b, m)
-        .map(|(p, y, censored)| {
-            if censored {
-                (y - p).max(0.0)
-            } else {
-                (p - y).abs()
-            }
-        })
-        .collect();
-    (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
-}
-
-/// Per backend, the mode `criterion` picks from the held-out predictions.
-pub(crate) fn choose_modes(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    criterion: ModeCriterion,
-) -> Vec<LatencyMode> {
-    (0..ds.backends.len())
-        .map(|b| {
-            let mut best = (f64::INFINITY, LatencyMode::Residual);
-            for (m, mode) in LatencyMode::ALL.iter().enumerate() {
-                let err = match criterion {
-                    ModeCriterion::MedianApe => median_ape(&pairs(ds, circuits, preds, b, m)),
-                    ModeCriterion::MeanLogError => mean_log_error(ds, circuits, preds, b, m),
-                    ModeCriterion::Residual => return LatencyMode::Residual,
-                };
-                if let Some(e) = err
-                    && e < best.0
-                {
-                    best = (e, *mode);
-                }
-            }
-            best.1
-        })
-        .collect()
-}
-
-fn backend_metrics(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    b: usize,
-    mode: LatencyMode,
-) -> BackendMetrics {
-    let m = mode_index(mode);
-    let ps = pairs(ds, circuits, preds, b, m);
-    let mut ape: Vec<f64> = ps
-        .iter()
-        .map(|(p, y)| (p.exp() - y.exp()).abs() / y.exp())
-        .collect();
-    let n = ps.len() as f64;
-    let mean_y = ps.iter().map(|p| p.1).sum::<f64>() / n;
-    let ss_res: f64 = ps.iter().map(|(p, y)| (y - p).powi(2)).sum();
-    let ss_tot: f64 = ps.iter().map(|(_, y)| (y - mean_y).powi(2)).sum();
-    let (pv, yv): (Vec<f64>, Vec<f64>) = ps.iter().copied().unzip();
-    let mut risk_pairs = Vec::new();
-    let mut censored = 0;
-    for &c in circuits {
-        let o = &ds.obs[c][b];
-        if let (Some(p), Some(r)) = (preds[c][b], o.risk_target()) {
-            risk_pairs.push((p.risk, r));
-        }
-        if preds[c][b].is_some() && matches!(o.latency_target(1.0), Some((_, true))) {
-            censored += 1;
-        }
-    }
-    let rn = risk_pairs.len() as f64;
-    let rate = risk_pairs.iter().map(|p| p.1).sum::<f64>() / rn;
-    let finite = |x: f64| x.is_finite().then_some(x);
-    BackendMetrics {
-        backend: ds.backends[b].clone(),
-        mode,
-        observations: ps.len() as u64,
-        censored,
-        median_ape: quantile(&mut ape, 0.5),
-        p90_ape: quantile(&mut ape, 0.9),
-        r2_log: (ps.len() >= 3 && ss_tot > 0.0).then(|| 1.0 - ss_res / ss_tot),
-        log_rmse: finite((ss_res / n).sqrt()),
-        spearman: spearman(&pv, &yv),
-        mode_median_ape: LatencyMode::ALL
-            .iter()
-            .enumerate()
-            .filter_map(|(i, md)| {
-                median_ape(&pairs(ds, circuits, preds, b, i)).map(|e| (md.as_str().to_string(), e))
-            })
-            .collect(),
-        risk_brier: finite(risk_pairs.iter().map(|(p, r)| (p - r).powi(2)).sum::<f64>() / rn),
-        risk_brier_base: finite(
-            risk_pairs
-                .iter()
-                .map(|(_, r)| (rate - r).powi(2))
-                .sum::<f64>()
-                / rn,
-        ),
-    }
-}
-
-/// Per circuit and backend, σ of a held-out prediction's ln latency as the router takes it
-/// (the larger of the forest's spread and this), without the circuit's own fold: the root
-/// mean square error of the chosen mode over the held-out circuits of the other folds (1
-/// when there are none). `fold[c]` is circuit `c`'s fold (ignored outside `circuits`).
-pub(crate) fn fold_sigmas(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    modes: &[LatencyMode],
-    fold: &[usize],
-    folds: usize,
-) -> Vec<Vec<f64>> {
-    let mut out = vec![vec![1.0; ds.backends.len()]; ds.circuits.len()];
-    for k in 0..folds {
-        let others: Vec<usize> = circuits.iter().copied().filter(|&c| fold[c] != k).collect();
-        for (b, &mode) in modes.iter().enumerate() {
-            let ps = pairs(ds, &others, preds, b, mode_index(mode));
-            if ps.is_empty() {
-                continue;
-            }
-            let rmse =
-                (ps.iter().map(|(p, y)| (p - y).powi(2)).sum::<f64>() / ps.len() as f64).sqrt();
-            for &c in circuits.iter().filter(|&&c| fold[c] == k) {
-                out[c][b] = rmse;
-            }
-        }
-    }
-    out
-}
-
-/// The models' choice for circuit `c`: the eligible backend with the least expected time
-/// ([`expected_ms`]) against the timeout `timeout_ms`, its σ the larger of the forest's
-/// spread and `sigma[c][b]`, as the router ranks.
-pub(crate) fn model_choice(
-    ds: &Dataset,
-    c: usize,
-    preds: &[Vec<Option<CvPred>>],
-    modes: &[LatencyMode],
-    sigma: &[Vec<f64>],
-    timeout_ms: f64,
-) -> Option<usize> {
-    let expected = |b: usize| {
-        preds[c][b].map_or(f64::INFINITY, |p| {
-            let m = mode_index(modes[b]);
-            expected_ms(
-                p.log_ms[m].exp(),
-                p.spread[m].max(sigma[c][b]),
-                p.risk,
-                timeout_ms,
-            )
-        })
-    };
-    (0..ds.backends.len())
-        .filter(|&b| ds.obs[c][b].eligible() && preds[c][b].is_some())
-        .min_by(|&a, &b| expected(a).total_cmp(&expected(b)))
-}
-
-/// Scores a rule; `each` hears every scored circuit's (circuit, pick, time taken).
-fn score_rule(
-    name: &str,
-    ds: &Dataset,
-    scored: &[(usize, f64, usize)],
-    choice: impl Fn(usize) -> Option<usize>,
-    mut each: impl FnMut(usize, Option<usize>, f64),
-) -> RuleScore {
-    let auto = ds.backends.iter().position(|b| b == "prism-auto");
-    let mut tally = Tally::default();
-    for &(c, best, best_b) in scored {
-        let mut pick = choice(c);
-        if pick.is_none_or(|b| ds.obs[c][b].outcome() == Outcome::Ineligible) {
-            pick = auto.filter(|&a| ds.obs[c][a].outcome() != Outcome::Ineligible);
-        }
-        let t = match pick.map(|b| ds.obs[c][b].outcome()) {
-            Some(Outcome::Ok(ms)) => ms,
-            Some(Outcome::Lost(ms)) => ms + best,
-            Some(Outcome::Ineligible) | None => best,
-        };
-        each(c, pick, t);
-        tally.add(pick == Some(best_b), t, best);
-    }
-    tally.score(name)
-}
-
-/// A rule's score, accumulated one circuit at a time.
-#[derive(Default)]
-pub(crate) struct Tally {
-    n: u64,
-    top1: u64,
-    within: u64,
-    taken: f64,
-    best: f64,
-}
-
-impl Tally {
-    /// One circuit: whether the rule picked the best backend, the time its pick took and
-    /// the best backend's time.
-    pub(crate) fn add(&mut self, picked_best: bool, taken: f64, best: f64) {
-        self.n += 1;
-        self.top1 += u64::from(picked_best);
-        self.within += u64::from(taken <= best * 1.1);
-        self.taken += taken;
-        self.best += best;
-    }
-
-    pub(crate) fn score(&self, name: &str) -> RuleScore {
-        let n = self.n.max(1) as f64;
-        RuleScore {
-            name: name.into(),
-            regret: if self.best > 0.0 {
-                self.taken / self.best
-            } else {
-                1.0
-            },
-            top1: self.top1 as f64 / n,
-            within_10pct: self.within as f64 / n,
-        }
-    }
-}
+pub use crate::stats::spearman;
+use metrics::{backend_metrics, mode_index};
+pub(crate) use metrics::{choose_modes, fold_sigmas};
+use rules::score_rule;
+pub(crate) use rules::{Tally, model_choice};
 
 /// Evaluates held-out predictions for `circuits`; `sigma[c][b]` is the held-out error the
 /// choice counts as the least σ of a prediction (see [`fold_sigmas`]).
