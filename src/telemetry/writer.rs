@@ -135,7 +135,9 @@ impl TelemetryWriter {
     ) -> Result<TelemetryWriter, TelemetryError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|e| TelemetryError::io(&dir, e))?;
-        reclaim_temporaries(&dir).map_err(|e| TelemetryError::io(&dir, e))?;
+        // Best effort: a directory the writer can write to but not wholly list (a foreign
+        // subdirectory) must not stop the writer; compaction reports such problems.
+        let _ = reclaim_temporaries(&dir);
         let batch_rows = opts.batch_rows.max(1);
         let pending = (opts.channel_capacity / batch_rows).max(1);
         let (tx, rx) = sync_channel(pending);
