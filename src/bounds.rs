@@ -15,6 +15,37 @@ pub const MAX_SHOTS: u64 = 100_000_000;
 /// Most threads one run may ask for.
 pub const MAX_THREADS: usize = 1024;
 
+/// A count over its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what} must be at most {max}, got {value}")]
+pub struct OverBound {
+    /// What was counted (`shots`, `threads`, ...).
+    pub what: &'static str,
+    /// The count given.
+    pub value: u64,
+    /// The largest accepted.
+    pub max: u64,
+}
+
+/// `value` when it is at most `max`.
+pub fn at_most(what: &'static str, value: u64, max: u64) -> Result<u64, OverBound> {
+    if value > max {
+        Err(OverBound { what, value, max })
+    } else {
+        Ok(value)
+    }
+}
+
+/// Shots within [`MAX_SHOTS`].
+pub fn shots(value: u64) -> Result<u64, OverBound> {
+    at_most("shots", value, MAX_SHOTS)
+}
+
+/// Threads within [`MAX_THREADS`] (0 meaning all cores is within).
+pub fn threads(value: usize) -> Result<usize, OverBound> {
+    at_most("threads", value as u64, MAX_THREADS as u64).map(|_| value)
+}
+
 /// `x` seconds as a duration when it is finite and in `[0, MAX_SECONDS]`.
 pub fn seconds(x: f64) -> Option<Duration> {
     if x.is_finite() && (0.0..=MAX_SECONDS).contains(&x) {

@@ -371,25 +371,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Most repetitions `collect` takes per circuit and backend.
-const MAX_REPEAT: u32 = 1000;
-
-fn check_shots(shots: u64) -> anyhow::Result<()> {
-    use qroute::bounds::MAX_SHOTS;
-    if shots > MAX_SHOTS {
-        bail!("--shots must be at most {MAX_SHOTS}, got {shots}");
-    }
-    Ok(())
-}
-
-fn check_threads(threads: usize) -> anyhow::Result<()> {
-    use qroute::bounds::MAX_THREADS;
-    if threads > MAX_THREADS {
-        bail!("--threads must be at most {MAX_THREADS} (0: all cores), got {threads}");
-    }
-    Ok(())
-}
-
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
         Some(p) => Ok(Config::load(p)?),
@@ -435,19 +416,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 process_isolation()?
             };
-            check_shots(shots)?;
-            check_threads(threads)?;
+            qroute::bounds::shots(shots)?;
+            qroute::bounds::threads(threads)?;
             let reg = Registry::from_config(&config, &isolation)?;
-            let timeout = match timeout {
-                Some(t) => match qroute::bounds::positive_seconds(t) {
-                    Some(t) => Some(t),
-                    None => bail!(
-                        "--timeout must be a positive number of seconds up to {:e}, got {t}",
-                        qroute::bounds::MAX_SECONDS
-                    ),
-                },
-                None => None,
-            };
+            let timeout = cmd::route::seconds("--timeout", timeout)?;
             let spec = RunSpec {
                 shots,
                 seed,
@@ -472,17 +444,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             order,
             out,
         } => {
-            let Some(timeout) = qroute::bounds::positive_seconds(timeout) else {
-                bail!(
-                    "--timeout must be a positive number of seconds up to {:e}, got {timeout}",
-                    qroute::bounds::MAX_SECONDS
-                );
-            };
-            if repeat == 0 || repeat > MAX_REPEAT {
-                bail!("--repeat must be from 1 to {MAX_REPEAT}, got {repeat}");
+            let timeout = cmd::route::seconds("--timeout", Some(timeout))?.unwrap_or_default();
+            if repeat == 0 {
+                bail!("--repeat must be at least 1");
             }
-            check_shots(shots)?;
-            check_threads(threads)?;
             let config = load_config(config_path.as_deref())?;
             let reg = Registry::from_config(&config, &process_isolation()?)?;
             let files = qroute::circuit::files::discover(&circuits)?;

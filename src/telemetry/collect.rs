@@ -142,6 +142,9 @@ pub struct CollectSummary {
     pub duplicates: u64,
 }
 
+/// Most repetitions per circuit and backend.
+pub const MAX_REPEAT: u32 = 1000;
+
 /// A sweep that could not run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -149,6 +152,9 @@ pub enum CollectError {
     /// The telemetry directory or writer failed.
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
+    /// A count of the spec over its bound (shots, threads, repetitions).
+    #[error(transparent)]
+    OverBound(#[from] crate::bounds::OverBound),
     /// A backend name that the registry does not have.
     #[error("unknown backend `{name}` (configured: {known})")]
     UnknownBackend {
@@ -182,6 +188,10 @@ pub fn collect(
     stop: &AtomicBool,
     mut progress: impl FnMut(Progress),
 ) -> Result<CollectSummary, CollectError> {
+    // Jobs are allocated per (circuit, backend, repetition): the counts are bounded first.
+    crate::bounds::at_most("repetitions", spec.repeat.into(), MAX_REPEAT.into())?;
+    crate::bounds::shots(spec.shots)?;
+    crate::bounds::threads(spec.threads)?;
     let mut summary = CollectSummary::default();
     let backends: Vec<&std::sync::Arc<dyn Backend>> = if spec.backends.is_empty() {
         registry.iter().collect()
