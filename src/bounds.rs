@@ -60,6 +60,23 @@ pub fn positive_seconds(x: f64) -> Option<Duration> {
     if x > 0.0 { seconds(x) } else { None }
 }
 
+/// A number of seconds that is not one: negative, zero where a positive one is needed, not
+/// finite, or beyond [`MAX_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{what} must be a positive number of seconds up to {MAX_SECONDS:e}, got {value}")]
+pub struct NotSeconds {
+    /// What was given (a flag, a field).
+    pub what: &'static str,
+    /// The number given.
+    pub value: f64,
+}
+
+/// `x` seconds given as `what`, as a positive duration: the one check of every duration a
+/// user types (timeouts, deadlines, grace periods).
+pub fn positive(what: &'static str, x: f64) -> Result<Duration, NotSeconds> {
+    positive_seconds(x).ok_or(NotSeconds { what, value: x })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +91,11 @@ mod tests {
             assert_eq!(positive_seconds(x), None, "{x}");
         }
         assert!(seconds(MAX_SECONDS).is_some());
+        assert_eq!(positive("--timeout", 2.0), Ok(Duration::from_secs(2)));
+        let e = positive("--timeout", -1.0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--timeout must be a positive number of seconds up to 1e9, got -1"
+        );
     }
 }

@@ -75,6 +75,15 @@ pub enum Error {
     #[cfg(feature = "server")]
     #[error(transparent)]
     Submit(#[from] crate::api::jobs::SubmitError),
+    /// A command could not be assembled or finish (files, model set, configuration).
+    #[error(transparent)]
+    App(#[from] crate::app::AppError),
+    /// A count over its bound.
+    #[error(transparent)]
+    OverBound(#[from] crate::bounds::OverBound),
+    /// A duration that is not a positive number of seconds.
+    #[error(transparent)]
+    NotSeconds(#[from] crate::bounds::NotSeconds),
     /// The Redis job queue failed.
     #[cfg(feature = "redis")]
     #[error(transparent)]

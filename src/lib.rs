@@ -31,6 +31,7 @@
 
 #[cfg(feature = "server")]
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod bounds;
 pub mod circuit;

@@ -119,3 +119,46 @@ mod tests {
         assert_eq!(found, vec![root.join("a.qasm"), root.join("sub/b.qasm")]);
     }
 }
+
+/// Source and family of a circuit from its path, as the corpus names them: the parent
+/// directory is the source and the file stem up to the first size field (`n16`, `d10`, `16`)
+/// the family: `mqtbench/qft_16.qasm` → (`mqtbench`, `qft`),
+/// `clifford/cliff_layered_n100_d10.qasm` → (`clifford`, `cliff_layered`). Telemetry records
+/// them, and models are evaluated leaving whole families out.
+pub fn corpus_tags(path: &Path) -> (Option<String>, Option<String>) {
+    let source = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().into_owned());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let family = stem.map(|s| {
+        s.split('_')
+            .take_while(|p| {
+                let digits = p.trim_start_matches(['n', 'd']);
+                digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit())
+            })
+            .collect::<Vec<_>>()
+            .join("_")
+    });
+    (source, family)
+}
+
+#[cfg(test)]
+mod tag_tests {
+    use super::*;
+
+    #[test]
+    fn corpus_tags_cut_the_stem_at_the_first_size_field() {
+        let tag = |p: &str| corpus_tags(Path::new(p));
+        assert_eq!(
+            tag("mqtbench/qft_16.qasm"),
+            (Some("mqtbench".into()), Some("qft".into()))
+        );
+        assert_eq!(
+            tag("x/clifford/cliff_layered_n100_d10.qasm"),
+            (Some("clifford".into()), Some("cliff_layered".into()))
+        );
+        // `dj` and `n` alone are words, not sizes.
+        assert_eq!(tag("dj_n.qasm"), (None, Some("dj_n".into())));
+    }
+}

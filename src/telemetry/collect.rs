@@ -8,7 +8,7 @@
 //! an ineligible answer the remaining repetitions of that circuit on that backend are not run.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -94,8 +94,6 @@ pub struct CollectSpec {
     pub order: JobOrder,
     /// Telemetry directory.
     pub out: PathBuf,
-    /// Tags: source and family of a circuit, from its path (`None`: not known).
-    pub tags: fn(&Path) -> (Option<String>, Option<String>),
 }
 
 /// Progress events for a progress bar.
@@ -220,7 +218,7 @@ pub fn collect(
                     summary.duplicates += 1;
                     continue;
                 }
-                let (source, family) = (spec.tags)(path);
+                let (source, family) = crate::circuit::files::corpus_tags(path);
                 circuits.push(Loaded {
                     path: path.clone(),
                     id,

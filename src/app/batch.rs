@@ -1,0 +1,137 @@
+//! A batch of jobs routed and run by a pool of threads, stopped between jobs by a flag (a
+//! Ctrl-C handler sets it), reporting each job as it starts and ends.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::route::Constraints;
+use crate::route::run::{Job, JobReport, Runner};
+use crate::telemetry::TelemetryError;
+
+/// What a batch reports while it runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A job was taken by a thread.
+    Started(&'a Job),
+    /// A job ended (ran, or failed on every backend tried).
+    Finished(&'a JobReport),
+}
+
+/// The reports of a batch.
+#[derive(Debug)]
+pub struct Batch {
+    /// One per job that ran, in the jobs' order.
+    pub reports: Vec<JobReport>,
+    /// Jobs not run because the stop flag was set.
+    pub not_run: usize,
+}
+
+/// Runs `jobs` with `runner` on `threads` threads (1: one by one, in order), until all ran or
+/// `stop` is set; a job running when it is set finishes. A telemetry write failure stops the
+/// batch and is returned: a run whose record is lost would be measured for nothing.
+pub fn run(
+    runner: &Runner<'_>,
+    jobs: &[Job],
+    constraints: &Constraints,
+    threads: usize,
+    stop: &AtomicBool,
+    progress: impl Fn(Event<'_>) + Sync,
+) -> Result<Batch, TelemetryError> {
+    let slots = for_each(jobs.len(), threads, stop, |n| {
+        progress(Event::Started(&jobs[n]));
+        let report = runner.run(n, &jobs[n], constraints)?;
+        progress(Event::Finished(&report));
+        Ok(report)
+    })?;
+    let reports: Vec<JobReport> = slots.into_iter().flatten().collect();
+    Ok(Batch {
+        not_run: jobs.len() - reports.len(),
+        reports,
+    })
+}
+
+/// The one worker pool of qroute's batch work: `f(0..n)` on up to `threads` scoped threads
+/// taking indices in order, until every index is done, `stop` is set, or one call fails (the
+/// first error is returned and the others stop). Slot `i` holds `f(i)` when it ran.
+pub fn for_each<T: Send, E: Send>(
+    n: usize,
+    threads: usize,
+    stop: &AtomicBool,
+    f: impl Fn(usize) -> Result<T, E> + Sync,
+) -> Result<Vec<Option<T>>, E> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let failure: Mutex<Option<E>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, n.max(1)) {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) && !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    match f(i) {
+                        Ok(t) => *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(t),
+                        Err(e) => {
+                            failure
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e);
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_index_runs_once_in_its_slot() {
+        let stop = AtomicBool::new(false);
+        let out = for_each(100, 4, &stop, |i| Ok::<_, ()>(i * 2)).unwrap();
+        assert_eq!(out, (0..100).map(|i| Some(i * 2)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failure_stops_the_pool_and_is_returned() {
+        let stop = AtomicBool::new(false);
+        let ran = AtomicUsize::new(0);
+        let r = for_each(1000, 1, &stop, |i| {
+            ran.fetch_add(1, Ordering::Relaxed);
+            if i == 3 { Err(i) } else { Ok(i) }
+        });
+        assert_eq!(r, Err(3));
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            4,
+            "one thread stops at the failure"
+        );
+    }
+
+    #[test]
+    fn a_set_stop_flag_leaves_the_rest_unrun() {
+        let stop = AtomicBool::new(false);
+        let out = for_each(10, 1, &stop, |i| {
+            if i == 4 {
+                stop.store(true, Ordering::Relaxed);
+            }
+            Ok::<_, ()>(i)
+        })
+        .unwrap();
+        assert_eq!(out.iter().flatten().count(), 5);
+        assert!(out[5..].iter().all(Option::is_none));
+    }
+}

@@ -1,0 +1,45 @@
+//! Circuit files to jobs: discovered, parsed, their features computed and their corpus tags
+//! (source, family) attached.
+
+use std::path::PathBuf;
+
+use super::AppError;
+use crate::circuit::files::{corpus_tags, discover};
+use crate::circuit::qasm::{self, ParseError};
+use crate::route::run::Job;
+
+/// The jobs of some paths, and the files that did not parse.
+#[derive(Debug)]
+pub struct Loaded {
+    /// One job per circuit file that parsed, in discovery order.
+    pub jobs: Vec<Job>,
+    /// The files that did not, with position and message.
+    pub errors: Vec<ParseError>,
+}
+
+/// Every `*.qasm` file under `paths` (files as given, directories searched recursively) as a
+/// job; a file that fails to parse is kept in [`Loaded::errors`], the others still load.
+/// Refused when no file is found.
+pub fn load(paths: &[PathBuf]) -> crate::Result<Loaded> {
+    let files = discover(paths)?;
+    if files.is_empty() {
+        return Err(AppError::NoCircuits.into());
+    }
+    let mut loaded = Loaded {
+        jobs: Vec::with_capacity(files.len()),
+        errors: Vec::new(),
+    };
+    for p in files {
+        match qasm::parse_file(&p) {
+            Ok(c) => {
+                let (source, family) = corpus_tags(&p);
+                let mut job = Job::new(p.display().to_string(), c);
+                job.source = source;
+                job.family = family;
+                loaded.jobs.push(job);
+            }
+            Err(e) => loaded.errors.push(e),
+        }
+    }
+    Ok(loaded)
+}

@@ -1,0 +1,271 @@
+//! Text of what the commands return: tables and summaries a terminal shows. Every number is
+//! measured unless its label says predicted.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::display::{Align, human_ms, table};
+use crate::plan::{Executed, Plan};
+use crate::route::run::JobReport;
+use crate::telemetry::collect::CollectSummary;
+
+/// A circuit's file name without its directories.
+pub fn short(name: &str) -> String {
+    Path::new(name)
+        .file_name()
+        .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Per job: backends tried, where the last ran, predicted and actual time, cost, status.
+pub fn run_table(reports: &[JobReport]) -> String {
+    let mut rows = vec![vec![
+        "circuit".to_string(),
+        "backend".into(),
+        "where".into(),
+        "predicted".into(),
+        "actual".into(),
+        "cost".into(),
+        "status".into(),
+    ]];
+    for r in reports {
+        let tried: Vec<&str> = r.attempts.iter().map(|a| a.backend.as_str()).collect();
+        let last = r.attempts.last();
+        rows.push(vec![
+            short(&r.name),
+            if tried.is_empty() {
+                "-".into()
+            } else {
+                tried.join(" → ")
+            },
+            last.map_or("-".into(), |a| {
+                if a.isolated { "process" } else { "in-process" }.to_string()
+            }),
+            last.map_or("-".into(), |a| human_ms(a.predicted_ms)),
+            last.and_then(|a| a.wall_ms).map_or("-".into(), human_ms),
+            last.and_then(|a| a.cost)
+                .map_or("-".into(), |c| format!("{c:.2e}")),
+            match (r.success(), &r.error) {
+                (Some(_), _) if r.attempts.len() > 1 => "ok after fallback".into(),
+                (Some(_), _) => "ok".into(),
+                (None, Some(e)) => format!("failed: {e}"),
+                (None, None) => "failed".into(),
+            },
+        ]);
+    }
+    table(&rows, Align::FirstLeft)
+}
+
+/// A batch in a few lines: measured time and cost against the prediction, the baseline
+/// backend as the model predicts it, the overhead by place, fallbacks.
+pub fn run_summary(reports: &[JobReport], elapsed: Duration) -> String {
+    let ok: Vec<_> = reports.iter().filter_map(|r| r.success()).collect();
+    let actual: f64 = ok.iter().filter_map(|a| a.wall_ms).sum();
+    let predicted: f64 = ok.iter().map(|a| a.predicted_ms).sum();
+    let cost: f64 = reports
+        .iter()
+        .flat_map(|r| &r.attempts)
+        .filter_map(|a| a.cost)
+        .sum();
+    let mut s = format!(
+        "{} of {} circuit(s) ran in {}: simulation time {} actual, {} predicted; cost {:.3e}\n",
+        ok.len(),
+        reports.len(),
+        human_ms(elapsed.as_secs_f64() * 1e3),
+        human_ms(actual),
+        human_ms(predicted),
+        cost
+    );
+    // The same circuits always on statevector, as the model predicts it.
+    let both: Vec<(f64, f64)> = reports
+        .iter()
+        .filter_map(|r| Some((r.success()?.wall_ms?, r.baseline_ms?)))
+        .collect();
+    let refused = ok.len() - both.len();
+    if !both.is_empty() {
+        let (a, b): (f64, f64) = both
+            .iter()
+            .fold((0.0, 0.0), |(x, y), (a, b)| (x + a, y + b));
+        s.push_str(&format!(
+            "always-statevector would take {} (as the model predicts it) on the {} circuit(s) it \
+             can take; routed, they took {}: {}{}\n",
+            human_ms(b),
+            both.len(),
+            human_ms(a),
+            if a <= b {
+                format!("{:.1}× faster", b / a.max(1e-9))
+            } else {
+                format!("{:.1}× slower", a / b.max(1e-9))
+            },
+            if refused > 0 {
+                format!("; statevector cannot take the other {refused}")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    for (isolated, label) in [(false, "in-process"), (true, "executor process")] {
+        let v: Vec<f64> = ok
+            .iter()
+            .filter(|a| a.isolated == isolated)
+            .map(|a| a.overhead_ms)
+            .collect();
+        if !v.is_empty() {
+            s.push_str(&format!(
+                "{label}: {} job(s), mean overhead beyond the simulation {}\n",
+                v.len(),
+                human_ms(v.iter().sum::<f64>() / v.len() as f64)
+            ));
+        }
+    }
+    let fallbacks = reports.iter().filter(|r| r.attempts.len() > 1).count();
+    if fallbacks > 0 {
+        s.push_str(&format!(
+            "{fallbacks} circuit(s) needed a fallback backend\n"
+        ));
+    }
+    s
+}
+
+/// A plan: its assignments, what could not be placed, its totals and why; with the executed
+/// run, actual against predicted.
+pub fn plan(p: &Plan, executed: Option<&Executed>) -> String {
+    use std::fmt::Write as _;
+    let mut rows = vec![vec![
+        "circuit".to_string(),
+        "backend".into(),
+        "slot".into(),
+        "start".into(),
+        "predicted".into(),
+        "cost".into(),
+    ]];
+    for a in &p.assignments {
+        rows.push(vec![
+            short(&a.name),
+            a.backend.clone(),
+            a.slot.to_string(),
+            human_ms(a.start_ms),
+            human_ms(a.duration_ms),
+            format!("{:.2e}", a.cost),
+        ]);
+    }
+    let mut s = table(&rows, Align::FirstLeft);
+    for (_, name, why) in &p.unplaceable {
+        let reasons: Vec<String> = why.iter().map(|i| i.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "{}: no slot backend can run it: {}",
+            short(name),
+            reasons.join("; ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n{} plan: makespan {} predicted, cost {:.3e}{}{}",
+        p.objective,
+        human_ms(p.makespan_ms),
+        p.cost,
+        if p.meets_deadline {
+            ""
+        } else {
+            "; misses the deadline"
+        },
+        if p.within_budget {
+            ""
+        } else {
+            "; over the budget"
+        }
+    );
+    for w in &p.why {
+        let _ = writeln!(s, "- {w}");
+    }
+    if let Some(x) = executed {
+        let _ = writeln!(
+            s,
+            "executed: makespan {} actual against {} predicted; cost {:.3e} actual against \
+             {:.3e} predicted; {} job(s) rebalanced, {} failed",
+            human_ms(x.actual_makespan_ms),
+            human_ms(x.predicted_makespan_ms),
+            x.actual_cost,
+            x.predicted_cost,
+            x.rebalanced,
+            x.failed
+        );
+    }
+    s
+}
+
+/// A collection sweep in one line.
+pub fn collect_summary(summary: &CollectSummary, out: &Path) -> String {
+    format!(
+        "recorded {} attempt(s) in {}: {} ok, {} failed, {} timeout, {} ineligible; {} not \
+         repeated after a timeout or refusal; {} already there; {} duplicate circuit file(s) \
+         skipped{}",
+        summary.ok + summary.failed + summary.timeout + summary.ineligible,
+        out.display(),
+        summary.ok,
+        summary.failed,
+        summary.timeout,
+        summary.ineligible,
+        summary.skipped,
+        summary.done_before,
+        summary.duplicates,
+        if summary.interrupted > 0 {
+            format!(
+                "; interrupted with {} left (rerun to resume)",
+                summary.interrupted
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The Redis queue's state: per backend, per worker, dead letters and counters.
+#[cfg(feature = "redis")]
+pub fn queue_status(s: &crate::queue::QueueStatus) -> String {
+    use std::fmt::Write as _;
+    let mut rows = vec![vec![
+        "backend".to_string(),
+        "backlog".into(),
+        "pending".into(),
+        "workers".into(),
+        "capacity".into(),
+        "service".into(),
+    ]];
+    for b in &s.backends {
+        rows.push(vec![
+            b.backend.clone(),
+            b.load.backlog.to_string(),
+            b.load.pending.to_string(),
+            b.workers.to_string(),
+            b.load.capacity.to_string(),
+            b.load.service_ms.map_or("-".into(), human_ms),
+        ]);
+    }
+    let mut out = table(&rows, Align::FirstLeft);
+    out.push('\n');
+    for w in &s.workers {
+        let _ = writeln!(
+            out,
+            "worker {} on {}: {} ({} at once), {} executed, last heartbeat {} ms ago",
+            w.name,
+            w.host,
+            w.backends.join(","),
+            w.concurrency,
+            w.executed,
+            w.beat_age_ms
+        );
+    }
+    let counters: Vec<String> = s.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(
+        out,
+        "dead letters: {}; counters: {}",
+        s.dead_letters,
+        if counters.is_empty() {
+            "none yet".into()
+        } else {
+            counters.join(", ")
+        }
+    );
+    out
+}
