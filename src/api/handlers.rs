@@ -251,16 +251,14 @@ async fn blocking<T: Send + 'static>(
 /// under the request timeout.
 const INLINE_PARSE_BYTES: usize = 64 << 10;
 
-/// A 500 whose body says what failed, "internal error" and an error id; the detail goes to
-/// the server's standard error with the same id, never to the client (it names files on the
-/// server).
+/// A 500 whose body says what failed, "internal error" and the request's id; the detail goes
+/// to the log with the same id, never to the client (it names files on the server).
 pub(super) fn internal(what: &str, e: &dyn std::fmt::Display) -> ApiError {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    eprintln!("qroute serve: error {id}: {what}: {e}");
+    let id = super::metrics::request_id().unwrap_or(0);
+    tracing::error!(request_id = id, what, detail = %e, "internal error");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        format!("{what}: internal error {id} (the server's log has the detail)"),
+        format!("{what}: internal error in request {id} (the server's log has the detail)"),
     )
 }
 

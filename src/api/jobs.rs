@@ -346,6 +346,7 @@ impl Worker {
                     e.started = Some(started);
                 }
             }
+            tracing::debug!(job = %q.id, "job running");
             let result = runner.run(n, &q.job, &q.constraints);
             n += 1;
             self.finish(&q.id, result.map_err(|e: TelemetryError| e.to_string()));
@@ -385,6 +386,15 @@ impl Worker {
                     v.error = Some(message);
                 }
             }
+            let tried: Vec<&str> = v.attempts.iter().map(|a| a.backend.as_str()).collect();
+            tracing::info!(
+                job = %id,
+                status = ?v.status,
+                backends = %tried.join(","),
+                run_ms = v.run_ms,
+                error = v.error.as_deref(),
+                "job finished"
+            );
         }
         t.finished.push_back(id.to_string());
         while t.finished.len() > self.retention {

@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+use axum::http::HeaderValue;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -46,22 +49,42 @@ impl HttpMetrics {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request a handler answers (see [`request_id`]).
+    static REQUEST_ID: u64;
+}
+
+/// The id of the request being answered, when called while answering one: the number in its
+/// `x-request-id` header and in its log line.
+pub(crate) fn request_id() -> Option<u64> {
+    REQUEST_ID.try_with(|id| *id).ok()
+}
+
 /// Middleware timing every request under its route pattern (not its raw path, so that
-/// arbitrary paths do not create series).
+/// arbitrary paths do not create series). Times each request, gives it an id (the `x-request-id` response header), and logs one
+/// line per request: id, method, route, status and milliseconds; a 5xx at `error`, a 4xx at
+/// `info`, others at `debug`.
 pub(super) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
     let method = req.method().to_string();
     let path = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let t = Instant::now();
-    let res = next.run(req).await;
-    state.metrics.record(
-        &method,
-        &path,
-        res.status().as_u16(),
-        t.elapsed().as_secs_f64(),
-    );
+    let mut res = REQUEST_ID.scope(id, next.run(req)).await;
+    let secs = t.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    state.metrics.record(&method, &path, status, secs);
+    res.headers_mut()
+        .insert("x-request-id", HeaderValue::from(id));
+    let ms = secs * 1e3;
+    match status {
+        500.. => tracing::error!(request_id = id, %method, %path, status, ms, "request"),
+        400..500 => tracing::info!(request_id = id, %method, %path, status, ms, "request"),
+        _ => tracing::debug!(request_id = id, %method, %path, status, ms, "request"),
+    }
     res
 }
 

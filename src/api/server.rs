@@ -111,7 +111,7 @@ pub async fn serve(
                 Err(e) => {
                     // Out of descriptors or memory: give the open connections time to close
                     // rather than spin.
-                    eprintln!("qroute serve: accept failed: {e}");
+                    tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

@@ -51,6 +51,14 @@ impl Worker {
         let result = backend.execute(&circuit, &spec);
         let elapsed = started.elapsed();
         self.counters.executed.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            job = %msg.id,
+            backend = %msg.run.backend,
+            attempt = deliveries,
+            ms = elapsed.as_secs_f64() * 1e3,
+            ok = result.is_ok(),
+            "job executed"
+        );
         {
             let mut s = self.service_ms.lock().unwrap_or_else(|p| p.into_inner());
             let ms = elapsed.as_secs_f64() * 1e3;

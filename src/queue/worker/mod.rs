@@ -430,8 +430,10 @@ impl Worker {
                 })?;
                 if fresh == 1 {
                     self.counters.completed.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(job = %msg.id, "result written");
                 } else {
                     self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(job = %msg.id, "result already written by another delivery");
                 }
                 Ok(())
             }

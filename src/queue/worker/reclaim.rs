@@ -41,6 +41,7 @@ impl Worker {
             if let Some(entry) = reply.claimed.into_iter().next() {
                 let deliveries = self.deliveries(conn, s, &entry.id)?;
                 self.counters.reclaimed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(stream = %s, entry = %entry.id, deliveries, "stale job reclaimed");
                 self.stat(conn, "reclaimed")?;
                 return Ok(Some(Delivery {
                     stream: s.clone(),
@@ -90,6 +91,7 @@ impl Worker {
         why: String,
     ) -> Result<(), QueueError> {
         self.counters.faults.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(why = %why, "job not finished; left pending for another delivery");
         let ttl = self.queue.params.result_ttl.as_secs();
         conn.run("record error", |con| {
             redis::cmd("SET")
@@ -153,6 +155,12 @@ impl Worker {
                 .invoke::<i64>(con)
         })?;
         self.counters.dead.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(
+            job = %job_id,
+            deliveries = d.deliveries - 1,
+            error = %error,
+            "job dead-lettered"
+        );
         Ok(())
     }
 }
