@@ -236,7 +236,7 @@ fn known_states_on_every_backend() {
         let mut ran = 0;
         for &t in &all {
             let b = backend(t);
-            if b.check(c, &f, &spec(0, 1)).is_err() {
+            if b.check_circuit(c, &f, &spec(0, 1)).is_err() {
                 continue;
             }
             let got = b
@@ -343,14 +343,14 @@ fn eligibility_reasons_carry_numbers() {
     let t = known("qreg q[3]; t q[0]; cx q[0],q[1];");
     let f = extract(&t);
     let e = backend(PrismTarget::Stabilizer)
-        .check(&t, &f, &spec(0, 1))
+        .check_circuit(&t, &f, &spec(0, 1))
         .unwrap_err();
     assert_eq!(
         e.reason,
         "circuit has 1 non-Clifford gate(s); backend is Clifford-only"
     );
     let e = backend(PrismTarget::Product)
-        .check(&t, &f, &spec(0, 1))
+        .check_circuit(&t, &f, &spec(0, 1))
         .unwrap_err();
     assert!(e.reason.contains("1 multi-qubit gate"), "{e}");
 
@@ -361,7 +361,7 @@ fn eligibility_reasons_carry_numbers() {
         ..spec(0, 1)
     };
     let e = backend(PrismTarget::Statevector)
-        .check(&big, &f, &budget)
+        .check_circuit(&big, &f, &budget)
         .unwrap_err();
     assert_eq!(e.reason, "needs 256 GiB for 34 qubits, memory budget 8 GiB");
 
@@ -375,13 +375,13 @@ fn eligibility_reasons_carry_numbers() {
     let wide =
         known("qreg q[20]; h q; cx q[0],q[19]; cx q[1],q[18]; cx q[2],q[17]; cx q[3],q[16];");
     let e = backend(PrismTarget::Mps { max_bond: 4 })
-        .check(&wide, &extract(&wide), &exact)
+        .check_circuit(&wide, &extract(&wide), &exact)
         .unwrap_err();
     assert!(e.reason.contains("cap is 4"), "{e}");
 
     let opaque = known("qreg q[1]; opaque magic a; magic q[0];");
     let e = backend(PrismTarget::Statevector)
-        .check(&opaque, &extract(&opaque), &spec(0, 1))
+        .check_circuit(&opaque, &extract(&opaque), &spec(0, 1))
         .unwrap_err();
     assert!(e.reason.contains("opaque gate `magic`"), "{e}");
     let run = backend(PrismTarget::Statevector).execute(&opaque, &spec(1, 1));

@@ -171,12 +171,12 @@ fn ineligible_circuits_are_refused_with_reasons() {
     )
     .unwrap();
     let e = g
-        .check(&dynamic, &extract(&dynamic), &spec(1, 1, Precision::F32))
+        .check_circuit(&dynamic, &extract(&dynamic), &spec(1, 1, Precision::F32))
         .unwrap_err();
     assert!(e.reason.contains("mid-circuit measurement"), "{e}");
     let wide = parse_str("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[31]; h q[0];").unwrap();
     let e = g
-        .check(&wide, &extract(&wide), &spec(1, 1, Precision::F32))
+        .check_circuit(&wide, &extract(&wide), &spec(1, 1, Precision::F32))
         .unwrap_err();
     assert!(e.reason.contains("31 qubits"), "{e}");
     let mid = parse_str("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[20]; h q[0];").unwrap();
@@ -184,7 +184,7 @@ fn ineligible_circuits_are_refused_with_reasons() {
         memory_budget: Some(8 << 20),
         ..spec(1, 1, Precision::F32)
     };
-    let e = g.check(&mid, &extract(&mid), &budget).unwrap_err();
+    let e = g.check_circuit(&mid, &extract(&mid), &budget).unwrap_err();
     assert!(
         e.reason.contains("needs 16 MiB for 20 qubits") && e.reason.contains("memory budget 8 MiB"),
         "{e}"
@@ -192,7 +192,7 @@ fn ineligible_circuits_are_refused_with_reasons() {
     // 2^30 amplitudes: 8 GiB at f32, more than any adapter allows in one buffer.
     let huge = parse_str("OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[30]; h q[0];").unwrap();
     let e = g
-        .check(&huge, &extract(&huge), &spec(1, 1, Precision::F32))
+        .check_circuit(&huge, &extract(&huge), &spec(1, 1, Precision::F32))
         .unwrap_err();
     assert!(e.reason.contains("per buffer"), "{e}");
 }

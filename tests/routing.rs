@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use qroute::backend::registry::builtin;
 use qroute::backend::{
-    Backend, BackendError, BackendKind, Ineligible, Isolation, Outcome, Registry, RunSpec,
+    Backend, BackendError, BackendKind, CircuitFacts, Fidelity, Ineligible, Isolation, Outcome,
+    Registry, RunSpec,
 };
 use qroute::circuit::Circuit;
 use qroute::circuit::qasm::{parse_file, parse_str};
@@ -561,8 +562,8 @@ impl Backend for Broken {
     fn kind(&self) -> BackendKind {
         BackendKind::Statevector
     }
-    fn check(&self, _: &Circuit, _: &Features, _: &RunSpec) -> Result<(), Ineligible> {
-        Ok(())
+    fn check(&self, _: &CircuitFacts<'_>, _: &RunSpec) -> Result<Fidelity, Ineligible> {
+        Ok(Fidelity::Exact)
     }
     fn execute(&self, _: &Circuit, _: &RunSpec) -> Result<Outcome, BackendError> {
         Err(BackendError::Simulation {

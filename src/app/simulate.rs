@@ -64,7 +64,7 @@ pub fn run(
     crate::bounds::threads(spec.threads)?;
     let circuit = qasm::parse_file(file)?;
     let f = features::extract(&circuit);
-    if let Err(e) = backend.check(&circuit, &f, spec) {
+    if let Err(e) = backend.check_circuit(&circuit, &f, spec) {
         return Ok(Err(e.into()));
     }
     let outcome = match backend.execute(&circuit, spec) {

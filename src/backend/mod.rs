@@ -337,6 +337,57 @@ impl Default for Capabilities {
     }
 }
 
+/// What an eligibility check reads of a circuit: its features, and the one fact they do not
+/// hold, an opaque gate it applies (which no backend can run). The router makes one per
+/// decision, from the circuit when it has one and from the features alone when not.
+#[derive(Debug, Clone, Copy)]
+pub struct CircuitFacts<'a> {
+    /// The circuit's features.
+    pub features: &'a Features,
+    /// The first opaque gate (declared, never defined) the circuit applies.
+    pub opaque_gate: Option<&'a str>,
+}
+
+impl<'a> CircuitFacts<'a> {
+    /// The facts of `circuit`, whose features are `features`.
+    pub fn of(circuit: &'a Circuit, features: &'a Features) -> CircuitFacts<'a> {
+        // Only a declared opaque gate can be applied: without one there is nothing to scan.
+        let opaque_gate = if circuit.opaque_gates().is_empty() {
+            None
+        } else {
+            circuit.ops().find_map(|op| match op.kind {
+                crate::circuit::OpKind::Opaque(i) => circuit
+                    .opaque_gates()
+                    .get(i as usize)
+                    .map(|o| o.name.as_str()),
+                _ => None,
+            })
+        };
+        CircuitFacts {
+            features,
+            opaque_gate,
+        }
+    }
+
+    /// Facts known from features alone (a circuit described, not given).
+    pub fn from_features(features: &'a Features) -> CircuitFacts<'a> {
+        CircuitFacts {
+            features,
+            opaque_gate: None,
+        }
+    }
+}
+
+/// What a backend that accepts a circuit promises of its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fidelity {
+    /// Exact: an exact method, or an approximate one that will not truncate this circuit.
+    Exact,
+    /// An approximate method that may truncate: the result's fidelity is only bounded below
+    /// (and the run fails when the bound is under the requested minimum).
+    MayTruncate,
+}
+
 /// An executor: a routing target.
 ///
 /// Implement `name`, `kind`, `check` and `execute`; the rest have defaults.
@@ -347,13 +398,20 @@ pub trait Backend: Send + Sync {
     /// The family.
     fn kind(&self) -> BackendKind;
 
-    /// Whether this backend will take the circuit under `spec`; the reason carries numbers.
-    fn check(
+    /// Whether this backend will take the circuit under `spec`, and whether its result will
+    /// be exact; a refusal's reason carries numbers. Called once per backend per decision,
+    /// from features and [`CircuitFacts`] only: it must not need the operations.
+    fn check(&self, facts: &CircuitFacts<'_>, spec: &RunSpec) -> Result<Fidelity, Ineligible>;
+
+    /// [`Backend::check`] of a parsed circuit.
+    fn check_circuit(
         &self,
         circuit: &Circuit,
         features: &Features,
         spec: &RunSpec,
-    ) -> Result<(), Ineligible>;
+    ) -> Result<Fidelity, Ineligible> {
+        self.check(&CircuitFacts::of(circuit, features), spec)
+    }
 
     /// Runs the circuit. Blocks until done; cannot be cancelled (use [`process`] for that).
     fn execute(&self, circuit: &Circuit, spec: &RunSpec) -> Result<Outcome, BackendError>;
@@ -390,22 +448,13 @@ pub trait Backend: Send + Sync {
 pub fn check_common(
     name: &str,
     caps: &Capabilities,
-    circuit: &Circuit,
-    features: &Features,
+    facts: &CircuitFacts<'_>,
 ) -> Result<(), Ineligible> {
-    // Only a declared opaque gate can be applied: without one there is nothing to scan for.
-    if !circuit.opaque_gates().is_empty()
-        && let Some(o) = circuit.ops().find_map(|op| match op.kind {
-            crate::circuit::OpKind::Opaque(i) => circuit.opaque_gates().get(i as usize),
-            _ => None,
-        })
-    {
+    let features = facts.features;
+    if let Some(o) = facts.opaque_gate {
         return Err(Ineligible {
             backend: name.to_string(),
-            reason: format!(
-                "opaque gate `{}` has no definition and cannot be executed",
-                o.name
-            ),
+            reason: format!("opaque gate `{o}` has no definition and cannot be executed"),
         });
     }
     let n = features[Feature::NumQubits];

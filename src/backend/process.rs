@@ -22,11 +22,10 @@ use super::protocol::{
     self, Description, MAX_LINE_BYTES, PROTOCOL_VERSION, Request, Response, RunRequest,
 };
 use super::{
-    Availability, Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Price,
-    RunSpec, check_common,
+    Availability, Backend, BackendError, BackendKind, Capabilities, CircuitFacts, Fidelity,
+    Ineligible, Outcome, Price, RunSpec, check_common,
 };
 use crate::circuit::Circuit;
-use crate::features::Features;
 
 /// How long `describe` may take (an external plugin may import a large library first).
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -408,12 +407,7 @@ impl Backend for ProcessBackend {
         self.kind
     }
 
-    fn check(
-        &self,
-        circuit: &Circuit,
-        features: &Features,
-        spec: &RunSpec,
-    ) -> Result<(), Ineligible> {
+    fn check(&self, facts: &CircuitFacts<'_>, spec: &RunSpec) -> Result<Fidelity, Ineligible> {
         if let Availability::Unavailable(reason) = &self.availability {
             return Err(Ineligible {
                 backend: self.name.clone(),
@@ -421,8 +415,10 @@ impl Backend for ProcessBackend {
             });
         }
         match &self.rules {
-            Some(inner) => inner.check(circuit, features, spec),
-            None => check_common(&self.name, &self.caps, circuit, features),
+            Some(inner) => inner.check(facts, spec),
+            // An external plugin says nothing of truncation before it runs; its result's
+            // fidelity comes back with the outcome.
+            None => check_common(&self.name, &self.caps, facts).map(|()| Fidelity::Exact),
         }
     }
 

@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 use super::{Conn, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError, now_us};
 use crate::backend::protocol::RunRequest;
 use crate::backend::{
-    Availability, Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Price,
-    Registry, RunSpec,
+    Availability, Backend, BackendError, BackendKind, Capabilities, CircuitFacts, Fidelity,
+    Ineligible, Outcome, Price, Registry, RunSpec,
 };
 use crate::circuit::Circuit;
-use crate::features::Features;
 
 /// Enqueues on a stream unless it holds `ARGV[1]` entries: the new length, or minus the
 /// length when full.
@@ -180,13 +179,8 @@ impl Backend for RemoteBackend {
         self.inner.kind()
     }
 
-    fn check(
-        &self,
-        circuit: &Circuit,
-        features: &Features,
-        spec: &RunSpec,
-    ) -> Result<(), Ineligible> {
-        self.inner.check(circuit, features, spec)
+    fn check(&self, facts: &CircuitFacts<'_>, spec: &RunSpec) -> Result<Fidelity, Ineligible> {
+        self.inner.check(facts, spec)
     }
 
     fn execute(&self, circuit: &Circuit, spec: &RunSpec) -> Result<Outcome, BackendError> {

@@ -31,7 +31,8 @@ pub use report::{
 };
 
 use crate::backend::{
-    Backend, BackendError, BackendKind, Ineligible, Outcome as RunOutcome, Registry, RunSpec,
+    Backend, BackendError, BackendKind, CircuitFacts, Fidelity, Ineligible, Outcome as RunOutcome,
+    Registry, RunSpec,
 };
 use crate::circuit::Circuit as Ir;
 use crate::features::{Feature, Features};
@@ -287,8 +288,8 @@ impl Backend for Recorded {
     fn kind(&self) -> BackendKind {
         BackendKind::External
     }
-    fn check(&self, _: &Ir, _: &Features, _: &RunSpec) -> Result<(), Ineligible> {
-        Ok(())
+    fn check(&self, _: &CircuitFacts<'_>, _: &RunSpec) -> Result<Fidelity, Ineligible> {
+        Ok(Fidelity::Exact)
     }
     fn execute(&self, _: &Ir, _: &RunSpec) -> Result<RunOutcome, BackendError> {
         Err(BackendError::Unavailable {

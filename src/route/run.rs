@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::{Constraints, Recommendation, RouteError, Router};
-use crate::backend::{Backend, BackendKind, Outcome, Registry, RunSpec};
+use crate::backend::{Backend, BackendKind, CircuitFacts, Outcome, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::features::{Feature, Features};
 use crate::telemetry::{ExecutionRecord, Status, TelemetryError, TelemetryWriter, host_name};
@@ -395,7 +395,8 @@ impl<'a> Runner<'a> {
         let name = self.opts.baseline.as_deref()?;
         let spec = self.router.run_spec(c);
         let b = self.router.registry().get(name)?;
-        b.check(&Circuit::new(), features, &spec).ok()?;
+        b.check(&CircuitFacts::from_features(features), &spec)
+            .ok()?;
         self.router
             .predict_backend(name, features, spec.shots, spec.threads.max(1) as u32)
             .map(|p| p.latency_ms)

@@ -309,9 +309,9 @@ pub fn collect(
             )
             .on(b.as_ref(), &run, &host, ts_us)
         };
-        let result = match b.check(&c.circuit, &c.features, &run) {
+        let result = match b.check_circuit(&c.circuit, &c.features, &run) {
             Err(e) => Err(BackendError::Ineligible(e)),
-            Ok(()) => b.execute(&c.circuit, &run),
+            Ok(_) => b.execute(&c.circuit, &run),
         };
         rec.set_result(&result, b.price());
         match result {

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::{
-    Availability, Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Precision,
-    Price, RunSpec, check_common, human_bytes,
+    Availability, Backend, BackendError, BackendKind, Capabilities, CircuitFacts, Fidelity,
+    Ineligible, Outcome, Precision, Price, RunSpec, check_common, human_bytes,
 };
 use crate::circuit::Circuit;
-use crate::features::{Feature, Features};
+use crate::features::Feature;
 use crate::rng::Rng;
 
 fn bytes_per_amplitude(p: Precision) -> u64 {
@@ -431,16 +431,12 @@ impl Backend for GpuBackend {
         BackendKind::Gpu
     }
 
-    fn check(
-        &self,
-        circuit: &Circuit,
-        features: &Features,
-        spec: &RunSpec,
-    ) -> Result<(), Ineligible> {
+    fn check(&self, facts: &CircuitFacts<'_>, spec: &RunSpec) -> Result<Fidelity, Ineligible> {
+        let features = facts.features;
         let ctx = context()
             .as_ref()
             .map_err(|e| self.ineligible(format!("unavailable: {e}")))?;
-        check_common("gpu", &self.capabilities(), circuit, features)?;
+        check_common("gpu", &self.capabilities(), facts)?;
         let n = features[Feature::NumQubits] as u32;
         if n > MAX_GPU_QUBITS {
             return Err(self.ineligible(format!(
@@ -474,13 +470,13 @@ impl Backend for GpuBackend {
                 human_bytes(b as f64)
             )));
         }
-        Ok(())
+        Ok(Fidelity::Exact)
     }
 
     fn execute(&self, circuit: &Circuit, spec: &RunSpec) -> Result<Outcome, BackendError> {
         let ctx = self.ctx()?;
         let features = crate::features::extract(circuit);
-        self.check(circuit, &features, spec)?;
+        self.check_circuit(circuit, &features, spec)?;
         let wall0 = Instant::now();
         let cpu0 = cpu_time::ProcessTime::try_now().ok();
         let p = precision(spec);

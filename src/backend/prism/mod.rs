@@ -23,11 +23,11 @@ use prism_q::{BackendKind as PKind, Exactness, Limits, PrismError, ThreadPool, s
 pub use lower::{LowerError, lower};
 
 use super::{
-    Backend, BackendError, BackendKind, Capabilities, Ineligible, Outcome, Price, RunSpec,
-    check_common, human_bytes,
+    Backend, BackendError, BackendKind, Capabilities, CircuitFacts, Fidelity, Ineligible, Outcome,
+    Price, RunSpec, check_common, human_bytes,
 };
 use crate::circuit::Circuit;
-use crate::features::{Feature, Features};
+use crate::features::Feature;
 
 /// The prism-q version qroute is built against.
 pub const PRISM_VERSION: &str = "0.37";
@@ -285,13 +285,9 @@ impl Backend for PrismBackend {
         self.target.kind()
     }
 
-    fn check(
-        &self,
-        circuit: &Circuit,
-        features: &Features,
-        spec: &RunSpec,
-    ) -> Result<(), Ineligible> {
-        check_common(&self.name, &self.capabilities(), circuit, features)?;
+    fn check(&self, facts: &CircuitFacts<'_>, spec: &RunSpec) -> Result<Fidelity, Ineligible> {
+        check_common(&self.name, &self.capabilities(), facts)?;
+        let features = facts.features;
         let n = features[Feature::NumQubits];
         match self.target {
             PrismTarget::Statevector => {
@@ -317,17 +313,19 @@ impl Backend for PrismBackend {
             PrismTarget::Mps { max_bond } => {
                 let bond = spec.options.max_bond_dim.unwrap_or(max_bond);
                 let need = features[Feature::Log2BondBound];
-                if spec.options.min_fidelity.is_some_and(|f| f >= 1.0)
-                    && need > (bond as f64).log2()
-                {
-                    return Err(self.ineligible(format!(
-                        "an exact result may need bond dimension up to 2^{need}, cap is {bond}"
-                    )));
+                if need > (bond as f64).log2() {
+                    if spec.options.min_fidelity.is_some_and(|f| f >= 1.0) {
+                        return Err(self.ineligible(format!(
+                            "an exact result may need bond dimension up to 2^{need}, cap is \
+                             {bond}"
+                        )));
+                    }
+                    return Ok(Fidelity::MayTruncate);
                 }
             }
             _ => {}
         }
-        Ok(())
+        Ok(Fidelity::Exact)
     }
 
     fn execute(&self, circuit: &Circuit, spec: &RunSpec) -> Result<Outcome, BackendError> {
