@@ -10,7 +10,7 @@ use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use qroute::api::{ApiLimits, AppState, app};
-use qroute::backend::{Isolation, Registry};
+use qroute::backend::Isolation;
 use qroute::circuit::qasm::parse_str;
 use qroute::config::Config;
 use qroute::features::{FEATURE_NAMES, extract};
@@ -35,8 +35,9 @@ fn bench(c: &mut Criterion) {
     // circuit the server has not seen costs: the bench repeats one body).
     for (name, cache) in [("", 1024), ("_prediction_cache_off", 0)] {
         let models = ModelSet::load(&dir.join("models/default")).expect("models/default");
-        let registry =
-            Registry::from_config(&Config::default(), &Isolation::InProcess).expect("registry");
+        let registry = Config::default()
+            .registry(&Isolation::InProcess)
+            .expect("registry");
         let config = RouterConfig {
             prediction_cache: cache,
             ..RouterConfig::default()

@@ -10,16 +10,17 @@
 use std::error::Error;
 use std::time::Duration;
 
-use qroute::backend::{Isolation, Registry};
+use qroute::backend::Isolation;
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::config::Config;
+use qroute::exec::{IsolationPolicy, RunOptions, Runner};
 use qroute::model::ModelSet;
-use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::route::Job;
 use qroute::route::{Constraints, Router, RouterConfig, Strategy};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let models = ModelSet::load("models/default".as_ref())?;
-    let registry = Registry::from_config(&Config::default(), &Isolation::InProcess)?;
+    let registry = Config::default().registry(&Isolation::InProcess)?;
     let router = Router::new(models, registry, RouterConfig::default());
 
     // A few circuits a host program might have built itself.

@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::backend::Price;
+use crate::backend::Isolation;
+use crate::backend::registry::{Registry, RegistryError};
+
+pub use crate::backend::registry::{BackendEntry, BackendsSection, default_price};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -89,65 +92,6 @@ pub struct ApiKeyEntry {
     pub rate_per_sec: Option<f64>,
 }
 
-/// The `[backends]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackendsSection {
-    /// Built-in target names to offer; `None`: every default target.
-    #[serde(default)]
-    pub builtin: Option<Vec<String>>,
-    /// Address-space cap of each executor process in bytes.
-    #[serde(default)]
-    pub memory_cap: Option<u64>,
-    /// Price of every built-in target without its own.
-    #[serde(default = "default_price")]
-    pub default_price: Price,
-}
-
-impl Default for BackendsSection {
-    fn default() -> Self {
-        BackendsSection {
-            builtin: None,
-            memory_cap: None,
-            default_price: default_price(),
-        }
-    }
-}
-
-/// The price of a built-in CPU target unless configured: 0.0001 per core-second (0.36 per
-/// core-hour) and 0.000001 per job.
-pub fn default_price() -> Price {
-    Price {
-        per_core_second: 1e-4,
-        per_shot: 0.0,
-        per_task: 1e-6,
-    }
-}
-
-/// One `[[backend]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum BackendEntry {
-    /// A prism-q target by name, e.g. `mps-1024`.
-    Prism {
-        /// Routing name.
-        name: String,
-        /// Its price.
-        #[serde(default)]
-        price: Option<Price>,
-    },
-    /// A program speaking the executor protocol.
-    External {
-        /// Routing name; the backend is called `external:<name>`.
-        name: String,
-        /// Program and arguments.
-        command: Vec<String>,
-        /// Its price (default: what the plugin declares).
-        #[serde(default)]
-        price: Option<Price>,
-    },
-}
-
 /// A configuration file that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -175,6 +119,12 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The configured backends (`[backends]` and `[[backend]]`), each run as `isolation`
+    /// says.
+    pub fn registry(&self, isolation: &Isolation) -> Result<Registry, RegistryError> {
+        Registry::from_sections(&self.backends, &self.extra, isolation)
+    }
+
     /// Reads and checks a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {

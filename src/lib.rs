@@ -38,6 +38,7 @@ pub mod circuit;
 pub mod config;
 pub mod display;
 mod error;
+pub mod exec;
 pub mod features;
 pub mod model;
 pub mod plan;

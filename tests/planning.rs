@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use common::synthetic::{fixed, fixture, registry, synthetic};
 use qroute::circuit::qasm::parse_file;
+use qroute::exec::plan::execute;
+use qroute::exec::{IsolationPolicy, RunOptions, Runner};
 use qroute::model::ModelSet;
-use qroute::plan::{Objective, Plan, PlanRequest, Slots, execute, plan};
-use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::plan::{Objective, Plan, PlanRequest, Slots, plan};
+use qroute::route::Job;
 use qroute::route::{Constraints, Router, RouterConfig};
 use qroute::telemetry::{TelemetryWriter, WriterOptions, read_dir};
 

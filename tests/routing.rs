@@ -20,9 +20,10 @@ use qroute::backend::{
 use qroute::circuit::Circuit;
 use qroute::circuit::qasm::{parse_file, parse_str};
 use qroute::config::{Config, default_price};
+use qroute::exec::{IsolationPolicy, RunOptions, Runner};
 use qroute::features::{Features, extract};
 use qroute::model::ModelSet;
-use qroute::route::run::{IsolationPolicy, Job, RunOptions, Runner};
+use qroute::route::Job;
 use qroute::route::{
     Constraints, RemoteLoad, RouteError, Router, RouterConfig, RouterSection, Strategy,
 };
@@ -673,16 +674,14 @@ fn jobs_run_isolated_when_asked_and_overhead_is_measured() {
         RouterConfig::default(),
     );
     let exe = common::qroute_exe();
-    let isolated = Registry::from_config(
-        &Config {
-            backends: qroute::config::BackendsSection {
-                builtin: Some(vec!["statevector".into()]),
-                ..Default::default()
-            },
+    let isolated = Config {
+        backends: qroute::config::BackendsSection {
+            builtin: Some(vec!["statevector".into()]),
             ..Default::default()
         },
-        &Isolation::Process { exe: exe.into() },
-    )
+        ..Default::default()
+    }
+    .registry(&Isolation::Process { exe: exe.into() })
     .unwrap();
     for (policy, want) in [
         (IsolationPolicy::Always, true),

@@ -386,7 +386,7 @@ fn plan_blocking(state: &AppState, req: PlanBody) -> Result<crate::plan::Plan, A
             ),
             ..e
         })?;
-        jobs.push(crate::route::run::Job::new(c.name.clone(), circuit));
+        jobs.push(crate::route::Job::new(c.name.clone(), circuit));
     }
     let request = crate::plan::PlanRequest {
         slots,
@@ -507,7 +507,7 @@ pub(super) async fn submit_job(
             ),
         ));
     }
-    let job = crate::route::run::Job::new(name, circuit);
+    let job = crate::route::Job::new(name, circuit);
     match jobs.submit(job, req.constraints) {
         Ok(view) => {
             let location = format!("/v1/jobs/{}", view.id);

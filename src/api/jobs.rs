@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::backend::Registry;
-use crate::route::run::{Attempt, Job, JobReport, RunOptions, Runner};
+use crate::exec::{Attempt, JobReport, RunOptions, Runner};
+use crate::route::Job;
 use crate::route::{Constraints, Recommendation, Router};
 use crate::telemetry::{TelemetryError, TelemetryWriter};
 

@@ -4,8 +4,9 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::exec::{JobReport, Runner};
 use crate::route::Constraints;
-use crate::route::run::{Job, JobReport, Runner};
+use crate::route::Job;
 use crate::telemetry::TelemetryError;
 
 /// What a batch reports while it runs.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::AppError;
 use crate::circuit::files::{corpus_tags, discover};
 use crate::circuit::qasm::{self, ParseError};
-use crate::route::run::Job;
+use crate::route::Job;
 
 /// The jobs of some paths, and the files that did not parse.
 #[derive(Debug)]

@@ -11,7 +11,7 @@
 //! use std::time::Duration;
 //! use qroute::app::{self, batch, jobs, router::{Executors, Via}};
 //! use qroute::route::Constraints;
-//! use qroute::route::run::{IsolationPolicy, RunOptions};
+//! use qroute::exec::{IsolationPolicy, RunOptions};
 //!
 //! let config = app::load_config(None)?;
 //! let via = Via::Here { exe: app::process_isolation()? };

@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::display::{Align, human_ms, table};
-use crate::plan::{Executed, Plan};
-use crate::route::run::JobReport;
+use crate::exec::JobReport;
+use crate::exec::plan::Executed;
+use crate::plan::Plan;
 use crate::telemetry::collect::CollectSummary;
 
 /// A circuit's file name without its directories.

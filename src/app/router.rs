@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::AppError;
 use crate::backend::{Isolation, Registry};
 use crate::config::Config;
+use crate::exec::{IsolationPolicy, RunOptions, Runner};
 use crate::model::ModelSet;
-use crate::route::run::{IsolationPolicy, RunOptions, Runner};
 use crate::route::{Router, RouterConfig};
 use crate::telemetry::TelemetryWriter;
 
@@ -23,7 +23,7 @@ pub fn models(model: &Path) -> Result<ModelSet, AppError> {
 /// The router over the configuration's backends, in this process, with the model set at
 /// `model` and the configuration's `[router]` (`config_path` names the file in errors).
 pub fn router(model: &Path, config: &Config, config_path: Option<&Path>) -> crate::Result<Router> {
-    let registry = Registry::from_config(config, &Isolation::InProcess)?;
+    let registry = config.registry(&Isolation::InProcess)?;
     router_over(model, config, config_path, registry)
 }
 
@@ -95,7 +95,7 @@ impl Executors {
                 let isolated = if policy == IsolationPolicy::Never {
                     None
                 } else {
-                    Some(Arc::new(Registry::from_config(config, &exe)?))
+                    Some(Arc::new(config.registry(&exe)?))
                 };
                 Ok(Executors {
                     router,
@@ -107,7 +107,7 @@ impl Executors {
             }
             #[cfg(feature = "redis")]
             Via::Queue(queue) => {
-                let local = Registry::from_config(config, &Isolation::InProcess)?;
+                let local = config.registry(&Isolation::InProcess)?;
                 let remote = crate::queue::remote_registry(&local, &queue);
                 let router = Arc::new(router_over(model, config, config_path, remote)?);
                 let url = queue.params().url.clone();

@@ -9,8 +9,8 @@ use super::AppError;
 use super::router::{Executors, Via};
 use crate::api::{ApiConfig, ApiLimits, AppState, Jobs, JobsConfig};
 use crate::config::Config;
+use crate::exec::RunOptions;
 use crate::route::Router;
-use crate::route::run::RunOptions;
 use crate::telemetry::{TelemetryError, TelemetryWriter, WriterOptions};
 
 /// Job execution of a service (`POST /v1/jobs`).

@@ -56,7 +56,7 @@ pub fn assemble(
     mut opts: WorkerOptions,
     telemetry: PathBuf,
 ) -> crate::Result<Assembled> {
-    let registry = Registry::from_config(config, exe)?;
+    let registry = config.registry(exe)?;
     opts.backends = backends(&registry, &opts.backends);
     let writer = Arc::new(TelemetryWriter::open(&telemetry, WriterOptions::default())?);
     let worker = Worker::new(

@@ -388,6 +388,43 @@ pub enum Fidelity {
     MayTruncate,
 }
 
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It produced an outcome.
+    Ok,
+    /// It failed (simulation error, crash, out of memory).
+    Failed,
+    /// It was killed at its timeout; `timeout_ms` says when (a censored observation).
+    Timeout,
+    /// The backend refused it before running.
+    Ineligible,
+}
+
+impl Status {
+    /// The name stored in telemetry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Ineligible => "ineligible",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "ok" => Status::Ok,
+            "failed" => Status::Failed,
+            "timeout" => Status::Timeout,
+            "ineligible" => Status::Ineligible,
+            _ => return None,
+        })
+    }
+}
+
 /// An executor: a routing target.
 ///
 /// Implement `name`, `kind`, `check` and `execute`; the rest have defaults.

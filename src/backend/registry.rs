@@ -7,7 +7,7 @@ use super::Backend;
 use super::Price;
 use super::prism::{PrismBackend, PrismTarget};
 use super::process::ProcessBackend;
-use crate::config::{BackendEntry, Config};
+use serde::Deserialize;
 
 /// Where built-in backends run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,11 +67,15 @@ impl Registry {
         Registry { backends }
     }
 
-    /// Builds the configured backends: the built-in prism-q targets (all of them unless the
-    /// configuration names some), then each `[[backend]]` entry. External plugins are started
-    /// and asked to describe themselves; one that fails is kept as unavailable, with why.
-    pub fn from_config(config: &Config, isolation: &Isolation) -> Result<Registry, RegistryError> {
-        let section = &config.backends;
+    /// Builds the configured backends: the built-in prism-q targets of `section` (all of them
+    /// unless it names some), then each `[[backend]]` entry of `extra`. External plugins are
+    /// started and asked to describe themselves; one that fails is kept as unavailable, with
+    /// why. [`crate::config::Config::registry`] calls it with the file's sections.
+    pub fn from_sections(
+        section: &BackendsSection,
+        extra: &[BackendEntry],
+        isolation: &Isolation,
+    ) -> Result<Registry, RegistryError> {
         let names: Vec<String> = match &section.builtin {
             None => default_builtins(),
             Some(names) => names.clone(),
@@ -94,7 +98,7 @@ impl Registry {
         for name in &names {
             reg.push(wrap(name, section.default_price)?)?;
         }
-        for entry in &config.extra {
+        for entry in extra {
             match entry {
                 BackendEntry::Prism { name, price } => {
                     reg.push(wrap(name, price.unwrap_or(section.default_price))?)?;
@@ -173,4 +177,63 @@ fn known_builtins() -> String {
     let mut names = default_builtins();
     names.push("mps-<bond>".into());
     names.join(", ")
+}
+
+/// The `[backends]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendsSection {
+    /// Built-in target names to offer; `None`: every default target.
+    #[serde(default)]
+    pub builtin: Option<Vec<String>>,
+    /// Address-space cap of each executor process in bytes.
+    #[serde(default)]
+    pub memory_cap: Option<u64>,
+    /// Price of every built-in target without its own.
+    #[serde(default = "default_price")]
+    pub default_price: Price,
+}
+
+impl Default for BackendsSection {
+    fn default() -> Self {
+        BackendsSection {
+            builtin: None,
+            memory_cap: None,
+            default_price: default_price(),
+        }
+    }
+}
+
+/// The price of a built-in CPU target unless configured: 0.0001 per core-second (0.36 per
+/// core-hour) and 0.000001 per job.
+pub fn default_price() -> Price {
+    Price {
+        per_core_second: 1e-4,
+        per_shot: 0.0,
+        per_task: 1e-6,
+    }
+}
+
+/// One `[[backend]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BackendEntry {
+    /// A prism-q target by name, e.g. `mps-1024`.
+    Prism {
+        /// Routing name.
+        name: String,
+        /// Its price.
+        #[serde(default)]
+        price: Option<Price>,
+    },
+    /// A program speaking the executor protocol.
+    External {
+        /// Routing name; the backend is called `external:<name>`.
+        name: String,
+        /// Program and arguments.
+        command: Vec<String>,
+        /// Its price (default: what the plugin declares).
+        #[serde(default)]
+        price: Option<Price>,
+    },
 }

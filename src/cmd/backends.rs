@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use qroute::app::backends::{list, render};
-use qroute::backend::Registry;
+
 use qroute::config::Config;
 
 #[derive(clap::Args, Debug)]
@@ -14,7 +14,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
-    let reg = Registry::from_config(config, &qroute::app::process_isolation()?)?;
+    let reg = config.registry(&qroute::app::process_isolation()?)?;
     let backends = list(&reg);
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&backends)?);

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use qroute::backend::Registry;
 use qroute::config::Config;
 use qroute::display::human_bytes;
 use qroute::telemetry::collect::{CollectSpec, JobOrder, Progress};
@@ -49,7 +48,7 @@ pub(crate) fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
     if args.repeat == 0 {
         anyhow::bail!("--repeat must be at least 1");
     }
-    let reg = Registry::from_config(config, &qroute::app::process_isolation()?)?;
+    let reg = config.registry(&qroute::app::process_isolation()?)?;
     let spec = CollectSpec {
         circuits: qroute::circuit::files::discover(&args.circuits)?,
         backends: if args.backends == "all" {

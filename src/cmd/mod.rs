@@ -30,8 +30,8 @@ use std::time::Duration;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use qroute::app::router::Via;
+use qroute::exec::{IsolationPolicy, RunOptions};
 use qroute::route::Constraints;
-use qroute::route::run::{IsolationPolicy, RunOptions};
 
 /// 0 when everything went well, else 1 (2 is for errors that stop a command).
 pub(crate) fn code(ok: bool) -> ExitCode {
@@ -68,9 +68,7 @@ pub(crate) fn bar(len: u64) -> ProgressBar {
 }
 
 /// Jobs of `paths`; the files that did not parse are named on stderr and counted.
-pub(crate) fn load_jobs(
-    paths: &[PathBuf],
-) -> anyhow::Result<(Vec<qroute::route::run::Job>, usize)> {
+pub(crate) fn load_jobs(paths: &[PathBuf]) -> anyhow::Result<(Vec<qroute::route::Job>, usize)> {
     let loaded = qroute::app::jobs::load(paths)?;
     for e in &loaded.errors {
         eprintln!("error: {e}");

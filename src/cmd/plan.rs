@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use qroute::app::router::Executors;
 use qroute::config::Config;
-use qroute::plan::{Objective, PlanRequest, Slots, execute, plan};
+use qroute::exec::plan::execute;
+use qroute::plan::{Objective, PlanRequest, Slots, plan};
 use qroute::telemetry::{TelemetryWriter, WriterOptions};
 
 #[derive(clap::Args, Debug)]

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use qroute::backend::{Isolation, Registry};
+use qroute::backend::Isolation;
 use qroute::config::Config;
 use qroute::queue::{QueueConfig, QueueParams, status};
 
@@ -72,7 +72,7 @@ pub(crate) enum Command {
 pub(crate) fn run(cmd: &Command, config: &Config) -> anyhow::Result<ExitCode> {
     let Command::Status { queue, json } = cmd;
     let qc = queue.params().check()?;
-    let registry = Registry::from_config(config, &Isolation::InProcess)?;
+    let registry = config.registry(&Isolation::InProcess)?;
     let names: Vec<String> = registry.iter().map(|b| b.name().to_string()).collect();
     let s = status(&qc, &mut qc.connect(), &names)?;
     if *json {

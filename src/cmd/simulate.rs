@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use qroute::backend::{BackendOptions, Isolation, Precision, Registry, RunSpec};
+use qroute::backend::{BackendOptions, Isolation, Precision, RunSpec};
 use qroute::config::Config;
 
 #[derive(clap::Args, Debug)]
@@ -46,7 +46,7 @@ pub(crate) fn run(args: &Args, config: &Config) -> anyhow::Result<ExitCode> {
     } else {
         qroute::app::process_isolation()?
     };
-    let reg = Registry::from_config(config, &isolation)?;
+    let reg = config.registry(&isolation)?;
     let spec = RunSpec {
         shots: args.shots,
         seed: args.seed,

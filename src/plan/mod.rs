@@ -6,11 +6,9 @@
 //! finish first (`makespan`) or on the cheapest backend that still finishes within the
 //! deadline (`cost`), never spending more than the budget minus what the remaining jobs need at
 //! least. A few passes of local search then move jobs off the slot that finishes last while
-//! that shortens the plan. [`execute`] runs a plan with one worker per slot; a worker whose
+//! that shortens the plan. [`crate::exec::plan::execute`] runs a plan with one worker per slot; a worker whose
 //! queue runs dry takes queued work from another backend when that is predicted to finish it
 //! sooner (dynamic rebalancing), and the result compares predicted and actual makespan and cost.
-
-mod execute;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,10 +17,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use execute::{Executed, ExecutedJob, execute};
-
 use crate::backend::Ineligible;
-use crate::route::run::Job;
+use crate::route::Job;
 use crate::route::{Constraints, RouteError, Router, Strategy};
 
 /// What a plan minimises.
@@ -219,7 +215,7 @@ pub enum PlanError {
 }
 
 /// Predicted (duration, cost) of every job on every slot backend (`None`: refused).
-type Table = Vec<Vec<Option<(f64, f64)>>>;
+pub(crate) type Table = Vec<Vec<Option<(f64, f64)>>>;
 
 /// Plans a batch. See the module docs for the method.
 pub fn plan(router: &Router, jobs: &[Job], req: &PlanRequest) -> Result<Plan, PlanError> {

@@ -11,7 +11,7 @@
 //!
 //! [`Router::observe`] feeds each finished execution back: it corrects the backend's
 //! predictions online, drives its circuit breaker and updates the statistics
-//! ([`RouterStats`]). [`run`] executes circuits through the router — isolation chosen per job,
+//! ([`RouterStats`]). [`crate::exec::Runner`] executes circuits through the router — isolation chosen per job,
 //! failures retried on the next backend with backoff, every attempt recorded as telemetry.
 //!
 //! ```
@@ -48,9 +48,9 @@
 
 mod cache;
 pub mod config;
+mod job;
 mod online;
 pub mod router;
-pub mod run;
 pub mod stats;
 
 use std::fmt;
@@ -60,7 +60,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use config::{RouterConfig, RouterConfigError, RouterSection};
-pub use router::{InFlight, ModelWatcher, Router};
+pub use job::Job;
+pub use router::{InFlight, ModelWatcher, Observation, Router};
 pub use stats::{CacheStats, RouterStats};
 
 use crate::backend::Ineligible;

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
-use crate::telemetry::{ExecutionRecord, Status};
+use super::router::Observation;
+use crate::backend::Status;
 
 /// A snapshot of [`Router::stats`](super::Router::stats).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -167,7 +168,7 @@ impl Tally {
         r.explorations += explored as u64;
     }
 
-    pub(crate) fn observed(&mut self, rec: &ExecutionRecord) {
+    pub(crate) fn observed(&mut self, rec: &Observation<'_>) {
         self.observed += 1;
         self.total_cost += rec.cost.unwrap_or(0.0);
         self.circuits += (rec.status == Status::Ok) as u64;
@@ -175,9 +176,9 @@ impl Tally {
             self.recent.pop_front();
         }
         self.recent.push_back(RecentExecution {
-            circuit: rec.circuit_name.clone(),
-            backend: rec.backend.clone(),
-            strategy: rec.strategy.clone(),
+            circuit: rec.circuit.to_string(),
+            backend: rec.backend.to_string(),
+            strategy: rec.strategy.map(str::to_string),
             status: rec.status,
             predicted_ms: rec.predicted_ms,
             actual_ms: rec.wall_ms,

@@ -4,42 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::Features;
 
-/// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// It produced an outcome.
-    Ok,
-    /// It failed (simulation error, crash, out of memory).
-    Failed,
-    /// It was killed at its timeout; `timeout_ms` says when (a censored observation).
-    Timeout,
-    /// The backend refused it before running.
-    Ineligible,
-}
-
-impl Status {
-    /// The name stored in telemetry.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Failed => "failed",
-            Status::Timeout => "timeout",
-            Status::Ineligible => "ineligible",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "ok" => Status::Ok,
-            "failed" => Status::Failed,
-            "timeout" => Status::Timeout,
-            "ineligible" => Status::Ineligible,
-            _ => return None,
-        })
-    }
-}
+pub use crate::backend::Status;
 
 /// One row of telemetry: one execution attempt of one circuit on one backend.
 ///
@@ -203,6 +168,21 @@ impl ExecutionRecord {
             predicted_ms: None,
             predicted_cost: None,
             model_version: None,
+        }
+    }
+}
+
+impl<'a> From<&'a ExecutionRecord> for crate::route::Observation<'a> {
+    fn from(r: &'a ExecutionRecord) -> Self {
+        crate::route::Observation {
+            circuit: &r.circuit_name,
+            backend: &r.backend,
+            strategy: r.strategy.as_deref(),
+            status: r.status,
+            features: &r.features,
+            predicted_ms: r.predicted_ms,
+            wall_ms: r.wall_ms,
+            cost: r.cost,
         }
     }
 }

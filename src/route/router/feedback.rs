@@ -4,11 +4,34 @@
 use std::time::Instant;
 
 use super::Router;
+use crate::backend::Status;
+use crate::features::Features;
 use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
 use crate::model::terms;
 use crate::route::stats::{CostStats, Load, RealtimeStats, RouterStats};
 use crate::route::{Recommendation, RemoteLoad};
-use crate::telemetry::{ExecutionRecord, Status};
+
+/// One finished attempt, as the router learns from it: what the telemetry record of an
+/// attempt holds, less everything the router does not read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation<'a> {
+    /// The circuit's name.
+    pub circuit: &'a str,
+    /// The backend it ran on.
+    pub backend: &'a str,
+    /// The strategy that chose it, when routed.
+    pub strategy: Option<&'a str>,
+    /// How it ended.
+    pub status: Status,
+    /// The circuit's features.
+    pub features: &'a Features,
+    /// The predicted wall time, ms, when routed.
+    pub predicted_ms: Option<f64>,
+    /// The wall time, ms (the timeout for a timeout).
+    pub wall_ms: Option<f64>,
+    /// What it cost.
+    pub cost: Option<f64>,
+}
 
 /// Work in flight on a backend: counted in the expected queue wait of `adaptive` until
 /// dropped.
@@ -62,8 +85,10 @@ impl Router {
     }
 
     /// Feeds back one finished attempt: online correction (successful runs), circuit breaker
-    /// (failures and timeouts count; refusals do not), and statistics.
-    pub fn observe(&self, rec: &ExecutionRecord) {
+    /// (failures and timeouts count; refusals do not), and statistics. A telemetry record
+    /// converts into an [`Observation`].
+    pub fn observe<'a>(&self, obs: impl Into<Observation<'a>>) {
+        let rec = &obs.into();
         let Some(i) = self.registry.iter().position(|b| b.name() == rec.backend) else {
             self.lock().tally.observed(rec);
             return;
@@ -71,7 +96,7 @@ impl Router {
         let loaded = self.loaded();
         let residual = match (rec.status, rec.wall_ms, loaded.index[i]) {
             (Status::Ok, Some(wall), Some(m))
-                if wall > 0.0 && FEATURE_SCHEMA.check(&rec.features).is_ok() =>
+                if wall > 0.0 && FEATURE_SCHEMA.check(rec.features).is_ok() =>
             {
                 let x = &rec.features.values[..NUM_FEATURES];
                 let (mu, _) = loaded.set.backends[m].log_latency(x, &terms(x));

@@ -1,9 +1,9 @@
 //! [`Router`]: eligibility, then a strategy; online correction, load and circuit breakers.
 //!
-//! One decision, in order: [`eligibility`] refuses the backends that cannot take the circuit
-//! and predicts the others; [`scoring`] ranks them under the strategy and may let the
-//! rule-based choice or exploration override the best; [`explain`] says why in a sentence.
-//! [`models`] holds the model set and swaps it while decisions run; [`feedback`] takes what
+//! One decision, in order: `eligibility` refuses the backends that cannot take the circuit
+//! and predicts the others; `scoring` ranks them under the strategy and may let the
+//! rule-based choice or exploration override the best; `explain` says why in a sentence.
+//! `models` holds the model set and swaps it while decisions run; `feedback` takes what
 //! happened back (corrections, breakers, load, statistics).
 
 mod eligibility;
@@ -24,7 +24,7 @@ use crate::features::{FEATURE_SCHEMA, Features};
 use crate::model::ModelSet;
 use crate::rng::Rng;
 
-pub use feedback::InFlight;
+pub use feedback::{InFlight, Observation};
 use models::Loaded;
 pub use models::ModelWatcher;
 

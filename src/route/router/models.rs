@@ -111,7 +111,7 @@ impl Router {
     /// Watches the model set in `dir`: every `model_update_frequency` it reads `meta.json`,
     /// and when that changed it loads the set and swaps it in. A set that fails to load is
     /// not retried until `meta.json` changes again; the current one stays and the error is in
-    /// [`RouterStats`] (`routing.model_error`). `None` when the
+    /// [`RouterStats`](crate::route::RouterStats) (`routing.model_error`). `None` when the
     /// configuration sets no frequency. The watcher stops when dropped.
     pub fn watch_models(self: &Arc<Self>, dir: PathBuf) -> Option<ModelWatcher> {
         let every = self.config.model_update_frequency?;

@@ -1,45 +1,16 @@
-//! Executing circuits through the router: isolation chosen per job, failures retried on the
-//! next eligible backend with backoff, every attempt recorded as telemetry and fed back to the
-//! router.
+//! [`Runner`]: circuits executed through the router — isolation chosen per job, failures
+//! retried on the next eligible backend with backoff, every attempt recorded as telemetry and
+//! fed back to the router.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{Constraints, Recommendation, RouteError, Router};
 use crate::backend::{Backend, BackendKind, CircuitFacts, Outcome, Registry, RunSpec};
-use crate::circuit::Circuit;
 use crate::features::{Feature, Features};
+use crate::route::{Constraints, Job, Recommendation, RouteError, Router};
 use crate::telemetry::{ExecutionRecord, Status, TelemetryError, TelemetryWriter, host_name};
-
-/// One circuit to run.
-#[derive(Debug, Clone)]
-pub struct Job {
-    /// File name or label.
-    pub name: String,
-    /// The circuit.
-    pub circuit: Circuit,
-    /// Its features.
-    pub features: Features,
-    /// Where it came from, when known.
-    pub source: Option<String>,
-    /// Its family, when known.
-    pub family: Option<String>,
-}
-
-impl Job {
-    /// A job for a parsed circuit, its features computed.
-    pub fn new(name: impl Into<String>, circuit: Circuit) -> Job {
-        Job {
-            name: name.into(),
-            features: crate::features::extract(&circuit),
-            circuit,
-            source: None,
-            family: None,
-        }
-    }
-}
 
 /// Where a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::Plan;
+use super::{JobReport, Runner};
+use crate::plan::Plan;
 use crate::route::Constraints;
-use crate::route::run::{Job, JobReport, Runner};
+use crate::route::Job;
 use crate::telemetry::TelemetryError;
 
 /// One job as it ran.
@@ -187,7 +188,7 @@ mod tests {
     use super::*;
     use crate::plan::{Objective, Slots};
 
-    fn plan(table: super::super::Table) -> Plan {
+    fn plan(table: crate::plan::Table) -> Plan {
         Plan {
             objective: Objective::Makespan,
             assignments: Vec::new(),
