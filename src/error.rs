@@ -43,9 +43,11 @@ pub enum Error {
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
     /// Telemetry could not be written or read.
+    #[cfg(feature = "telemetry")]
     #[error(transparent)]
     Telemetry(#[from] crate::telemetry::TelemetryError),
     /// A collection sweep could not run.
+    #[cfg(feature = "telemetry")]
     #[error(transparent)]
     Collect(#[from] crate::telemetry::collect::CollectError),
     /// A routing request was refused.
@@ -61,6 +63,7 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
     /// A replay cannot run.
+    #[cfg(feature = "train")]
     #[error(transparent)]
     Replay(#[from] crate::replay::ReplayError),
     /// A replay figure cannot be drawn.
@@ -76,6 +79,7 @@ pub enum Error {
     #[error(transparent)]
     Submit(#[from] crate::api::jobs::SubmitError),
     /// A command could not be assembled or finish (files, model set, configuration).
+    #[cfg(feature = "train")]
     #[error(transparent)]
     App(#[from] crate::app::AppError),
     /// A count over its bound.

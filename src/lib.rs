@@ -23,14 +23,18 @@
 //! # Ok::<(), qroute::Error>(())
 //! ```
 //!
-//! Cargo features: `cli` (on by default) builds the `qroute` binary; `server` (on by
-//! default) the HTTP routing API ([`api`], `qroute serve`). A host program that only
-//! embeds the library turns default features off.
+//! Cargo features (all on by default): `cli` builds the `qroute` binary; `telemetry` records
+//! executions in Parquet and runs circuits (`telemetry`, `exec`); `train` fits and evaluates
+//! model sets, replays them, and assembles the commands (`app`, `replay`); `server` the HTTP
+//! routing API (`api`, `qroute serve`); `redis` distributed execution (`queue`); `gpu` the
+//! wgpu state vector; `plots` replay figures. A host program that only routes turns default
+//! features off and compiles no Parquet and no training code.
 
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
 pub mod api;
+#[cfg(feature = "train")]
 pub mod app;
 pub mod backend;
 pub mod bounds;
@@ -38,16 +42,20 @@ pub mod circuit;
 pub mod config;
 pub mod display;
 mod error;
+#[cfg(feature = "telemetry")]
 pub mod exec;
 pub mod features;
 pub mod model;
 pub mod plan;
 #[cfg(feature = "redis")]
 pub mod queue;
+#[cfg(feature = "train")]
 pub mod replay;
 pub mod rng;
 pub mod route;
 pub mod stats;
+#[cfg(feature = "telemetry")]
 pub mod telemetry;
+pub mod time;
 
 pub use error::{Error, Result, UnknownName};

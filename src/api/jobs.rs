@@ -224,7 +224,7 @@ impl Jobs {
             id: id.clone(),
             name: job.name.clone(),
             status: JobStatus::Queued,
-            submitted: crate::model::train::rfc3339_of(
+            submitted: crate::time::rfc3339_of(
                 SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_micros() as i64),

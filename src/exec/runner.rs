@@ -3,7 +3,7 @@
 //! fed back to the router.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -112,12 +112,6 @@ pub struct Runner<'a> {
     writer: Option<&'a TelemetryWriter>,
     opts: RunOptions,
     host: String,
-}
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 impl<'a> Runner<'a> {
@@ -279,7 +273,7 @@ impl<'a> Runner<'a> {
             spec.timeout = Some(self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX)));
             let queue_wait = submitted.elapsed();
             let guard = self.router.begin(&rec);
-            let ts_us = now_us();
+            let ts_us = crate::time::now_us();
             let started = Instant::now();
             let result = backend.execute(&job.circuit, &spec);
             let elapsed = started.elapsed();

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::eval::Metrics;
+use super::evaluation::Metrics;
 use super::forest::{Forest, ForestParams, Node};
 use super::linear::Linear;
 use super::{BackendModel, LatencyMode, ModelError, ModelSet};
@@ -73,6 +73,35 @@ pub struct Hyperparameters {
     /// latency (timeouts counted one-sided). Model sets made before it existed used the median.
     #[serde(default)]
     pub mode_criterion: ModeCriterion,
+}
+
+impl Default for Hyperparameters {
+    fn default() -> Self {
+        Hyperparameters {
+            forest: ForestParams {
+                n_trees: 100,
+                max_depth: 10,
+                min_samples_leaf: 5,
+                features_per_split: 16,
+                seed: 0,
+            },
+            risk_forest: ForestParams {
+                n_trees: 50,
+                max_depth: 8,
+                min_samples_leaf: 3,
+                features_per_split: 11,
+                seed: 0,
+            },
+            ridge_alpha: 1.0,
+            censor_factor: 2.0,
+            folds: 5,
+            min_fidelity: 0.99,
+            risk_penalty_ms: 20_000.0,
+            seed: 0,
+            residual_weight: 1.0,
+            mode_criterion: ModeCriterion::MedianApe,
+        }
+    }
 }
 
 impl std::str::FromStr for ModeCriterion {

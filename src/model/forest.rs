@@ -1,12 +1,16 @@
 //! Random forests: fitted with smartcore, then flattened into one contiguous node array for
 //! prediction that allocates nothing.
 
+#[cfg(feature = "train")]
 use serde::Deserialize;
+#[cfg(feature = "train")]
 use smartcore::ensemble::random_forest_regressor::{
     RandomForestRegressor, RandomForestRegressorParameters,
 };
+#[cfg(feature = "train")]
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
+#[cfg(feature = "train")]
 use super::ModelError;
 
 /// Marks a leaf in [`Node::feature`].
@@ -281,18 +285,22 @@ pub struct ForestParams {
 }
 
 // Mirrors of smartcore's serialised forest (its node type is private).
+#[cfg(feature = "train")]
 #[derive(Deserialize)]
 struct SForest {
     forest_regressor: Option<SBase>,
 }
+#[cfg(feature = "train")]
 #[derive(Deserialize)]
 struct SBase {
     trees: Option<Vec<STree>>,
 }
+#[cfg(feature = "train")]
 #[derive(Deserialize)]
 struct STree {
     nodes: Vec<SNode>,
 }
+#[cfg(feature = "train")]
 #[derive(Deserialize)]
 struct SNode {
     output: f64,
@@ -303,6 +311,7 @@ struct SNode {
 }
 
 /// Fits smartcore's random forest on `rows` (each `n_features` long) and targets `y`.
+#[cfg(feature = "train")]
 pub(crate) fn fit_smartcore(
     rows: &[Vec<f64>],
     y: &[f64],
@@ -326,6 +335,7 @@ pub(crate) fn fit_smartcore(
     })
 }
 
+#[cfg(feature = "train")]
 impl Forest {
     /// Fits a forest with smartcore and flattens it.
     pub fn fit(rows: &[Vec<f64>], y: &[f64], p: &ForestParams) -> Result<Forest, ModelError> {
@@ -393,7 +403,9 @@ impl Forest {
         }
         Forest::new(nodes, roots, n_features as u32).map_err(|m| bad(&m))
     }
+}
 
+impl Forest {
     /// A forest from its stored form, checked: every child index lies in the array and
     /// points forward (so every walk ends), every node is a root or the child of one other
     /// node (trees, nothing shared or left over), and split features exist. A loaded payload
@@ -578,7 +590,7 @@ impl Forest {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
     use crate::rng::Rng;

@@ -2,10 +2,14 @@
 //! beyond the training range (a state vector's work doubles per qubit; a forest's output
 //! cannot grow past its largest leaf).
 
+#[cfg(feature = "train")]
 use smartcore::linalg::basic::arrays::Array;
+#[cfg(feature = "train")]
 use smartcore::linalg::basic::matrix::DenseMatrix;
+#[cfg(feature = "train")]
 use smartcore::linear::ridge_regression::{RidgeRegression, RidgeRegressionParameters};
 
+#[cfg(feature = "train")]
 use super::ModelError;
 use crate::features::Feature;
 
@@ -62,6 +66,7 @@ pub struct Linear {
 impl Linear {
     /// Ridge regression of `y` on `rows`, each column standardised first (a constant column
     /// gets coefficient 0), with penalty `alpha` on the standardised scale.
+    #[cfg(feature = "train")]
     pub fn fit(rows: &[Vec<f64>], y: &[f64], alpha: f64) -> Result<Linear, ModelError> {
         let k = rows.first().map_or(0, Vec::len);
         let n = rows.len() as f64;
@@ -138,7 +143,7 @@ impl Linear {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
 

@@ -7,12 +7,17 @@
 //! part is made and why: `docs/models.md`.
 
 pub mod artifact;
+#[cfg(feature = "train")]
 pub mod eval;
+pub mod evaluation;
 pub mod expected;
 pub mod forest;
 pub mod linear;
+#[cfg(feature = "train")]
 pub mod noise;
+#[cfg(feature = "train")]
 pub mod report;
+#[cfg(feature = "train")]
 pub mod train;
 
 use std::path::PathBuf;
@@ -94,6 +99,7 @@ pub enum ModelError {
     Data(String),
     /// Telemetry could not be read.
     #[error(transparent)]
+    #[cfg(feature = "telemetry")]
     Telemetry(#[from] crate::telemetry::TelemetryError),
     /// A feature vector of another schema.
     #[error(transparent)]

@@ -16,12 +16,8 @@
 //!   means. The taken means are themselves noisy, so backends look further apart than they
 //!   are and this ceiling is, if anything, too high.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use super::ModelError;
-use super::eval::{RuleScore, Tally};
+use super::eval::Tally;
 use super::train::{Dataset, Outcome, median};
 use crate::rng::Rng;
 use crate::telemetry::ExecutionRecord;
@@ -29,55 +25,8 @@ use crate::telemetry::ExecutionRecord;
 /// Replicates of the simulated re-measurement.
 const DRAWS: usize = 25;
 
-/// The median of |z| for a standard normal z: σ = median |deviation| / this.
-const NORMAL_MEDIAN_ABS: f64 = 0.674_489_750_196_081_7;
-
-/// The evaluation's view of measurement noise over the circuits it scored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Repeatability {
-    /// Scored circuits where every backend that succeeded has at least two runs.
-    pub circuits: u64,
-    /// Standard deviation of one run's ln time around its pair's true value, estimated
-    /// robustly from the run pairs (median |ln a − ln b| / (0.6745 √2)).
-    pub sigma_ln: f64,
-    /// Choosing by one run, scored on the other.
-    pub run_vs_run: RuleScore,
-    /// A perfect model of the mean times, scored against re-drawn runs.
-    pub true_means: RuleScore,
-    /// That perfect model's median APE of latency against the re-drawn times.
-    pub true_means_median_ape: f64,
-    /// Per backend, the median APE of one run's time as a prediction of another's.
-    pub median_ape: BTreeMap<String, f64>,
-}
-
-impl Repeatability {
-    /// How far off a typical run is: exp(median |ln(run / true value)|) − 1.
-    pub fn typical_run_error(&self) -> f64 {
-        (self.sigma_ln * NORMAL_MEDIAN_ABS).exp_m1()
-    }
-}
-
-impl std::fmt::Display for Repeatability {
-    /// One paragraph for a terminal.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (a, b) = (&self.run_vs_run, &self.true_means);
-        write!(
-            f,
-            "repeatability over {} circuit{} whose every successful backend ran at least twice: \
-             one run's ln time scatters with sigma {:.2}; choosing the backend by one run, scored \
-             on another: top-1 {:.1}%, regret {:.3}; a perfect model of the mean times \
-             (simulated): top-1 {:.1}%, regret {:.3}, median APE {:.0}%",
-            self.circuits,
-            if self.circuits == 1 { "" } else { "s" },
-            self.sigma_ln,
-            100.0 * a.top1,
-            a.regret,
-            100.0 * b.top1,
-            b.regret,
-            100.0 * self.true_means_median_ape
-        )
-    }
-}
+use super::evaluation::NORMAL_MEDIAN_ABS;
+pub use super::evaluation::Repeatability;
 
 /// The repeatability of every circuit in `records` (successes below `min_fidelity` do not
 /// count as successes; `seed` drives the simulated re-measurement).

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::artifact::{Hyperparameters, ModeCriterion, ModelMeta, PayloadInfo, TrainingInfo};
+use super::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
 use super::eval::{self, CvPred, Metrics};
 use super::forest::{Forest, ForestParams};
 use super::linear::{Linear, terms};
@@ -19,35 +19,6 @@ use super::{BackendModel, LatencyMode, ModelError, ModelSet};
 use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
 use crate::rng::Rng;
 use crate::telemetry::{ExecutionRecord, Status};
-
-impl Default for Hyperparameters {
-    fn default() -> Self {
-        Hyperparameters {
-            forest: ForestParams {
-                n_trees: 100,
-                max_depth: 10,
-                min_samples_leaf: 5,
-                features_per_split: 16,
-                seed: 0,
-            },
-            risk_forest: ForestParams {
-                n_trees: 50,
-                max_depth: 8,
-                min_samples_leaf: 3,
-                features_per_split: 11,
-                seed: 0,
-            },
-            ridge_alpha: 1.0,
-            censor_factor: 2.0,
-            folds: 5,
-            min_fidelity: 0.99,
-            risk_penalty_ms: 20_000.0,
-            seed: 0,
-            residual_weight: 1.0,
-            mode_criterion: ModeCriterion::MedianApe,
-        }
-    }
-}
 
 /// What to train.
 #[derive(Debug, Clone)]
@@ -625,17 +596,5 @@ pub fn train_records(
 }
 
 fn now_rfc3339() -> String {
-    rfc3339_of(crate::telemetry::writer::now_us() as i64)
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` of a time in µs since the epoch (UTC).
-pub(crate) fn rfc3339_of(us: i64) -> String {
-    let date = crate::telemetry::writer::date_of(us);
-    let secs = us.div_euclid(1_000_000).rem_euclid(86_400);
-    format!(
-        "{date}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    crate::time::rfc3339_of(crate::time::now_us())
 }

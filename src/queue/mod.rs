@@ -314,12 +314,6 @@ impl JobResult {
     }
 }
 
-fn now_us() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Conn, GROUP, QueueConfig, QueueError, now_us};
+use super::{Conn, GROUP, QueueConfig, QueueError};
 use crate::route::{RemoteLoad, Router};
+use crate::time::now_us;
 
 /// One backend's queue.
 #[derive(Debug, Clone, PartialEq, Serialize)]

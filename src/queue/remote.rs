@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Conn, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError, now_us};
+use super::{Conn, JobMessage, JobResult, MESSAGE_VERSION, QueueConfig, QueueError};
 use crate::backend::protocol::RunRequest;
 use crate::backend::{
     Availability, Backend, BackendError, BackendKind, Capabilities, CircuitFacts, Fidelity,
     Ineligible, Outcome, Price, Registry, RunSpec,
 };
 use crate::circuit::Circuit;
+use crate::time::now_us;
 
 /// Enqueues on a stream unless it holds `ARGV[1]` entries: the new length, or minus the
 /// length when full.

@@ -37,11 +37,12 @@ use crate::backend::{
 use crate::circuit::Circuit as Ir;
 use crate::features::{Feature, Features};
 use crate::model::artifact::Hyperparameters;
-use crate::model::train::{Dataset, Outcome, TrainSpec, median, rfc3339_of, train_records};
+use crate::model::train::{Dataset, Outcome, TrainSpec, median, train_records};
 use crate::model::{ModelError, ModelSet};
 use crate::rng::Rng;
 use crate::route::{Constraints, Router, RouterConfig, Strategy};
 use crate::telemetry::{ExecutionRecord, Status};
+use crate::time::rfc3339_of;
 
 /// One way of choosing backends.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::record::{ExecutionRecord, Status};
 use super::{TelemetryError, TelemetryWriter, WriterOptions, host_name, read_dir};
@@ -19,6 +19,7 @@ use crate::circuit::Circuit;
 use crate::circuit::qasm::{ParseError, parse_file};
 use crate::features::{Features, extract};
 use crate::rng::Rng;
+use crate::time::now_us;
 
 /// The order a sweep runs its jobs in. Either way every (circuit, backend)'s first attempt
 /// comes before its second, so a timeout is known before a repetition would be spent on it.
@@ -170,12 +171,6 @@ struct Loaded {
     id: String,
     source: Option<String>,
     family: Option<String>,
-}
-
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 /// Runs the sweep, writing to `spec.out`, until done or until `stop` is set (then the rows so

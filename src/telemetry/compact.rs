@@ -26,8 +26,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 
 use super::reader::{COMPACTED_FROM_KEY, OpenFile, snapshot, swap_lock};
-use super::writer::{now_us, parquet_properties, publish};
+use super::writer::{parquet_properties, publish};
 use super::{TelemetryError, host_name};
+use crate::time::now_us;
 
 /// How files are merged.
 #[derive(Debug, Clone, PartialEq, Eq)]

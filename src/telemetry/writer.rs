@@ -335,7 +335,7 @@ fn encode(shared: &Shared, rx: Receiver<Job>) {
     // The writer's start time makes its names unique forever: a later writer with the same
     // host and pid (a restarted container) must never reuse the name of a file that a
     // compaction merged, since the merged file names the files it replaces.
-    let pid = format!("{}-{}", std::process::id(), now_us());
+    let pid = format!("{}-{}", std::process::id(), crate::time::now_us());
     let mut seq = 0u64;
     let batch_rows = shared.opts.batch_rows;
     let threads = shared.opts.encode_threads;
@@ -411,14 +411,6 @@ pub fn parquet_properties(row_group_rows: usize, extra: Vec<KeyValue>) -> Writer
             props.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::Chunk);
     }
     props.build()
-}
-
-/// Microseconds since the Unix epoch, now.
-pub(crate) fn now_us() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or(0)
 }
 
 /// A temporary file left under its directory by a writer or a compaction that did not finish
@@ -526,21 +518,7 @@ pub(crate) fn publish(tmp: &Path, done: &Path) -> std::io::Result<Option<PathBuf
     Ok(Some(done.to_path_buf()))
 }
 
-/// `YYYY-MM-DD` (UTC) of a timestamp in microseconds.
-pub fn date_of(ts_us: i64) -> String {
-    // Howard Hinnant's civil-from-days.
-    let z = ts_us.div_euclid(86_400_000_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::time::date_of;
 
 fn write_file(
     part: &Path,

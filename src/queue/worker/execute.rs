@@ -6,8 +6,9 @@ use std::time::Instant;
 use super::Worker;
 use crate::backend::protocol::{RunResult, WireError};
 use crate::backend::{BackendError, RunSpec};
-use crate::queue::{JobMessage, now_us};
+use crate::queue::JobMessage;
 use crate::telemetry::ExecutionRecord;
+use crate::time::now_us;
 
 impl Worker {
     /// Runs a job. `Ok`: a result (success or the executor's answered error); `Err`: a fault

@@ -2,7 +2,8 @@
 //! kept fresh; and leaving cleanly.
 
 use super::Worker;
-use crate::queue::{Conn, GROUP, QueueError, now_us};
+use crate::queue::{Conn, GROUP, QueueError};
+use crate::time::now_us;
 
 impl Worker {
     /// Heartbeat: the worker's hash (expiring), its place in the live set, and its running
