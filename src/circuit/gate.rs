@@ -90,74 +90,17 @@ macro_rules! gates {
                 Gate::from_word(name_word(name.as_bytes())).filter(|g| g.name() == name)
             }
 
-            /// Looks a gate up by its name's [`name_word`]: one multiplication, one load and
-            /// one integer compare, in the same few steps whichever gate it is (a `match`
-            /// compiles to a search whose branches a random mix of gates mispredicts).
+            /// Looks a gate up by its name's [`name_word`]: a `match` on the integer, which the
+            /// compiler lowers to a search over the 44 constants.
             #[inline]
             pub(crate) fn from_word(word: u64) -> Option<Gate> {
-                let s = word_slot(word, WORD_TABLE.multiplier);
-                if WORD_TABLE.words[s] != word {
-                    return None;
+                match word {
+                    $( words::$variant => Some(Gate::$variant), )*
+                    _ => None,
                 }
-                // An empty slot (word 0: no name or a long one) holds no gate.
-                ALL_GATES.get(usize::from(WORD_TABLE.gates[s])).copied()
             }
         }
-
-        /// Every gate's word in a slot of its own.
-        static WORD_TABLE: WordTable = WordTable::new(&[ $( words::$variant, )* ]);
     };
-}
-
-/// Slots of [`WordTable`]: a power of two, several times the number of gates.
-const WORD_SLOTS: usize = 256;
-
-/// A perfect hash of the gates' name words: `words[word_slot(w, multiplier)] == w` for every
-/// gate's word `w`, and `gates[slot]` is then its index in the gate table; other slots hold
-/// word 0 and index `u8::MAX`.
-struct WordTable {
-    multiplier: u64,
-    words: [u64; WORD_SLOTS],
-    gates: [u8; WORD_SLOTS],
-}
-
-/// The slot of `word`: the top eight bits of its product with an odd multiplier.
-#[inline(always)]
-const fn word_slot(word: u64, multiplier: u64) -> usize {
-    (word.wrapping_mul(multiplier) >> (64 - WORD_SLOTS.trailing_zeros())) as usize
-}
-
-impl WordTable {
-    /// Tries multipliers from a fixed sequence until every word lands in a slot of its own
-    /// (at compile time; for the 44 gates of today the 18th does).
-    const fn new(words: &[u64]) -> WordTable {
-        assert!(words.len() < u8::MAX as usize);
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        loop {
-            let multiplier = seed | 1;
-            let mut t = WordTable {
-                multiplier,
-                words: [0; WORD_SLOTS],
-                gates: [u8::MAX; WORD_SLOTS],
-            };
-            let mut i = 0;
-            while i < words.len() {
-                let s = word_slot(words[i], multiplier);
-                if t.gates[s] != u8::MAX {
-                    break;
-                }
-                t.words[s] = words[i];
-                t.gates[s] = i as u8;
-                i += 1;
-            }
-            if i == words.len() {
-                return t;
-            }
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-        }
-    }
 }
 
 gates! {
