@@ -49,7 +49,7 @@ pub enum Error {
     /// A collection sweep could not run.
     #[cfg(feature = "telemetry")]
     #[error(transparent)]
-    Collect(#[from] crate::telemetry::collect::CollectError),
+    Collect(#[from] crate::exec::collect::CollectError),
     /// A routing request was refused.
     #[error(transparent)]
     Route(#[from] crate::route::RouteError),

@@ -979,6 +979,34 @@ async fn r28_a_failed_reload_names_no_server_path() {
     assert!(!m.contains('/'), "no path of any kind: {m}");
 }
 
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_500_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["meta.json", "model.bin"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join("model.bin"), b"not a model").unwrap();
+    let mut st = state(&fixture(), ApiLimits::default());
+    st.model_dir = dir.path().to_path_buf();
+    let app = app(st);
+    let id = |h: &axum::http::HeaderMap| -> u64 {
+        h.get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("x-request-id")
+    };
+    let (_, h1, _) = send(&app, "GET", "/healthz", None, None).await;
+    let (_, h2, _) = send(&app, "GET", "/v1/nothing-here", None, None).await;
+    assert!(id(&h2) > id(&h1), "ids increase");
+    let (s, h, v) = send(&app, "POST", "/v1/models/reload", None, None).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    let m = message(&v);
+    assert!(
+        m.contains(&format!("internal error in request {}", id(&h))),
+        "{m}"
+    );
+}
+
 fn keyed_state() -> AppState {
     let cfg = Config::parse(
         &format!(

@@ -3,8 +3,8 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::backend::Registry;
+use crate::exec::collect::{CollectSpec, CollectSummary, Progress, collect};
 use crate::telemetry::TelemetryError;
-use crate::telemetry::collect::{CollectSpec, CollectSummary, Progress, collect};
 use crate::telemetry::compact::{CompactOptions, CompactReport, compact};
 
 /// What a sweep recorded, and how its files were merged.

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::display::{Align, human_ms, table};
 use crate::exec::JobReport;
+use crate::exec::collect::CollectSummary;
 use crate::exec::plan::Executed;
 use crate::plan::Plan;
-use crate::telemetry::collect::CollectSummary;
 
 /// A circuit's file name without its directories.
 pub fn short(name: &str) -> String {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use qroute::config::Config;
 use qroute::display::human_bytes;
-use qroute::telemetry::collect::{CollectSpec, JobOrder, Progress};
+use qroute::exec::collect::{CollectSpec, JobOrder, Progress};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {

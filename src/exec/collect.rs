@@ -12,13 +12,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::record::{ExecutionRecord, Status};
-use super::{TelemetryError, TelemetryWriter, WriterOptions, host_name, read_dir};
-use crate::backend::{Backend, BackendError, Registry, RunSpec};
+use super::{Check, execute_and_record};
+use crate::backend::{Backend, Registry, RunSpec};
 use crate::circuit::Circuit;
 use crate::circuit::qasm::{ParseError, parse_file};
 use crate::features::{Features, extract};
 use crate::rng::Rng;
+use crate::telemetry::{
+    ExecutionRecord, Status, TelemetryError, TelemetryWriter, WriterOptions, host_name, read_dir,
+};
 use crate::time::now_us;
 
 /// The order a sweep runs its jobs in. Either way every (circuit, backend)'s first attempt
@@ -290,8 +292,7 @@ pub fn collect(
             timeout: Some(spec.timeout),
             options: Default::default(),
         };
-        let ts_us = now_us();
-        let mut rec = ExecutionRecord {
+        let base = ExecutionRecord {
             circuit_name: c.path.display().to_string(),
             source: c.source.clone(),
             family: c.family.clone(),
@@ -302,30 +303,25 @@ pub fn collect(
                 c.features.clone(),
                 b.name(),
             )
-            .on(b.as_ref(), &run, &host, ts_us)
         };
-        let result = match b.check_circuit(&c.circuit, &c.features, &run) {
-            Err(e) => Err(BackendError::Ineligible(e)),
-            Ok(_) => b.execute(&c.circuit, &run),
-        };
-        rec.set_result(&result, b.price());
-        match result {
-            Ok(out) => {
-                if let Some(adapter) = out.metadata.get("adapter") {
-                    rec.backend_version = format!("{} ({adapter})", rec.backend_version);
-                }
-                summary.ok += 1;
-            }
-            Err(_) => {
-                match rec.status {
-                    Status::Timeout => summary.timeout += 1,
-                    Status::Ineligible => summary.ineligible += 1,
-                    _ => summary.failed += 1,
-                }
-                if matches!(rec.status, Status::Timeout | Status::Ineligible) {
-                    dead.insert((ci, bi));
-                }
-            }
+        let done = execute_and_record(
+            b.as_ref(),
+            &c.circuit,
+            &c.features,
+            &run,
+            Check::First,
+            base,
+            &host,
+        );
+        let rec = done.record;
+        match rec.status {
+            Status::Ok => summary.ok += 1,
+            Status::Timeout => summary.timeout += 1,
+            Status::Ineligible => summary.ineligible += 1,
+            Status::Failed => summary.failed += 1,
+        }
+        if matches!(rec.status, Status::Timeout | Status::Ineligible) {
+            dead.insert((ci, bi));
         }
         progress(Progress::Job {
             circuit: c.path.display().to_string(),

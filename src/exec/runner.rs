@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::{Check, execute_and_record};
 use crate::backend::{Backend, BackendKind, CircuitFacts, Outcome, Registry, RunSpec};
 use crate::features::{Feature, Features};
 use crate::route::{Constraints, Job, Recommendation, RouteError, Router};
@@ -273,28 +274,30 @@ impl<'a> Runner<'a> {
             spec.timeout = Some(self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX)));
             let queue_wait = submitted.elapsed();
             let guard = self.router.begin(&rec);
-            let ts_us = crate::time::now_us();
-            let started = Instant::now();
-            let result = backend.execute(&job.circuit, &spec);
-            let elapsed = started.elapsed();
+            let base = self.record(n, attempt, job, &rec);
+            let done = execute_and_record(
+                backend.as_ref(),
+                &job.circuit,
+                &job.features,
+                &spec,
+                Check::Done,
+                base,
+                &self.host,
+            );
             drop(guard);
+            let (mut row, result, elapsed) = (done.record, done.result, done.elapsed);
+            row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
             let mut a = Attempt {
                 backend: rec.backend.clone(),
                 isolated,
-                status: Status::Ok,
+                status: row.status,
                 predicted_ms: rec.chosen.latency_ms,
                 predicted_cost: rec.chosen.cost,
-                wall_ms: None,
+                wall_ms: row.wall_ms,
                 overhead_ms: 0.0,
-                cost: None,
+                cost: row.cost,
                 error: None,
             };
-            let mut row = self.record(n, attempt, job, backend.as_ref(), &rec, &spec, ts_us);
-            row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
-            row.set_result(&result, backend.price());
-            a.status = row.status;
-            a.cost = row.cost;
-            a.wall_ms = row.wall_ms;
             let outcome = match result {
                 Ok(out) => {
                     let wall = out.wall.as_secs_f64() * 1e3;
@@ -325,17 +328,8 @@ impl<'a> Runner<'a> {
         Ok(report)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        n: usize,
-        attempt: u32,
-        job: &Job,
-        backend: &dyn Backend,
-        rec: &Recommendation,
-        spec: &RunSpec,
-        ts_us: i64,
-    ) -> ExecutionRecord {
+    /// The identity and routing fields of attempt `attempt` of job `n` on `rec`'s choice.
+    fn record(&self, n: usize, attempt: u32, job: &Job, rec: &Recommendation) -> ExecutionRecord {
         ExecutionRecord {
             circuit_name: job.name.clone(),
             source: job.source.clone(),
@@ -351,7 +345,6 @@ impl<'a> Runner<'a> {
                 job.features.clone(),
                 rec.backend.clone(),
             )
-            .on(backend, spec, &self.host, ts_us)
         }
     }
 

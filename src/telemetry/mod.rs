@@ -6,7 +6,6 @@
 //! cannot read instead of failing; [`compact`] merges small files without a reader ever seeing
 //! a row twice or missing one. Column definitions: `docs/telemetry.md`.
 
-pub mod collect;
 pub mod compact;
 pub mod reader;
 pub mod record;

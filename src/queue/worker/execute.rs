@@ -1,14 +1,13 @@
 //! Running one job on the worker's registry and recording its telemetry row.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use super::Worker;
 use crate::backend::protocol::{RunResult, WireError};
 use crate::backend::{BackendError, RunSpec};
+use crate::exec::{Check, execute_and_record};
 use crate::queue::JobMessage;
 use crate::telemetry::ExecutionRecord;
-use crate::time::now_us;
 
 impl Worker {
     /// Runs a job. `Ok`: a result (success or the executor's answered error); `Err`: a fault
@@ -47,10 +46,28 @@ impl Worker {
             timeout: Some(timeout),
             options: msg.run.options.clone(),
         };
-        let ts_us = now_us();
-        let started = Instant::now();
-        let result = backend.execute(&circuit, &spec);
-        let elapsed = started.elapsed();
+        let features = crate::features::extract(&circuit);
+        let base = ExecutionRecord {
+            circuit_name: msg.id.clone(),
+            ..ExecutionRecord::attempt(
+                format!("worker-{}", self.opts.name),
+                format!("{}/{deliveries}", msg.id),
+                circuit.id().to_string(),
+                features.clone(),
+                msg.run.backend.clone(),
+            )
+        };
+        let done = execute_and_record(
+            backend.as_ref(),
+            &circuit,
+            &features,
+            &spec,
+            Check::Done,
+            base,
+            &self.host,
+        );
+        let (mut row, result, elapsed) = (done.record, done.result, done.elapsed);
+        row.queue_wait_ms = Some(((row.ts_us - msg.enqueued_us).max(0)) as f64 / 1e3);
         self.counters.executed.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             job = %msg.id,
@@ -67,19 +84,6 @@ impl Worker {
                 .and_modify(|m| *m = 0.8 * *m + 0.2 * ms)
                 .or_insert(ms);
         }
-        let mut row = ExecutionRecord {
-            circuit_name: msg.id.clone(),
-            queue_wait_ms: Some(((ts_us - msg.enqueued_us).max(0)) as f64 / 1e3),
-            ..ExecutionRecord::attempt(
-                format!("worker-{}", self.opts.name),
-                format!("{}/{deliveries}", msg.id),
-                circuit.id().to_string(),
-                crate::features::extract(&circuit),
-                msg.run.backend.clone(),
-            )
-            .on(backend.as_ref(), &spec, &self.host, ts_us)
-        };
-        row.set_result(&result, backend.price());
         // On disk before the job is acknowledged: a worker killed after the ack loses no row
         // (#28). One small file per job; compaction merges them.
         if let Some(w) = &self.writer {
