@@ -958,8 +958,9 @@ async fn r28_a_large_circuit_is_parsed_under_the_request_timeout() {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 
-#[tokio::test]
-async fn r28_a_failed_reload_names_no_server_path() {
+/// An app whose model directory holds a damaged payload (reloading it fails), and the
+/// directory.
+fn app_with_a_damaged_model_dir() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     for f in ["meta.json", "model.bin"] {
         std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
@@ -968,6 +969,12 @@ async fn r28_a_failed_reload_names_no_server_path() {
     let mut st = state(&fixture(), ApiLimits::default());
     st.model_dir = dir.path().to_path_buf();
     let app = app(st);
+    (app, dir)
+}
+
+#[tokio::test]
+async fn r28_a_failed_reload_names_no_server_path() {
+    let (app, dir) = app_with_a_damaged_model_dir();
     let (s, v) = call(&app, "POST", "/v1/models/reload", None).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
     let m = message(&v);
@@ -981,14 +988,7 @@ async fn r28_a_failed_reload_names_no_server_path() {
 
 #[tokio::test]
 async fn every_answer_carries_a_request_id_and_a_500_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["meta.json", "model.bin"] {
-        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
-    }
-    std::fs::write(dir.path().join("model.bin"), b"not a model").unwrap();
-    let mut st = state(&fixture(), ApiLimits::default());
-    st.model_dir = dir.path().to_path_buf();
-    let app = app(st);
+    let (app, _dir) = app_with_a_damaged_model_dir();
     let id = |h: &axum::http::HeaderMap| -> u64 {
         h.get("x-request-id")
             .and_then(|v| v.to_str().ok())

@@ -129,18 +129,38 @@ impl Router {
         features: &Features,
         c: &Constraints,
     ) -> Result<(Vec<Estimate>, Vec<Ineligible>), RouteError> {
+        let facts = CircuitFacts::of(circuit, features);
+        let (_, _, cands, ineligible) = self.candidates(&facts, c)?;
+        Ok((cands.into_iter().map(|(_, e)| e).collect(), ineligible))
+    }
+
+    /// The checked request's strategy, the model set it is decided with, and the eligible
+    /// backends' estimates (at least one) with the refused ones.
+    #[allow(clippy::type_complexity)]
+    fn candidates(
+        &self,
+        facts: &CircuitFacts<'_>,
+        c: &Constraints,
+    ) -> Result<
+        (
+            Strategy,
+            Arc<Loaded>,
+            Vec<(usize, Estimate)>,
+            Vec<Ineligible>,
+        ),
+        RouteError,
+    > {
         c.check()?;
         FEATURE_SCHEMA
-            .check(features)
+            .check(facts.features)
             .map_err(crate::model::ModelError::from)?;
         let strategy = c.strategy.unwrap_or(self.config.strategy);
         let loaded = self.loaded();
-        let facts = CircuitFacts::of(circuit, features);
-        let (cands, ineligible) = self.estimate_all(&loaded, &facts, c, strategy);
+        let (cands, ineligible) = self.estimate_all(&loaded, facts, c, strategy);
         if cands.is_empty() {
             return Err(RouteError::NoBackend { ineligible });
         }
-        Ok((cands.into_iter().map(|(_, e)| e).collect(), ineligible))
+        Ok((strategy, loaded, cands, ineligible))
     }
 
     fn decide(
@@ -149,16 +169,7 @@ impl Router {
         c: &Constraints,
     ) -> Result<Recommendation, RouteError> {
         let features = facts.features;
-        c.check()?;
-        FEATURE_SCHEMA
-            .check(features)
-            .map_err(crate::model::ModelError::from)?;
-        let strategy = c.strategy.unwrap_or(self.config.strategy);
-        let loaded = self.loaded();
-        let (mut cands, ineligible) = self.estimate_all(&loaded, facts, c, strategy);
-        if cands.is_empty() {
-            return Err(RouteError::NoBackend { ineligible });
-        }
+        let (strategy, loaded, mut cands, ineligible) = self.candidates(facts, c)?;
         scoring::rank(&mut cands, strategy, &self.config);
         let gate = scoring::gate(features, &cands, strategy, &self.config);
         let rule_fallback = gate.is_some();
