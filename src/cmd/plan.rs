@@ -49,7 +49,13 @@ pub(crate) fn run(args: &Args, config: &Config, path: Option<&Path>) -> anyhow::
     let via = qroute::app::router::Via::Here {
         exe: qroute::app::process_isolation()?,
     };
-    let ex = Executors::build(&args.circuit.model, config, path, via, opts.isolation)?;
+    // Executor processes only when the plan is run.
+    let policy = if args.execute {
+        opts.isolation
+    } else {
+        qroute::exec::IsolationPolicy::Never
+    };
+    let ex = Executors::build(&args.circuit.model, config, path, via, policy)?;
     let constraints = args.circuit.constraints();
     constraints.check()?;
     let (jobs, bad) = super::load_jobs(&args.files)?;

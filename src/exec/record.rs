@@ -64,3 +64,55 @@ pub fn execute_and_record(
         elapsed,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Status;
+    use crate::backend::registry::builtin;
+    use crate::circuit::qasm::parse_str;
+
+    fn run(check: Check, text: &str) -> Recorded {
+        let c = parse_str(text).unwrap();
+        let f = crate::features::extract(&c);
+        let b = builtin("stabilizer", crate::config::default_price()).unwrap();
+        let spec = RunSpec {
+            shots: 16,
+            seed: 1,
+            memory_budget: None,
+            threads: 1,
+            timeout: None,
+            options: Default::default(),
+        };
+        let base = ExecutionRecord::attempt("run", "job", c.id().to_string(), f.clone(), "x");
+        execute_and_record(b.as_ref(), &c, &f, &spec, check, base, "host")
+    }
+
+    #[test]
+    fn a_refusal_is_recorded_as_ineligible_and_nothing_runs() {
+        let t =
+            "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; creg c[1]; t q[0]; measure q -> c;";
+        let r = run(Check::First, t);
+        assert_eq!(r.record.status, Status::Ineligible);
+        assert!(r.record.wall_ms.is_none() && r.record.cost.is_none());
+        let why = r.record.error_message.unwrap_or_default();
+        assert!(why.contains("Clifford"), "{why}");
+        assert!(matches!(r.result, Err(BackendError::Ineligible(_))));
+    }
+
+    #[test]
+    fn a_run_fills_in_the_record_around_its_identity() {
+        let bell = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; \
+                    cx q[0], q[1]; measure q -> c;";
+        let r = run(Check::First, bell);
+        let rec = &r.record;
+        assert_eq!(rec.status, Status::Ok);
+        assert_eq!((rec.run_id.as_str(), rec.job_id.as_str()), ("run", "job"));
+        assert_eq!((rec.host.as_str(), rec.shots, rec.seed), ("host", 16, 1));
+        assert_eq!(rec.backend_kind, "stabilizer");
+        assert!(rec.ts_us > 0 && rec.wall_ms.is_some() && rec.cost.is_some());
+        let counts = &r.result.as_ref().unwrap().counts;
+        assert_eq!(counts.values().sum::<u64>(), 16);
+        assert!(counts.keys().all(|k| k == "00" || k == "11"), "{counts:?}");
+    }
+}
