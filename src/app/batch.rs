@@ -51,6 +51,45 @@ pub fn run(
     })
 }
 
+/// A batch run through `ex` and recorded in `telemetry`, with how long it took.
+#[derive(Debug)]
+pub struct Recorded {
+    /// The reports.
+    pub batch: Batch,
+    /// Wall time of the whole batch.
+    pub elapsed: std::time::Duration,
+    /// Telemetry rows written here (none behind a queue: the workers record).
+    pub rows: u64,
+}
+
+/// `qroute run`: `jobs` routed and run by `ex` under `opts`, every attempt written to the
+/// telemetry directory `telemetry` (flushed and closed at the end, also when stopped). Here
+/// jobs run one by one; behind a queue up to `in_flight` wait on workers at once.
+#[allow(clippy::too_many_arguments)]
+pub fn run_recorded(
+    ex: &super::router::Executors,
+    telemetry: &std::path::Path,
+    opts: crate::exec::RunOptions,
+    jobs: &[Job],
+    constraints: &Constraints,
+    in_flight: usize,
+    stop: &AtomicBool,
+    progress: impl Fn(Event<'_>) + Sync,
+) -> crate::Result<Recorded> {
+    let writer = crate::telemetry::TelemetryWriter::open(telemetry, Default::default())?;
+    let runner = ex.runner(Some(&writer), opts);
+    let started = std::time::Instant::now();
+    let threads = if ex.queued { in_flight } else { 1 };
+    let batch = run(&runner, jobs, constraints, threads, stop, progress);
+    let elapsed = started.elapsed();
+    let rows = writer.close()?.rows;
+    Ok(Recorded {
+        batch: batch?,
+        elapsed,
+        rows,
+    })
+}
+
 /// The one worker pool of qroute's batch work: `f(0..n)` on up to `threads` scoped threads
 /// taking indices in order, until every index is done, `stop` is set, or one call fails (the
 /// first error is returned and the others stop). Slot `i` holds `f(i)` when it ran.

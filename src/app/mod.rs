@@ -40,6 +40,7 @@ pub mod jobs;
 #[cfg(any(feature = "server", feature = "redis"))]
 pub mod logging;
 pub mod render;
+pub mod route;
 pub mod router;
 #[cfg(feature = "server")]
 pub mod service;

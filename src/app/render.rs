@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::route::Routed;
 use crate::display::{Align, human_ms, table};
 use crate::exec::JobReport;
 use crate::exec::collect::CollectSummary;
@@ -269,4 +270,55 @@ pub fn queue_status(s: &crate::queue::QueueStatus) -> String {
         }
     );
     out
+}
+
+/// Recommendations as a table (circuit, backend, predicted time and its 90% interval, cost,
+/// confidence), then one reason per circuit. Refused circuits are left out.
+pub fn route_table(routed: &[Routed]) -> String {
+    use std::fmt::Write as _;
+    let mut rows = vec![
+        [
+            "circuit",
+            "backend",
+            "predicted",
+            "90% interval",
+            "cost",
+            "confidence",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut reasons = String::new();
+    for r in routed {
+        let Ok(rec) = &r.result else { continue };
+        let e = &rec.chosen;
+        rows.push(vec![
+            short(&r.name),
+            rec.backend.clone(),
+            human_ms(e.latency_ms),
+            format!("{}–{}", human_ms(e.low_ms), human_ms(e.high_ms)),
+            format!("{:.2e}", e.cost),
+            format!("{:.2}", rec.confidence),
+        ]);
+        let _ = writeln!(reasons, "{}: {}", short(&r.name), rec.reason);
+    }
+    format!("{}\n{reasons}", table(&rows, Align::FirstLeft))
+}
+
+/// `qroute telemetry summary` of `records`: per backend statuses and times, then how far the
+/// repeated runs agree with each other (the ceiling any model is scored under).
+pub fn telemetry_summary(records: &[crate::telemetry::ExecutionRecord]) -> String {
+    let summary = crate::telemetry::summary::summarize(records);
+    let mut s = crate::telemetry::summary::render(&summary);
+    let floor = crate::model::artifact::Hyperparameters::default().min_fidelity;
+    let repeat = match crate::model::noise::of_records(records, floor, 0) {
+        Ok(Some(r)) => r.to_string(),
+        Ok(None) => "repeatability: no circuit ran at least twice on every backend that \
+                     succeeded (collect with --repeat 2 or more)"
+            .to_string(),
+        Err(e) => format!("repeatability: {e}"),
+    };
+    s.push_str(&repeat);
+    s.push('\n');
+    s
 }

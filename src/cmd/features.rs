@@ -16,12 +16,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let loaded = qroute::app::jobs::load(&args.files)?;
-    for e in &loaded.errors {
-        eprintln!("error: {e}");
-    }
-    let rows: Vec<FeatureRow> = loaded
-        .jobs
+    let (jobs, failed) = super::load_jobs(&args.files)?;
+    let rows: Vec<FeatureRow> = jobs
         .into_iter()
         .map(|j| FeatureRow {
             circuit_id: j.circuit.id(),
@@ -33,7 +29,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if !rows.is_empty() || args.format != OutputFormat::Table {
         out!("{}", features::render(&rows, args.format));
     }
-    let failed = loaded.errors.len();
     if failed > 0 {
         eprintln!("{failed} of {} file(s) failed", failed + rows.len());
     }

@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use qroute::app::render::short;
 use qroute::config::Config;
-use qroute::display::{Align, human_ms, table};
 use qroute::route::{Constraints, Strategy};
 
 /// What `route` and `run` share.
@@ -65,51 +63,21 @@ pub(crate) enum Format {
 pub(crate) fn run(args: &Args, config: &Config, path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let router = qroute::app::router::router(&args.route.circuit.model, config, path)?;
     let constraints = args.route.constraints()?;
-    let (jobs, mut bad) = super::load_jobs(&args.route.files)?;
-    let mut rows = vec![
-        [
-            "circuit",
-            "backend",
-            "predicted",
-            "90% interval",
-            "cost",
-            "confidence",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    let mut reasons = Vec::new();
-    let mut json = Vec::new();
-    for job in &jobs {
-        match router.recommend_circuit(&job.circuit, &job.features, &constraints) {
-            Ok(rec) => {
-                let e = &rec.chosen;
-                rows.push(vec![
-                    short(&job.name),
-                    rec.backend.clone(),
-                    human_ms(e.latency_ms),
-                    format!("{}–{}", human_ms(e.low_ms), human_ms(e.high_ms)),
-                    format!("{:.2e}", e.cost),
-                    format!("{:.2}", rec.confidence),
-                ]);
-                reasons.push(format!("{}: {}", short(&job.name), rec.reason));
-                json.push(serde_json::json!({ "circuit": job.name, "recommendation": rec }));
-            }
-            Err(e) => {
-                eprintln!("error: {}: {e}", job.name);
-                json.push(serde_json::json!({ "circuit": job.name, "error": e.to_string() }));
-                bad += 1;
-            }
+    let (jobs, bad) = super::load_jobs(&args.route.files)?;
+    let routed = qroute::app::route::recommend_all(&router, &jobs, &constraints);
+    let refused = routed.iter().filter(|r| r.result.is_err()).count();
+    for r in &routed {
+        if let Err(e) = &r.result {
+            eprintln!("error: {}: {e}", r.name);
         }
     }
     match args.format {
-        Format::Json => outln!("{}", serde_json::to_string_pretty(&json)?),
+        Format::Json => {
+            let json: Vec<_> = routed.iter().map(|r| r.to_json()).collect();
+            outln!("{}", serde_json::to_string_pretty(&json)?);
+        }
         Format::Table => {
-            out!("{}", table(&rows, Align::FirstLeft));
-            outln!();
-            for r in reasons {
-                outln!("{r}");
-            }
+            out!("{}", qroute::app::render::route_table(&routed));
             outln!(
                 "\nmodel set {}, strategy {}",
                 router.model_version(),
@@ -117,5 +85,5 @@ pub(crate) fn run(args: &Args, config: &Config, path: Option<&Path>) -> anyhow::
             );
         }
     }
-    Ok(super::code(bad == 0))
+    Ok(super::code(bad + refused == 0))
 }

@@ -33,17 +33,10 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
             for (file, why) in &report.bad_files {
                 eprintln!("error: {}: {why}", file.display());
             }
-            let summary = qroute::telemetry::summary::summarize(&report.records);
-            out!("{}", qroute::telemetry::summary::render(&summary));
-            let floor = qroute::model::artifact::Hyperparameters::default().min_fidelity;
-            match qroute::model::noise::of_records(&report.records, floor, 0) {
-                Ok(Some(r)) => outln!("{r}"),
-                Ok(None) => outln!(
-                    "repeatability: no circuit ran at least twice on every backend that \
-                     succeeded (collect with --repeat 2 or more)"
-                ),
-                Err(e) => outln!("repeatability: {e}"),
-            }
+            out!(
+                "{}",
+                qroute::app::render::telemetry_summary(&report.records)
+            );
             Ok(super::code(report.bad_files.is_empty()))
         }
         Command::Compact {
