@@ -76,8 +76,10 @@ fn a_timeout_kills_the_run_promptly_and_the_next_job_gets_a_fresh_child() {
     let took = t0.elapsed();
     assert!(matches!(r, Err(BackendError::Timeout { .. })), "{r:?}");
     assert!(took >= deadline, "returned before the deadline: {took:?}");
+    // A second of slack for the kill and the wait on a loaded two-core CI machine (200 ms
+    // was tight there); that the deadline was enforced at all is the `Timeout` above.
     assert!(
-        took < deadline + Duration::from_millis(200),
+        took < deadline + Duration::from_secs(1),
         "killed {took:?} after start"
     );
     let ok = sv.execute(&random(3, 2), &spec(10, 1, Some(60.0)));

@@ -15,37 +15,35 @@ fn qroute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_qroute"))
 }
 
-/// The least of `runs` timings of `f`: the quietest run, which the machine's noise cannot
-/// make shorter.
-fn min_time(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
-}
-
-/// Asserts that parsing `make(n)` grows linearly: 10× the input takes well under the 100×
-/// a quadratic parse would (30× leaves room for cache effects and noise).
+/// Asserts that parsing `make(n)` grows linearly, not quadratically: 10× the input must take
+/// well under the 100× a quadratic parse would.
+///
+/// The threshold is 50×, not a few times 10×: a linear parse of 100k declarations measured
+/// 21–29× the time of 10k on the CI machine (allocator and cache effects once the tables
+/// outgrow L2; perf shows malloc/free and hash-table growth, nothing that walks the input
+/// twice), and one CI run with a 30× threshold failed at 31.9×. The two sizes are timed in
+/// alternation and the quietest run of each kept, so a burst of load on the machine slows
+/// both or neither.
 fn assert_linear(what: &str, make: impl Fn(usize) -> String) {
     let small = make(10_000);
     let large = make(100_000);
     // Both parse, so the timing is of the work, not of an early error.
     parse_str(&small).unwrap_or_else(|e| panic!("{what}: {e}"));
     parse_str(&large).unwrap_or_else(|e| panic!("{what}: {e}"));
-    let t_small = min_time(5, || {
-        parse_str(&small).unwrap();
-    });
-    let t_large = min_time(3, || {
-        parse_str(&large).unwrap();
-    });
+    let time = |src: &str| {
+        let t = Instant::now();
+        parse_str(src).unwrap();
+        t.elapsed()
+    };
+    let (mut t_small, mut t_large) = (Duration::MAX, Duration::MAX);
+    for _ in 0..7 {
+        t_small = t_small.min(time(&small));
+        t_large = t_large.min(time(&large));
+    }
     let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-6);
     assert!(
-        ratio < 30.0,
-        "{what}: 100k took {t_large:?}, 10k {t_small:?} ({ratio:.1}×; linear is 10×)"
+        ratio < 50.0,
+        "{what}: 100k took {t_large:?}, 10k {t_small:?} ({ratio:.1}×; linear is 10×, quadratic 100×)"
     );
 }
 
