@@ -129,6 +129,18 @@ pub fn hash_key(key: &str) -> String {
         .collect()
 }
 
+/// The `[[api.key]]` entry of qroute.toml that accepts `key` under `name` with `scopes`: its
+/// SHA-256, never the key.
+pub fn config_entry(name: &str, key: &str, scopes: &[Scope]) -> String {
+    let scopes: Vec<String> = scopes.iter().map(|s| format!("\"{}\"", s.name())).collect();
+    format!(
+        "[[api.key]]\nname = {}\nsha256 = \"{}\"\nscopes = [{}]",
+        toml::Value::String(name.to_string()),
+        hash_key(key),
+        scopes.join(", ")
+    )
+}
+
 /// A new random key: 32 bytes from the system's random source, hex, prefixed `qr_`.
 pub fn new_key() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 32];
@@ -495,6 +507,20 @@ mod tests {
         assert_eq!(cfg.find("secret-b").unwrap().scopes, vec![Scope::Route]);
         assert!(cfg.find("secret-c").is_none());
         assert!(cfg.find("").is_none());
+    }
+
+    #[test]
+    fn a_printed_entry_accepts_its_key_whatever_the_name() {
+        let name = "ci \"nightly\" = [x]";
+        let entry = config_entry(name, "qr_k", &[Scope::Route, Scope::Jobs]);
+        assert!(
+            !entry.contains("qr_k"),
+            "the key itself is never printed: {entry}"
+        );
+        let cfg = ApiConfig::check(&section(&entry)).unwrap();
+        let key = cfg.find("qr_k").unwrap();
+        assert_eq!(key.name, name);
+        assert_eq!(key.scopes, vec![Scope::Route, Scope::Jobs]);
     }
 
     #[test]

@@ -41,6 +41,10 @@ fn json_error(e: JsonRejection) -> ApiError {
 /// The `features` object of a route request, read without building a map: each name is
 /// looked up in the schema as it is read, and what is wrong is kept for
 /// [`FeatureObject::check`] to report.
+///
+/// Hand-written because a derived map cannot refuse a repeated name: serde_json keeps the
+/// last value of a key given twice, and a client would be routed on a number it did not mean
+/// (tests/api.rs asserts the refusal).
 #[derive(Debug)]
 pub(super) struct FeatureObject {
     values: [Option<f64>; NUM_FEATURES],

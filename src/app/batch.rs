@@ -4,14 +4,29 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use std::path::{Path, PathBuf};
+
+use super::params::{RouteParams, RunParams};
+use super::router::Executors;
+use crate::circuit::qasm::ParseError;
+use crate::config::Config;
 use crate::exec::{JobReport, Runner};
 use crate::route::Constraints;
 use crate::route::Job;
+use crate::route::RouterStats;
 use crate::telemetry::TelemetryError;
 
 /// What a batch reports while it runs.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// The circuit files were read ([`BatchParams::run`] only): this many jobs will run, and
+    /// these files did not parse (they are left out).
+    Loaded {
+        /// Jobs to run.
+        jobs: usize,
+        /// The files that did not parse.
+        errors: &'a [ParseError],
+    },
     /// A job was taken by a thread.
     Started(&'a Job),
     /// A job ended (ran, or failed on every backend tried).
@@ -51,43 +66,94 @@ pub fn run(
     })
 }
 
-/// A batch run through `ex` and recorded in `telemetry`, with how long it took.
+/// Route each circuit, run it, and record every attempt as telemetry.
+///
+/// Prints per circuit the backend, where it ran (in this process when predicted far below
+/// its timeout and memory, else in an executor process), predicted and actual time and cost,
+/// then a summary against always-statevector as the model predicts it. A failed or timed-out
+/// attempt is retried on the next eligible backend (bounded, with backoff); a backend failing
+/// repeatedly is skipped by its circuit breaker. Ctrl-C stops after the running circuit and
+/// flushes the telemetry.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct BatchParams {
+    /// The circuits and their constraints.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub route: RouteParams,
+    /// How they run.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub run: RunParams,
+}
+
+/// A batch that ran, and what it was run with.
 #[derive(Debug)]
-pub struct Recorded {
+pub struct Ran {
     /// The reports.
     pub batch: Batch,
+    /// The files that did not parse.
+    pub bad_files: Vec<ParseError>,
     /// Wall time of the whole batch.
     pub elapsed: std::time::Duration,
     /// Telemetry rows written here (none behind a queue: the workers record).
     pub rows: u64,
+    /// The telemetry directory.
+    pub telemetry: PathBuf,
+    /// Whether the jobs ran behind the Redis queue.
+    pub queued: bool,
+    /// The model set's version.
+    pub model_version: String,
+    /// The router's counters after the batch.
+    pub stats: RouterStats,
 }
 
-/// `qroute run`: `jobs` routed and run by `ex` under `opts`, every attempt written to the
-/// telemetry directory `telemetry` (flushed and closed at the end, also when stopped). Here
-/// jobs run one by one; behind a queue up to `in_flight` wait on workers at once.
-#[allow(clippy::too_many_arguments)]
-pub fn run_recorded(
-    ex: &super::router::Executors,
-    telemetry: &std::path::Path,
-    opts: crate::exec::RunOptions,
-    jobs: &[Job],
-    constraints: &Constraints,
-    in_flight: usize,
-    stop: &AtomicBool,
-    progress: impl Fn(Event<'_>) + Sync,
-) -> crate::Result<Recorded> {
-    let writer = crate::telemetry::TelemetryWriter::open(telemetry, Default::default())?;
-    let runner = ex.runner(Some(&writer), opts);
-    let started = std::time::Instant::now();
-    let threads = if ex.queued { in_flight } else { 1 };
-    let batch = run(&runner, jobs, constraints, threads, stop, progress);
-    let elapsed = started.elapsed();
-    let rows = writer.close()?.rows;
-    Ok(Recorded {
-        batch: batch?,
-        elapsed,
-        rows,
-    })
+impl Ran {
+    /// Every file parsed, every job ran and succeeded, none was left by a stop.
+    pub fn all_ok(&self) -> bool {
+        let failed = self.batch.reports.iter().any(|r| r.success().is_none());
+        self.bad_files.is_empty() && !failed && self.batch.not_run == 0
+    }
+}
+
+impl BatchParams {
+    /// `qroute run`: the circuit files loaded, each job routed and run, every attempt written
+    /// to the telemetry directory (flushed and closed at the end, also when stopped). Here
+    /// jobs run one by one; behind a queue up to `in_flight` wait on workers at once. A file
+    /// that does not parse is reported by [`Event::Loaded`] and left out.
+    pub fn run(
+        &self,
+        config: &Config,
+        config_path: Option<&Path>,
+        stop: &AtomicBool,
+        progress: impl Fn(Event<'_>) + Sync,
+    ) -> crate::Result<Ran> {
+        let exec = &self.run.exec;
+        let opts = exec.options("run")?;
+        let constraints = self.route.constraints()?;
+        let loaded = super::jobs::load(&self.route.files)?;
+        let model = &self.route.circuit.model;
+        let ex = Executors::build(model, config, config_path, exec.via()?, opts.isolation)?;
+        progress(Event::Loaded {
+            jobs: loaded.jobs.len(),
+            errors: &loaded.errors,
+        });
+        let writer = crate::telemetry::TelemetryWriter::open(&exec.telemetry, Default::default())?;
+        let runner = ex.runner(Some(&writer), opts);
+        let started = std::time::Instant::now();
+        let threads = if ex.queued { self.run.in_flight } else { 1 };
+        let batch = run(&runner, &loaded.jobs, &constraints, threads, stop, progress);
+        let elapsed = started.elapsed();
+        let rows = writer.close()?.rows;
+        Ok(Ran {
+            batch: batch?,
+            bad_files: loaded.errors,
+            elapsed,
+            rows,
+            telemetry: exec.telemetry.clone(),
+            queued: ex.queued,
+            model_version: ex.router.model_version(),
+            stats: ex.router.stats(),
+        })
+    }
 }
 
 /// The one worker pool of qroute's batch work: `f(0..n)` on up to `threads` scoped threads

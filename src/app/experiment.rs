@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::AppError;
 use crate::model::artifact::Hyperparameters;
-use crate::replay::sim::{DriftResult, DriftSpec, LoadResult, LoadSpec};
+use crate::replay::sim::{Arrivals, DriftResult, DriftSpec, LoadResult, LoadSpec};
 use crate::replay::{
-    ModelSource, Policy, Replay, ReplaySpec, prepare, replay_prepared, sim, write_drift_report,
-    write_load_report, write_report, write_results,
+    ModelSource, Policy, Replay, ReplaySpec, all_policies, prepare, replay_prepared, sim,
+    write_drift_report, write_load_report, write_report, write_results,
 };
 use crate::route::RouterConfig;
 use crate::telemetry::{ExecutionRecord, read_dir};
@@ -286,4 +286,119 @@ fn figures(
     _: &mut String,
 ) -> Option<String> {
     Some("built without the `plots` feature".into())
+}
+
+/// Replay recorded full-information traces under routing policies: what each would have cost
+/// in time and money, against the oracle.
+///
+/// Each choice is scored with what that backend recorded for the circuit; a failed or
+/// timed-out choice costs its lost time plus a retry on the fastest backend. The model never
+/// sees the families it routes: --train fits one model set per fold of families without that
+/// fold; --model is refused when it was trained on a replayed family. Writes
+/// OUT/config.toml, OUT/results.parquet and OUT/report.md. Method: docs/replay.md.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct ReplayParams {
+    /// Full-information traces: telemetry directories where each circuit ran on every
+    /// backend (as `qroute collect` records).
+    #[cfg_attr(feature = "cli", arg(long, required = true, num_args = 1..))]
+    pub traces: Vec<PathBuf>,
+    /// Train the routing models on this telemetry, one model set per fold of the replayed
+    /// families, each without its fold (leave-family-out).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, num_args = 1.., conflicts_with = "model", required_unless_present = "model")
+    )]
+    pub train: Vec<PathBuf>,
+    /// Route with this model set; refused when it was trained on a replayed family.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub model: Option<PathBuf>,
+    /// Policies, comma-separated: oracle, random, round-robin, `always:<backend>`, rules-aer,
+    /// prism-auto, performance, cost, balanced, predictive, adaptive (default: all but
+    /// always:).
+    #[cfg_attr(feature = "cli", arg(long, value_delimiter = ','))]
+    pub strategies: Vec<Policy>,
+    /// Output folder, e.g. experiments/2026-11-23-mine.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub out: PathBuf,
+    /// Replace the output folder's files when it holds an earlier replay.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub force: bool,
+    /// Seed of `random`, the folds and training.
+    #[cfg_attr(feature = "cli", arg(long, short = 's', default_value_t = 0))]
+    pub seed: u64,
+    /// Folds of families with --train.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 5))]
+    pub folds: usize,
+    /// Count circuits taking longer than this many seconds as deadline misses.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub deadline: Option<f64>,
+    /// Load mode: circuits arrive as a seeded Poisson stream of this many per second and
+    /// queue for --slots servers per backend (a discrete-event simulation on the recorded
+    /// service times).
+    #[cfg_attr(feature = "cli", arg(long, conflicts_with = "load_trace"))]
+    pub load_rate: Option<f64>,
+    /// Load mode with arrivals spaced as the trace's timestamps, this many times faster.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub load_trace: Option<f64>,
+    /// Servers per backend in load mode.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1))]
+    pub slots: usize,
+    /// Drift mode: from --drift-at on, every recorded time of this backend is --drift-factor
+    /// times longer ("auto": the backend the first router strategy spent the most time on).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub drift_backend: Option<String>,
+    /// How much slower the drifted backend becomes.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 4.0))]
+    pub drift_factor: f64,
+    /// Share of the circuits (trace order) after which the drift starts.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0.5))]
+    pub drift_at: f64,
+    /// Circuits in the rolling window of drift recovery.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 25))]
+    pub drift_window: usize,
+}
+
+impl ReplayParams {
+    /// The experiment, recorded as `command` (what the user typed).
+    pub fn check(&self, command: String) -> crate::Result<ExperimentSpec> {
+        if let Some(d) = self.deadline {
+            super::params::seconds("--deadline", d)?;
+        }
+        let arrivals = match (self.load_rate, self.load_trace) {
+            (Some(rate), _) => Some(Arrivals::Poisson(rate)),
+            (None, Some(x)) => Some(Arrivals::Trace(x)),
+            (None, None) => None,
+        };
+        Ok(ExperimentSpec {
+            traces: self.traces.clone(),
+            models: match &self.model {
+                Some(p) => Models::Set(p.clone()),
+                None => Models::Train {
+                    telemetry: self.train.clone(),
+                    folds: self.folds,
+                },
+            },
+            policies: if self.strategies.is_empty() {
+                all_policies()
+            } else {
+                self.strategies.clone()
+            },
+            seed: self.seed,
+            deadline_s: self.deadline,
+            load: arrivals.map(|arrivals| LoadSpec {
+                arrivals,
+                slots: self.slots,
+            }),
+            drift: self.drift_backend.as_ref().map(|b| DriftRequest {
+                backend: (b != "auto").then(|| b.clone()),
+                factor: self.drift_factor,
+                at: self.drift_at,
+                window: self.drift_window,
+            }),
+            out: self.out.clone(),
+            force: self.force,
+            command,
+        })
+    }
 }

@@ -43,3 +43,15 @@ pub fn load(paths: &[PathBuf]) -> crate::Result<Loaded> {
     }
     Ok(loaded)
 }
+
+impl Loaded {
+    /// The jobs as rows of `qroute features`: id, file and feature vector.
+    pub fn feature_rows(self) -> Vec<crate::features::FeatureRow> {
+        let row = |j: Job| crate::features::FeatureRow {
+            circuit_id: j.circuit.id(),
+            file: j.name,
+            features: j.features,
+        };
+        self.jobs.into_iter().map(row).collect()
+    }
+}

@@ -35,10 +35,13 @@
 pub mod backends;
 pub mod batch;
 pub mod collect;
+pub mod executor;
 pub mod experiment;
 pub mod jobs;
 #[cfg(any(feature = "server", feature = "redis"))]
 pub mod logging;
+pub mod params;
+pub mod plan;
 pub mod render;
 pub mod route;
 pub mod router;
@@ -112,6 +115,15 @@ pub enum AppError {
         url: String,
         /// Why.
         source: crate::queue::QueueError,
+    },
+    /// The HTTP service could not start or failed while serving.
+    #[cfg(feature = "server")]
+    #[error("cannot {what}: {source}")]
+    Serve {
+        /// What failed (`listen on 127.0.0.1:8080`, ...).
+        what: String,
+        /// Why.
+        source: std::io::Error,
     },
     /// A value given to a command is out of range.
     #[error("{0}")]

@@ -322,3 +322,121 @@ pub fn telemetry_summary(records: &[crate::telemetry::ExecutionRecord]) -> Strin
     s.push('\n');
     s
 }
+
+/// A compaction: what was merged, and the space it saved.
+pub fn compacted(r: &crate::telemetry::compact::CompactReport) -> String {
+    use crate::display::human_bytes;
+    let mut s = format!(
+        "compacted {} file(s) with {} row(s) into {} file(s) in {} partition(s): {} -> {}",
+        r.merged_files,
+        r.rows,
+        r.written.len(),
+        r.partitions,
+        human_bytes(r.bytes_before as f64),
+        human_bytes(r.bytes_after as f64),
+    );
+    if r.leftovers_removed > 0 {
+        s += &format!(
+            "\n{} file(s) already merged by an interrupted compaction removed",
+            r.leftovers_removed
+        );
+    }
+    s
+}
+
+/// A sweep and its compaction; a failed compaction is the caller's warning to show.
+pub fn collected(c: &super::collect::Collected, out: &Path) -> String {
+    let mut s = collect_summary(&c.summary, out);
+    if let Ok(r) = &c.compaction
+        && r.merged_files > 0
+    {
+        s += &format!("\n{}", compacted(r));
+    }
+    s
+}
+
+/// A batch run: its table, its summary, and where its telemetry went.
+pub fn ran(r: &super::batch::Ran) -> String {
+    let reports = &r.batch.reports;
+    let written = if r.queued {
+        "recorded by the workers".to_string()
+    } else {
+        format!("{} row(s) in {}", r.rows, r.telemetry.display())
+    };
+    format!(
+        "{}\n{}telemetry: {written} (model set {})",
+        run_table(reports),
+        run_summary(reports, r.elapsed),
+        r.model_version
+    )
+}
+
+/// A trained model set: where it went and its leave-family-out routing scores.
+pub fn trained(t: &super::train::Trained, out: &Path) -> String {
+    let sel = &t.set.meta.metrics.cv.selection;
+    format!(
+        "{} backends trained in {:.1} s -> {} (report: {})\nleave-family-out: regret {:.3}, \
+         top-1 {:.1}%, within 10% of best {:.1}% over {} circuits",
+        t.set.backends.len(),
+        t.elapsed.as_secs_f64(),
+        out.display(),
+        t.report.display(),
+        sel.model.regret,
+        100.0 * sel.model.top1,
+        100.0 * sel.model.within_10pct,
+        sel.circuits
+    )
+}
+
+/// A replay experiment: the circuits scored and each policy, best first.
+pub fn replayed(x: &super::experiment::Experiment, out: &Path) -> String {
+    let r = &x.replay;
+    let mut s = format!(
+        "{} circuits replayed ({} left out: no backend finished them) -> {}",
+        r.circuits.len(),
+        r.unscorable,
+        out.display()
+    );
+    let mut order: Vec<&crate::replay::PolicyResult> = r.results.iter().collect();
+    order.sort_by(|a, b| a.regret.total_cmp(&b.regret));
+    for p in order {
+        s += &format!(
+            "\n  {:<14} regret {:>7.3}  best backend {:>5.1}%  slowdown p95 {:>8.2}",
+            p.policy,
+            p.regret,
+            100.0 * p.best_share,
+            p.slowdown_p95
+        );
+    }
+    s
+}
+
+/// What a Redis worker says when it starts.
+#[cfg(feature = "redis")]
+pub fn worker_started(o: &crate::queue::WorkerOptions, url: &str) -> String {
+    format!(
+        "qroute worker {} serving {} on {url} ({} at once); Ctrl-C or SIGTERM stops after the \
+         running jobs",
+        o.name,
+        o.backends.join(", "),
+        o.concurrency
+    )
+}
+
+/// What a Redis worker did, when it stops.
+#[cfg(feature = "redis")]
+pub fn worker_stopped(done: &super::worker::Stopped) -> String {
+    let s = &done.stats;
+    format!(
+        "stopped: {} executed, {} results written ({} failed runs), {} duplicates, {} \
+         reclaimed, {} dead-lettered; telemetry: {} row(s) in {}",
+        s.executed,
+        s.completed,
+        s.failed,
+        s.duplicates,
+        s.reclaimed,
+        s.dead,
+        done.rows,
+        done.telemetry.display()
+    )
+}

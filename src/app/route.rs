@@ -1,8 +1,13 @@
 //! `qroute route`: a recommendation for each job, nothing run.
 
+use std::path::Path;
+
 use serde_json::{Value, json};
 
-use crate::route::{Constraints, Job, Recommendation, RouteError, Router};
+use super::params::RouteParams;
+use crate::circuit::qasm::ParseError;
+use crate::config::Config;
+use crate::route::{Constraints, Job, Recommendation, RouteError, Router, Strategy};
 
 /// One job's recommendation, or why there is none.
 #[derive(Debug)]
@@ -31,4 +36,41 @@ pub fn recommend_all(router: &Router, jobs: &[Job], constraints: &Constraints) -
             result: router.recommend_circuit(&job.circuit, &job.features, constraints),
         })
         .collect()
+}
+
+/// Every circuit file's recommendation, and what they were routed with.
+#[derive(Debug)]
+pub struct RoutedFiles {
+    /// One per circuit file that parsed, in discovery order.
+    pub routed: Vec<Routed>,
+    /// The files that did not parse.
+    pub bad_files: Vec<ParseError>,
+    /// The model set's version.
+    pub model_version: String,
+    /// The strategy that decided.
+    pub strategy: Strategy,
+}
+
+impl RoutedFiles {
+    /// Files that did not parse plus circuits no backend may take.
+    pub fn failures(&self) -> usize {
+        let refused = self.routed.iter().filter(|r| r.result.is_err()).count();
+        self.bad_files.len() + refused
+    }
+}
+
+impl RouteParams {
+    /// `qroute route`: each circuit file routed by `config`'s router with the model set, under
+    /// the constraints; nothing runs.
+    pub fn route(&self, config: &Config, config_path: Option<&Path>) -> crate::Result<RoutedFiles> {
+        let router = super::router::router(&self.circuit.model, config, config_path)?;
+        let constraints = self.constraints()?;
+        let loaded = super::jobs::load(&self.files)?;
+        Ok(RoutedFiles {
+            routed: recommend_all(&router, &loaded.jobs, &constraints),
+            bad_files: loaded.errors,
+            model_version: router.model_version(),
+            strategy: constraints.strategy.unwrap_or(router.config().strategy),
+        })
+    }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::AppError;
-use crate::backend::{Outcome, Registry, RunSpec};
+use crate::backend::{BackendOptions, Isolation, Outcome, Precision, Registry, RunSpec};
 use crate::circuit::qasm;
 use crate::display::human_bytes;
 use crate::features::{self, Feature};
@@ -159,4 +159,74 @@ fn top_counts(counts: &BTreeMap<String, u64>) -> Vec<(&String, u64)> {
     let mut v: Vec<(&String, u64)> = counts.iter().map(|(k, v)| (k, *v)).collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     v
+}
+
+/// Run one OpenQASM 2 file on one backend and print the top counts, time, memory and
+/// fidelity.
+///
+/// The run happens in a `qroute executor` child process, so a timeout or an out-of-memory
+/// run kills the child, not this command (use --in-process to skip that).
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct SimulateParams {
+    /// Backend name (see `qroute backends`).
+    #[cfg_attr(feature = "cli", arg(long, short = 'b'))]
+    pub backend: String,
+    /// Shots to sample.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1024))]
+    pub shots: u64,
+    /// Seed of the run.
+    #[cfg_attr(feature = "cli", arg(long, short = 's', default_value_t = 0))]
+    pub seed: u64,
+    /// Kill the run after this many seconds.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub timeout: Option<f64>,
+    /// Threads the simulator may use (0: all cores).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 0))]
+    pub threads: usize,
+    /// Memory budget in bytes (default: the machine's memory).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub memory_budget: Option<u64>,
+    /// Floating-point precision, for backends that offer a choice (gpu: f32 by default;
+    /// f64 needs an adapter with SHADER_F64).
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
+    pub precision: Option<Precision>,
+    /// Run inside this process (no timeout, no isolation).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub in_process: bool,
+    /// How many bitstrings to show.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 10))]
+    pub top: usize,
+    /// The circuit.
+    pub file: PathBuf,
+}
+
+impl SimulateParams {
+    /// Runs the file as asked over `config`'s backends (see [`run`] for the two errors).
+    pub fn run(
+        &self,
+        config: &crate::config::Config,
+    ) -> crate::Result<Result<Simulation, RunFailed>> {
+        let isolation = if self.in_process {
+            Isolation::InProcess
+        } else {
+            super::process_isolation()?
+        };
+        let spec = RunSpec {
+            shots: self.shots,
+            seed: self.seed,
+            memory_budget: self.memory_budget,
+            threads: self.threads,
+            timeout: self
+                .timeout
+                .map(|t| super::params::seconds("--timeout", t))
+                .transpose()?,
+            options: BackendOptions {
+                precision: self.precision,
+                ..Default::default()
+            },
+        };
+        let registry = config.registry(&isolation)?;
+        run(&registry, &self.backend, &spec, &self.file)
+    }
 }

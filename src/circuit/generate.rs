@@ -54,14 +54,20 @@ impl GenKind {
 
 /// Unchecked generator parameters, as a user gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct GenSpec {
     /// Which circuit.
+    #[cfg_attr(feature = "cli", arg(value_enum))]
     pub kind: GenKind,
     /// Number of qubits.
+    #[cfg_attr(feature = "cli", arg(long, short = 'n'))]
     pub qubits: u32,
-    /// Number of layers (`None`: the kind's default).
+    /// Number of layers (random, clifford, brickwork, qaoa, hea). Default: 10 for random,
+    /// the qubit count for clifford and brickwork, 2 for qaoa, 3 for hea.
+    #[cfg_attr(feature = "cli", arg(long, short = 'd'))]
     pub depth: Option<u32>,
-    /// Seed of every random choice.
+    /// Seed for every random choice; the same seed gives the same circuit.
+    #[cfg_attr(feature = "cli", arg(long, short = 's', default_value_t = 0))]
     pub seed: u64,
 }
 

@@ -3,33 +3,16 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use qroute::api::auth::{Scope, hash_key, new_key};
+use qroute::api::auth::{config_entry, new_key};
+use qroute::app::params::ApiKeyParams;
 
-#[derive(clap::Args, Debug)]
-pub(crate) struct Args {
-    /// The key's name in the configuration.
-    #[arg(long, default_value = "default")]
-    name: String,
-    /// What it may do: route, jobs, admin (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "route")]
-    scopes: Vec<Scope>,
-}
-
-pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &ApiKeyParams) -> anyhow::Result<ExitCode> {
     let key = new_key().context("cannot read the system's random source")?;
     eprintln!("the key (give it to the client; it is not stored anywhere):");
     outln!("{key}");
-    eprintln!("\nadd to qroute.toml:");
-    let scopes: Vec<String> = args
-        .scopes
-        .iter()
-        .map(|s| format!("\"{}\"", s.name()))
-        .collect();
     eprintln!(
-        "[[api.key]]\nname = \"{}\"\nsha256 = \"{}\"\nscopes = [{}]",
-        args.name,
-        hash_key(&key),
-        scopes.join(", ")
+        "\nadd to qroute.toml:\n{}",
+        config_entry(&args.name, &key, &args.scopes)
     );
     Ok(ExitCode::SUCCESS)
 }

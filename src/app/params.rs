@@ -1,0 +1,370 @@
+//! What a user gives a command, as given: unchecked numbers and paths from the command line, a
+//! Python call or a host program. Each `check` (or a method named after what it returns)
+//! refuses what is out of range with the flag's name and returns the valid value the `app`
+//! functions take, so every front end checks the same way.
+//!
+//! With the `cli` feature the structs are also clap argument groups: `qroute <command>
+//! --help` shows the doc comments and defaults written here, and nowhere else. The
+//! parameters of a single command live beside the function it calls (`collect`, `train`,
+//! `experiment`, `service`, `worker`, `simulate`); here are those several commands share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::AppError;
+use super::router::Via;
+use crate::exec::{IsolationPolicy, RunOptions};
+use crate::route::{Constraints, Strategy};
+
+/// A positive number of seconds given as `flag`.
+pub(crate) fn seconds(flag: &'static str, v: f64) -> crate::Result<Duration> {
+    Ok(crate::bounds::positive(flag, v)?)
+}
+
+/// An out-of-range value of `flag`.
+pub(crate) fn invalid(flag: &str, why: impl std::fmt::Display) -> crate::Error {
+    AppError::Invalid(format!("{flag} {why}")).into()
+}
+
+/// Per-circuit settings and the model set, shared by `route`, `run` and `plan`.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct CircuitParams {
+    /// Least acceptable fidelity, in [0, 1]; 1 refuses approximate backends that may
+    /// truncate.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub min_fidelity: Option<f64>,
+    /// Shots per circuit.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 1024))]
+    pub shots: u64,
+    /// Model set directory.
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, env = "QROUTE_MODEL", default_value = "models/default")
+    )]
+    pub model: PathBuf,
+}
+
+impl CircuitParams {
+    /// The constraints of these settings, checked.
+    pub fn constraints(&self) -> crate::Result<Constraints> {
+        let c = Constraints {
+            shots: Some(self.shots),
+            min_fidelity: self.min_fidelity,
+            ..Constraints::default()
+        };
+        c.check()?;
+        Ok(c)
+    }
+}
+
+/// What `route` and `run` share: the circuits and what each decision must respect.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct RouteParams {
+    /// OpenQASM 2 files or directories (searched recursively for *.qasm).
+    #[cfg_attr(feature = "cli", arg(required = true))]
+    pub files: Vec<PathBuf>,
+    /// Strategy (default: the configuration's, else `predictive`).
+    #[cfg_attr(feature = "cli", arg(long, value_enum))]
+    pub strategy: Option<Strategy>,
+    /// Most a circuit may cost.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub max_cost: Option<f64>,
+    /// Latest acceptable finish per circuit, seconds.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub deadline: Option<f64>,
+    /// Fidelity, shots and models.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub circuit: CircuitParams,
+}
+
+impl RouteParams {
+    /// The constraints, checked once before any circuit is routed.
+    pub fn constraints(&self) -> crate::Result<Constraints> {
+        let c = Constraints {
+            strategy: self.strategy,
+            deadline: self
+                .deadline
+                .map(|d| seconds("--deadline", d))
+                .transpose()?,
+            max_cost: self.max_cost,
+            shots: Some(self.circuit.shots),
+            min_fidelity: self.circuit.min_fidelity,
+            ..Constraints::default()
+        };
+        c.check()?;
+        Ok(c)
+    }
+}
+
+/// Where jobs run: in this process or an executor process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum IsolationChoice {
+    /// In this process when predicted far below the timeout and memory limit, else in an
+    /// executor process.
+    Auto,
+    /// Always in an executor process.
+    Process,
+    /// Always in this process (no timeout).
+    InProcess,
+}
+
+/// How circuits are executed, shared by `run`, `plan --execute` and `serve`.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct ExecParams {
+    /// Telemetry directory for every attempt.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "telemetry/runs"))]
+    pub telemetry: PathBuf,
+    /// Wall-clock limit per attempt in an executor process, seconds.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 60.0))]
+    pub timeout: f64,
+    /// Where jobs run: `auto` (in-process when predicted far below the timeout and memory
+    /// limit, else an executor process), `process` or `in-process`.
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = IsolationChoice::Auto))]
+    pub isolation: IsolationChoice,
+    /// Seed of every run.
+    #[cfg_attr(feature = "cli", arg(long, short = 's', default_value_t = 0))]
+    pub seed: u64,
+    /// The Redis queue to run on instead of here.
+    #[cfg(feature = "redis")]
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub queue: RedisParams,
+}
+
+impl ExecParams {
+    /// How `what` runs jobs; refuses a timeout that is not a positive number.
+    pub fn options(&self, what: &str) -> crate::Result<RunOptions> {
+        Ok(RunOptions {
+            timeout: seconds("--timeout", self.timeout)?,
+            seed: self.seed,
+            run_id: super::run_id(what),
+            isolation: match self.isolation {
+                IsolationChoice::Auto => IsolationPolicy::default(),
+                IsolationChoice::Process => IsolationPolicy::Always,
+                IsolationChoice::InProcess => IsolationPolicy::Never,
+            },
+            baseline: Some("statevector".into()),
+        })
+    }
+
+    /// Where jobs run: on the Redis queue when one is given, else here.
+    pub fn via(&self) -> crate::Result<Via> {
+        #[cfg(feature = "redis")]
+        if let Some(q) = self.queue.check()? {
+            return Ok(Via::Queue(Box::new(q)));
+        }
+        Ok(Via::Here {
+            exe: super::process_isolation()?,
+        })
+    }
+}
+
+/// What `run` and `plan --execute` add to execution: output and queue depth.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct RunParams {
+    /// Where and how jobs run.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub exec: ExecParams,
+    /// Print JSON instead of a table.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub json: bool,
+    /// Jobs waiting on the queue at once (with --redis; without it jobs run one by one).
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 64))]
+    pub in_flight: usize,
+}
+
+/// Where a Redis queue is, for `worker` and `queue status`.
+#[cfg(feature = "redis")]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct QueueAt {
+    /// Redis URL, e.g. redis://127.0.0.1:6379 (or rediss:// for TLS).
+    #[cfg_attr(feature = "cli", arg(long, env = "QROUTE_REDIS"))]
+    pub redis: String,
+    /// Prefix of every Redis key (separate queues on one Redis).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "qroute"))]
+    pub queue_prefix: String,
+}
+
+#[cfg(feature = "redis")]
+impl QueueAt {
+    /// The queue's settings, with the defaults for the rest.
+    pub fn params(&self) -> crate::queue::QueueParams {
+        let mut p = crate::queue::QueueParams::new(&self.redis);
+        p.prefix = self.queue_prefix.clone();
+        p
+    }
+}
+
+/// `--redis` of `run` and `serve`: route to the queue instead of running here.
+#[cfg(feature = "redis")]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct RedisParams {
+    /// Redis URL: enqueue each job on its backend's stream for `qroute worker`s instead of
+    /// running it here (e.g. redis://127.0.0.1:6379).
+    #[cfg_attr(feature = "cli", arg(long, env = "QROUTE_REDIS"))]
+    pub redis: Option<String>,
+    /// Prefix of every Redis key (with --redis).
+    #[cfg_attr(feature = "cli", arg(long, default_value = "qroute"))]
+    pub queue_prefix: String,
+    /// Jobs a backend's stream may hold (with --redis); beyond it another backend is tried.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 100_000))]
+    pub max_queue_len: u64,
+    /// How long to wait for a job's result (with --redis), seconds.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 3600.0))]
+    pub result_wait: f64,
+}
+
+#[cfg(feature = "redis")]
+impl RedisParams {
+    /// The checked queue settings, when a queue is given.
+    pub fn check(&self) -> crate::Result<Option<crate::queue::QueueConfig>> {
+        let Some(url) = &self.redis else {
+            return Ok(None);
+        };
+        let mut p = crate::queue::QueueParams::new(url);
+        p.prefix = self.queue_prefix.clone();
+        p.max_len = self.max_queue_len;
+        p.result_wait = seconds("--result-wait", self.result_wait)?;
+        Ok(Some(p.check()?))
+    }
+}
+
+/// How a command shows its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Format {
+    /// Tables and lines for a reader.
+    #[default]
+    Table,
+    /// Everything in full, as JSON.
+    Json,
+}
+
+/// Recommend a backend for each circuit, with why, the predicted time and its interval,
+/// cost and confidence; nothing is run.
+///
+/// Eligibility first (Clifford-only, memory, qubit limits, availability), then the strategy
+/// ranks the rest with the model set (default models/default). `--format json` prints every
+/// recommendation in full: ranked alternatives and refused backends with reasons. How
+/// strategies score: docs/routing.md.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct RouteCommand {
+    /// The circuits and their constraints.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub route: RouteParams,
+    /// Output format: `table` (one reason per circuit) or `json` (every recommendation in
+    /// full).
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Format::Table))]
+    pub format: Format,
+}
+
+/// Print the feature vector (schema v1) of OpenQASM 2 circuits.
+///
+/// FILES may be files or directories (searched recursively for *.qasm). A file that fails to
+/// parse is reported as `file:line:col: message` and the others are still printed; the exit
+/// code is then 1. Feature definitions: docs/features.md.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct FeaturesParams {
+    /// OpenQASM 2 files or directories.
+    #[cfg_attr(feature = "cli", arg(required = true))]
+    pub files: Vec<PathBuf>,
+    /// Output format: `table` (features as rows, one column per file), `json`, or `csv`.
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_enum, default_value_t = crate::features::OutputFormat::Table)
+    )]
+    pub format: crate::features::OutputFormat,
+}
+
+/// Generate a seeded circuit and write it as OpenQASM 2.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct GenParams {
+    /// The circuit.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub spec: crate::circuit::generate::GenSpec,
+    /// Write to this file instead of standard output.
+    #[cfg_attr(feature = "cli", arg(long, short = 'o'))]
+    pub output: Option<PathBuf>,
+}
+
+/// List the configured backends: name, kind, limits, price, and whether each is available.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct BackendsParams {
+    /// Print JSON instead of a table.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub json: bool,
+}
+
+/// Make a new API key for `qroute serve`: prints the key, and on stderr the `[[api.key]]`
+/// entry (its SHA-256, never the key) to add to qroute.toml.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct ApiKeyParams {
+    /// The key's name in the configuration.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "default"))]
+    pub name: String,
+    /// What it may do: route, jobs, admin (comma-separated).
+    #[cfg_attr(
+        feature = "cli",
+        arg(long, value_delimiter = ',', default_value = "route")
+    )]
+    pub scopes: Vec<crate::api::auth::Scope>,
+}
+
+/// Serve executor-protocol requests on stdin/stdout (started by qroute itself).
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct ExecutorParams {
+    /// Address-space cap of this process, bytes.
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub memory_cap: Option<u64>,
+}
+
+/// Inspect a telemetry directory.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Subcommand))]
+pub enum TelemetryCommand {
+    /// Rows, circuits, time span, and per backend: attempts by status, success rate, and
+    /// p50/p95 wall time of successful attempts. Unreadable files are named on stderr.
+    Summary {
+        /// Telemetry directory.
+        dir: PathBuf,
+    },
+    /// Merge the small files of each date partition into one file. Safe while writers write
+    /// and readers read: no reader ever sees a row twice or misses one, and a crash loses
+    /// nothing (how: docs/telemetry.md). Unreadable files are left alone and named.
+    Compact {
+        /// Telemetry directory.
+        dir: PathBuf,
+        /// Rows per Parquet row group in merged files.
+        #[cfg_attr(feature = "cli", arg(long, default_value_t = 65_536))]
+        row_group_rows: usize,
+    },
+}
+
+/// Inspect the Redis job queue.
+#[cfg(feature = "redis")]
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "cli", derive(clap::Subcommand))]
+pub enum QueueCommand {
+    /// Backlog, pending jobs and live workers per backend; dead letters and counters.
+    Status {
+        /// The queue.
+        #[cfg_attr(feature = "cli", command(flatten))]
+        queue: QueueAt,
+        /// Print JSON instead of tables.
+        #[cfg_attr(feature = "cli", arg(long))]
+        json: bool,
+    },
+}
