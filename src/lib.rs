@@ -57,5 +57,7 @@ pub mod stats;
 #[cfg(feature = "telemetry")]
 pub mod telemetry;
 pub mod time;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use error::{Error, Result, UnknownName};

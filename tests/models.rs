@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use qroute::circuit::qasm::parse_file;
 use qroute::features::extract;
 use qroute::model::artifact::{Hyperparameters, ModeCriterion};
-use qroute::model::train::{TrainSpec, train};
 use qroute::model::{LatencyMode, ModelError, ModelSet};
+use qroute::train::{TrainSpec, train};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
@@ -190,7 +190,7 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     }
     // The largest losses: each a real loss, largest first, within the total lost.
     let s = &cv.selection;
-    assert!(s.largest_losses.len() <= qroute::model::eval::LARGEST_LOSSES);
+    assert!(s.largest_losses.len() <= qroute::train::eval::LARGEST_LOSSES);
     assert_eq!(s.model.regret > 1.0, !s.largest_losses.is_empty());
     let gaps: Vec<f64> = s
         .largest_losses
@@ -200,7 +200,7 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     assert!(gaps.iter().all(|&g| g > 0.0), "{gaps:?}");
     assert!(gaps.windows(2).all(|w| w[0] >= w[1]), "{gaps:?}");
     assert!(gaps.iter().sum::<f64>() <= s.lost_ms * (1.0 + 1e-12));
-    let report = qroute::model::report::render(&a.meta);
+    let report = qroute::train::report::render(&a.meta);
     assert!(report.contains("## Cross-validation (leave family out)"));
     assert!(report.contains("## Held-out families (ghz)"));
     assert!(report.contains("Where the models' choices lost the most time"));

@@ -311,7 +311,7 @@ pub fn telemetry_summary(records: &[crate::telemetry::ExecutionRecord]) -> Strin
     let summary = crate::telemetry::summary::summarize(records);
     let mut s = crate::telemetry::summary::render(&summary);
     let floor = crate::model::artifact::Hyperparameters::default().min_fidelity;
-    let repeat = match crate::model::noise::of_records(records, floor, 0) {
+    let repeat = match crate::train::noise::of_records(records, floor, 0) {
         Ok(Some(r)) => r.to_string(),
         Ok(None) => "repeatability: no circuit ran at least twice on every backend that \
                      succeeded (collect with --repeat 2 or more)"

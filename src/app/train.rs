@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::AppError;
 use crate::model::ModelSet;
 use crate::model::artifact::{Hyperparameters, ModeCriterion};
-use crate::model::train::{Step, TrainSpec, train};
+use crate::train::{Step, TrainSpec, train};
 
 /// A saved model set.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ pub fn run(
     })?;
     set.save(out)?;
     let report = out.join("report.md");
-    std::fs::write(&report, crate::model::report::render(&set.meta))
+    std::fs::write(&report, crate::train::report::render(&set.meta))
         .map_err(|e| AppError::io("write", &report, e))?;
     Ok(Trained {
         set,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use qroute::app::train::TrainParams;
-use qroute::model::train::Step;
+use qroute::train::Step;
 
 pub(crate) fn run(args: &TrainParams) -> anyhow::Result<ExitCode> {
     let bar = super::bar(true);

@@ -1,24 +1,17 @@
-//! Models: per backend, predicted latency (with an interval), failure/timeout risk and cost
-//! from a circuit's features.
+//! Models, for inference: per backend, predicted latency (with an interval), failure/timeout
+//! risk and cost from a circuit's features.
 //!
-//! [`train`] fits them from telemetry and evaluates them on circuit families they did not
-//! see ([`eval`]); [`artifact`] stores a [`ModelSet`] as `meta.json` plus a checksummed binary
-//! payload; prediction walks flattened forests ([`forest`]) and allocates nothing. How each
-//! part is made and why: `docs/models.md`.
+//! [`artifact`] stores a [`ModelSet`] as `meta.json` plus a checksummed binary payload;
+//! prediction walks flattened forests ([`forest`]) and allocates nothing; [`evaluation`]
+//! holds the metrics `meta.json` carries. Fitting and evaluation are `crate::train` (feature
+//! `train`), which reads telemetry; nothing here does. How each part is made and why:
+//! `docs/models.md`.
 
 pub mod artifact;
-#[cfg(feature = "train")]
-pub mod eval;
 pub mod evaluation;
 pub mod expected;
 pub mod forest;
 pub mod linear;
-#[cfg(feature = "train")]
-pub mod noise;
-#[cfg(feature = "train")]
-pub mod report;
-#[cfg(feature = "train")]
-pub mod train;
 
 use std::path::PathBuf;
 
@@ -97,10 +90,6 @@ pub enum ModelError {
     /// Training cannot start.
     #[error("{0}")]
     Data(String),
-    /// Telemetry could not be read.
-    #[error(transparent)]
-    #[cfg(feature = "telemetry")]
-    Telemetry(#[from] crate::telemetry::TelemetryError),
     /// A feature vector of another schema.
     #[error(transparent)]
     Schema(#[from] crate::features::SchemaMismatch),

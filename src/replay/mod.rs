@@ -37,12 +37,12 @@ use crate::backend::{
 use crate::circuit::Circuit as Ir;
 use crate::features::{Feature, Features};
 use crate::model::artifact::Hyperparameters;
-use crate::model::train::{Dataset, Outcome, TrainSpec, median, train_records};
 use crate::model::{ModelError, ModelSet};
 use crate::rng::Rng;
 use crate::route::{Constraints, Router, RouterConfig, Strategy};
 use crate::telemetry::{ExecutionRecord, Status};
 use crate::time::rfc3339_of;
+use crate::train::{Dataset, Outcome, TrainSpec, median, train_records};
 
 /// One way of choosing backends.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -747,9 +747,9 @@ fn median_or_zero(v: &[f64]) -> f64 {
 
 /// The record an adaptive router would have observed for a replayed choice.
 fn observed(
-    circ: &crate::model::train::Circuit,
+    circ: &crate::train::Circuit,
     backend: &str,
-    obs: &crate::model::train::Obs,
+    obs: &crate::train::Obs,
     features: &Features,
     slowdown: f64,
 ) -> ExecutionRecord {

@@ -19,9 +19,9 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use serde::Serialize;
 
 use super::{Chooser, Policy, Prepared, ReplayError, ReplaySpec, observed, percentile};
-use crate::model::train::Outcome;
 use crate::rng::Rng;
 use crate::route::{InFlight, Strategy};
+use crate::train::Outcome;
 
 /// How circuits arrive in load mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -7,18 +7,27 @@
 //! `censor_factor × timeout` (2× by default: a conservative stand-in above the bound), is
 //! left out of the latency error metrics (its true value is unknown), and counts as a
 //! failure for the risk model.
+//!
+//! Feature `train`: reads telemetry and writes [`crate::model`]'s types; an embedding host
+//! that only routes compiles none of it. [`eval`] scores predictions and routing on held-out
+//! families, [`noise`] measures how repeatable the timings are, [`report`] writes
+//! `report.md`.
+
+pub mod eval;
+pub mod noise;
+pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use super::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
-use super::eval::{self, CvPred, Metrics};
-use super::forest::{Forest, ForestParams};
-use super::linear::{Linear, terms};
-use super::{BackendModel, LatencyMode, ModelError, ModelSet};
 use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
+use crate::model::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
+use crate::model::forest::{Forest, ForestParams};
+use crate::model::linear::{Linear, terms};
+use crate::model::{BackendModel, LatencyMode, ModelError, ModelSet};
 use crate::rng::Rng;
 use crate::telemetry::{ExecutionRecord, Status};
+use eval::{CvPred, Metrics};
 
 /// What to train.
 #[derive(Debug, Clone)]
@@ -389,7 +398,7 @@ pub enum Step {
 
 /// Trains a model set: reads the telemetry, cross-validates by family, fits on every
 /// training family, evaluates the held-out families.
-pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSet, ModelError> {
+pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> crate::Result<ModelSet> {
     let mut records = Vec::new();
     let mut bad_files = Vec::new();
     for dir in &spec.telemetry {
@@ -401,7 +410,7 @@ pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> Result<ModelSe
         rows: records.len() as u64,
         bad_files,
     });
-    train_records(&records, spec, progress)
+    Ok(train_records(&records, spec, progress)?)
 }
 
 /// [`train`] on records already read (`spec.telemetry` is only recorded in the metadata).
@@ -562,7 +571,7 @@ pub fn train_records(
     let mut train_fams: Vec<String> = train_families.iter().map(|s| s.to_string()).collect();
     train_fams.sort();
     let meta = ModelMeta {
-        format_version: super::FORMAT_VERSION,
+        format_version: crate::model::FORMAT_VERSION,
         feature_schema_version: FEATURE_SCHEMA.version,
         name: spec.name.clone(),
         created_at: now_rfc3339(),

@@ -4,7 +4,7 @@
 use super::{CvPred, RuleScore, mode_index};
 use crate::model::LatencyMode;
 use crate::model::expected::expected_ms;
-use crate::model::train::{Dataset, Outcome};
+use crate::train::{Dataset, Outcome};
 
 /// The models' choice for circuit `c`: the eligible backend with the least expected time
 /// ([`expected_ms`]) against the timeout `timeout_ms`, its σ the larger of the forest's

@@ -2,11 +2,11 @@
 
 use std::fmt::Write;
 
-use super::ModelMeta;
-use super::artifact::ModeCriterion;
 use super::eval::{Evaluation, RuleScore};
 use super::noise::Repeatability;
 use crate::display::human_ms;
+use crate::model::ModelMeta;
+use crate::model::artifact::ModeCriterion;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))

@@ -16,17 +16,17 @@
 //!   means. The taken means are themselves noisy, so backends look further apart than they
 //!   are and this ceiling is, if anything, too high.
 
-use super::ModelError;
 use super::eval::Tally;
-use super::train::{Dataset, Outcome, median};
+use super::{Dataset, Outcome, median};
+use crate::model::ModelError;
 use crate::rng::Rng;
 use crate::telemetry::ExecutionRecord;
 
 /// Replicates of the simulated re-measurement.
 const DRAWS: usize = 25;
 
-use super::evaluation::NORMAL_MEDIAN_ABS;
-pub use super::evaluation::Repeatability;
+use crate::model::evaluation::NORMAL_MEDIAN_ABS;
+pub use crate::model::evaluation::Repeatability;
 
 /// The repeatability of every circuit in `records` (successes below `min_fidelity` do not
 /// count as successes; `seed` drives the simulated re-measurement).
@@ -148,7 +148,7 @@ pub(crate) fn repeatability(ds: &Dataset, circuits: &[usize], seed: u64) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::train::{Circuit, Obs};
+    use crate::train::{Circuit, Obs};
 
     fn dataset(times: &[[[f64; 2]; 2]]) -> Dataset {
         Dataset {

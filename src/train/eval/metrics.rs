@@ -4,8 +4,8 @@
 use super::{BackendMetrics, CvPred};
 use crate::model::LatencyMode;
 use crate::model::artifact::ModeCriterion;
-use crate::model::train::Dataset;
 use crate::stats::{quantile, spearman};
+use crate::train::Dataset;
 
 pub(super) fn mode_index(m: LatencyMode) -> usize {
     LatencyMode::ALL.iter().position(|&x| x == m).unwrap_or(0)

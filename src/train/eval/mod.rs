@@ -14,11 +14,11 @@
 //! `rules.rs` the scoring of the models' choice and of fixed rules. Rank correlation and
 //! quantiles are [`crate::stats`]'s.
 
-use super::LatencyMode;
-use super::artifact::Hyperparameters;
 use super::noise;
-use super::train::{Dataset, Outcome};
+use super::{Dataset, Outcome};
 use crate::features::Feature;
+use crate::model::LatencyMode;
+use crate::model::artifact::Hyperparameters;
 
 /// Held-out predictions of one backend for one circuit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,7 +30,7 @@ pub(crate) struct CvPred {
     pub(crate) risk: f64,
 }
 
-pub use super::evaluation::{
+pub use crate::model::evaluation::{
     BackendMetrics, Evaluation, LARGEST_LOSSES, Loss, Metrics, RuleScore, Selection,
 };
 
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn the_sigma_of_a_fold_comes_from_the_other_folds_only() {
-        use crate::model::train::{Circuit, Obs};
+        use crate::train::{Circuit, Obs};
         // One backend; circuit i measured at 100 ms (the last only timed out), predicted
         // ln(100) + err[i].
         let err = [0.1, 0.3, 0.5, -2.0];
