@@ -84,8 +84,9 @@ fn leave_family_out_replay_scores_every_policy_against_the_oracle() {
     // Router choices carry their prediction; rules do not.
     for c in &r.choices {
         let name = &r.results[c.policy].policy;
+        let strategy = name.trim_end_matches("+hedge");
         let routed =
-            ["performance", "cost", "balanced", "predictive", "adaptive"].contains(&name.as_str());
+            ["performance", "cost", "balanced", "predictive", "adaptive"].contains(&strategy);
         assert_eq!(c.predicted_ms.is_some(), routed, "{name}");
     }
     // Seeded: the same replay twice gives the same choices.
@@ -175,9 +176,24 @@ fn spec_for(rows: Vec<ExecutionRecord>, policies: Vec<Policy>) -> ReplaySpec {
 
 #[test]
 fn load_mode_without_contention_reproduces_the_replay_and_queues_under_load() {
-    let mut policies = all_policies();
+    // Load mode simulates whole runs: the hedged variants are replay's alone.
+    let mut policies: Vec<Policy> = all_policies()
+        .into_iter()
+        .filter(|p| !matches!(p, Policy::Hedged(_)))
+        .collect();
     policies.push("always:statevector".parse().unwrap());
     let spec = spec_for(traces(), policies);
+    let hedged = spec_for(traces(), vec!["performance+hedge".parse().unwrap()]);
+    let e = load(
+        &hedged,
+        &prepare(&hedged, |_| {}).unwrap(),
+        &LoadSpec {
+            arrivals: Arrivals::Poisson(1.0),
+            slots: 1,
+        },
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("does not simulate hedging"), "{e}");
     let prep = prepare(&spec, |_| {}).unwrap();
     let r = replay_prepared(&spec, &prep).unwrap();
     let n = r.circuits.len() as f64;
@@ -388,4 +404,55 @@ fn figures_are_written_as_svg_and_png() {
     }
     let md = qroute::replay::plot::figures_markdown(&names);
     assert!(md.contains("![Regret per policy](regret.svg)"));
+}
+
+/// Issue 31: a `+hedge` policy is scored as its strategy except where the chosen run passed
+/// its cutoff; there it hands the circuit to a backend of another family.
+#[test]
+fn issue_31_hedged_policies_differ_only_where_a_run_overran() {
+    let rows = traces();
+    let mut router = RouterConfig::default();
+    // A tight cutoff, so that this small set has overruns to hedge.
+    router.hedge.factor = 1.0;
+    router.hedge.floor_ms = 0.0;
+    let policies: Vec<Policy> = ["performance", "performance+hedge"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(policies[1].to_string(), "performance+hedge");
+    let spec = ReplaySpec {
+        traces: rows.clone(),
+        models: ModelSource::Train {
+            records: rows,
+            hyper: small_hyper(),
+            folds: 2,
+        },
+        policies,
+        router,
+        seed: 3,
+        deadline_ms: None,
+    };
+    let r = replay(&spec, |_| {}).unwrap();
+    let of = |p: usize| -> Vec<&qroute::replay::Choice> {
+        r.choices.iter().filter(|c| c.policy == p).collect()
+    };
+    let (plain, hedged) = (of(0), of(1));
+    let mut n = 0;
+    for (a, b) in plain.iter().zip(&hedged) {
+        assert_eq!((a.circuit, &a.backend), (b.circuit, &b.backend));
+        match &b.hedged_to {
+            None => assert_eq!(a.time_ms, b.time_ms, "{}", r.circuits[a.circuit].name),
+            Some(to) => {
+                n += 1;
+                let family = qroute::route::hedge::family;
+                assert_ne!(family(to), family(&b.backend));
+            }
+        }
+    }
+    assert!(
+        n > 0,
+        "a cutoff at the top of the interval is passed somewhere"
+    );
+    assert_eq!(r.results[1].hedged, n);
+    assert_eq!(r.results[0].hedged, 0);
 }

@@ -157,10 +157,19 @@ pub fn run(
     let prep = prepare(&replay_spec, &mut progress)?;
     progress("replaying");
     let replay = replay_prepared(&replay_spec, &prep)?;
+    // Load and drift simulate whole runs on their recorded times; hedging is scored by the
+    // replay only, so the hedged variants are left out of both.
+    let unhedged = ReplaySpec {
+        policies: (spec.policies.iter())
+            .filter(|p| !matches!(p, Policy::Hedged(_)))
+            .cloned()
+            .collect(),
+        ..replay_spec.clone()
+    };
     let loaded = match &spec.load {
         Some(l) => {
             progress("simulating load");
-            Some(sim::load(&replay_spec, &prep, l)?)
+            Some(sim::load(&unhedged, &prep, l)?)
         }
         None => None,
     };
@@ -181,7 +190,7 @@ pub fn run(
     let drifted = match &drift_spec {
         Some(d) => {
             progress(&format!("drifting {}", d.backend));
-            Some(sim::drift(&replay_spec, &prep, d)?)
+            Some(sim::drift(&unhedged, &prep, d)?)
         }
         None => None,
     };

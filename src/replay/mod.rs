@@ -61,6 +61,9 @@ pub enum Policy {
     PrismAuto,
     /// A router strategy with the model.
     Router(Strategy),
+    /// A router strategy whose runs are given up at their cutoff for the next-best backend
+    /// of another family ([`crate::route::Hedge`], `[router]` settings): `<strategy>+hedge`.
+    Hedged(Strategy),
 }
 
 impl fmt::Display for Policy {
@@ -73,6 +76,7 @@ impl fmt::Display for Policy {
             Policy::RulesAer => f.write_str("rules-aer"),
             Policy::PrismAuto => f.write_str("prism-auto"),
             Policy::Router(s) => write!(f, "{s}"),
+            Policy::Hedged(s) => write!(f, "{s}+hedge"),
         }
     }
 }
@@ -88,7 +92,11 @@ impl FromStr for Policy {
             "rules-aer" => Policy::RulesAer,
             "prism-auto" => Policy::PrismAuto,
             _ => {
-                if let Some(b) = s.strip_prefix("always:") {
+                if let Some(strategy) = s.strip_suffix("+hedge")
+                    && let Ok(strategy) = strategy.parse()
+                {
+                    Policy::Hedged(strategy)
+                } else if let Some(b) = s.strip_prefix("always:") {
                     if b.is_empty() {
                         return Err(crate::UnknownName::new(
                             "policy",
@@ -104,7 +112,7 @@ impl FromStr for Policy {
                             s,
                             format!(
                                 "oracle, random, round-robin, always:<backend>, rules-aer, \
-                                 prism-auto, {}",
+                                 prism-auto, {}, each of those with +hedge",
                                 Strategy::ALL.map(Strategy::as_str).join(", ")
                             ),
                         )
@@ -115,7 +123,7 @@ impl FromStr for Policy {
     }
 }
 
-/// Every policy, the router strategies included.
+/// Every policy, the router strategies and their hedged variants included.
 pub fn all_policies() -> Vec<Policy> {
     let mut v = vec![
         Policy::Oracle,
@@ -125,6 +133,7 @@ pub fn all_policies() -> Vec<Policy> {
         Policy::PrismAuto,
     ];
     v.extend(Strategy::ALL.map(Policy::Router));
+    v.extend(Strategy::ALL.map(Policy::Hedged));
     v
 }
 
@@ -230,6 +239,8 @@ pub struct Choice {
     pub lost: bool,
     /// The model's predicted time, when a router chose, ms.
     pub predicted_ms: Option<f64>,
+    /// Under a hedged policy, the backend that finished when the chosen one was given up.
+    pub hedged_to: Option<String>,
 }
 
 /// How one policy did.
@@ -255,6 +266,8 @@ pub struct PolicyResult {
     pub deadline_misses: u64,
     /// Choices that did not give a usable result.
     pub lost: u64,
+    /// Circuits whose first backend was given up at its cutoff (hedged policies).
+    pub hedged: u64,
     /// Per family: (total ms, oracle total ms).
     pub per_family: BTreeMap<String, (f64, f64)>,
 }
@@ -276,6 +289,8 @@ pub struct Replay {
     pub model_versions: Vec<String>,
     /// Telemetry rows replayed.
     pub rows: u64,
+    /// The cutoff rule of the `+hedge` policies.
+    pub hedge: crate::route::Hedge,
 }
 
 /// A backend known only from the traces: it accepts what the router asks (refusals come
@@ -387,7 +402,7 @@ impl Prepared {
         );
         let mut out = BTreeMap::new();
         for (pi, p) in policies.iter().enumerate() {
-            if let Policy::Router(_) = p {
+            if let Policy::Router(_) | Policy::Hedged(_) = p {
                 for (fold, m) in self.fold_models.iter().enumerate() {
                     out.insert(
                         (pi, fold),
@@ -470,7 +485,7 @@ impl<'a> Chooser<'a> {
                 }),
                 None,
             ),
-            Policy::Router(strategy) => {
+            Policy::Router(strategy) | Policy::Hedged(strategy) => {
                 let router = self
                     .router(pi, c)
                     .expect("a router per router policy and fold");
@@ -654,6 +669,7 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
             slowdown_p99: 0.0,
             deadline_misses: 0,
             lost: 0,
+            hedged: 0,
             per_family: BTreeMap::new(),
         })
         .collect();
@@ -682,7 +698,9 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
             // As a live router is used: the job is in flight until its result is observed.
             if let (Some(router), Some(rec)) = (chooser.router(pi, c), &rec) {
                 let _in_flight = router.begin(rec);
-                if spec.policies[pi] == Policy::Router(Strategy::Adaptive) {
+                if let Policy::Router(Strategy::Adaptive) | Policy::Hedged(Strategy::Adaptive) =
+                    spec.policies[pi]
+                {
                     router.observe(&observed(
                         circ,
                         &ds.backends[b],
@@ -692,12 +710,15 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
                     ));
                 }
             }
-            let (time_ms, cost, lost) = match ds.obs[c][b].outcome() {
-                Outcome::Ok(ms) => (ms, median_or_zero(&ds.obs[c][b].costs), false),
-                Outcome::Lost(ms) => (ms + oms, median_or_zero(&ds.obs[c][b].costs) + ocost, true),
-                Outcome::Ineligible => (oms, ocost, false),
+            let scored = match (&spec.policies[pi], &rec) {
+                (Policy::Hedged(_), Some(rec)) => {
+                    hedged(prep, c, rec, b, &spec.router.hedge, (oms, ocost))
+                }
+                _ => unhedged(&ds.obs[c][b], (oms, ocost)),
             };
+            let (time_ms, cost, lost) = (scored.time_ms, scored.cost, scored.lost);
             let r = &mut results[pi];
+            r.hedged += scored.hedged_to.is_some() as u64;
             r.total_ms += time_ms;
             r.total_cost += cost;
             r.lost += lost as u64;
@@ -717,6 +738,7 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
                 cost,
                 lost,
                 predicted_ms: rec.map(|r| r.chosen.latency_ms),
+                hedged_to: scored.hedged_to.map(|h| ds.backends[h].clone()),
             });
         }
     }
@@ -738,7 +760,82 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
         backends: ds.backends.clone(),
         model_versions: prep.model_versions(),
         rows: prep.rows,
+        hedge: spec.router.hedge,
     })
+}
+
+/// What one choice cost, by the recorded outcomes.
+struct Scored {
+    time_ms: f64,
+    cost: f64,
+    lost: bool,
+    /// The backend that finished after a hedge.
+    hedged_to: Option<usize>,
+}
+
+/// A choice run to its end: its recorded time, or when it was lost the time it lost plus a
+/// retry on the fastest backend (`oracle`: that backend's time and cost).
+fn unhedged(obs: &crate::train::Obs, oracle: (f64, f64)) -> Scored {
+    let own = median_or_zero(&obs.costs);
+    let (time_ms, cost, lost) = match obs.outcome() {
+        Outcome::Ok(ms) => (ms, own, false),
+        Outcome::Lost(ms) => (ms + oracle.0, own + oracle.1, true),
+        Outcome::Ineligible => (oracle.0, oracle.1, false),
+    };
+    Scored {
+        time_ms,
+        cost,
+        lost,
+        hedged_to: None,
+    }
+}
+
+/// A choice under [`crate::route::Hedge`]: a backend whose recorded time (successful or
+/// lost) passes its cutoff costs the cutoff (and that share of its recorded cost) and hands
+/// the circuit to the best-ranked alternative of another family, at most `hedge.max` times.
+/// A backend that finishes, or is lost, within its cutoff is scored as [`unhedged`], so the
+/// two differ only where a run overran: the runner's rule without a free slot to race on.
+fn hedged(
+    prep: &Prepared,
+    c: usize,
+    rec: &crate::route::Recommendation,
+    first: usize,
+    hedge: &crate::route::Hedge,
+    oracle: (f64, f64),
+) -> Scored {
+    let ds = &prep.ds;
+    let eligible = prep.eligible(c);
+    let index = |n: &str| ds.backends.iter().position(|b| b == n);
+    let usable = |n: &str| index(n).is_some_and(|i| eligible.contains(&i));
+    let (mut spent_ms, mut spent_cost) = (0.0, 0.0);
+    let mut tried: Vec<String> = Vec::new();
+    let (mut b, mut est) = (first, &rec.chosen);
+    loop {
+        let name = &ds.backends[b];
+        tried.push(name.clone());
+        let obs = &ds.obs[c][b];
+        let next = (tried.len() <= hedge.max as usize)
+            .then(|| hedge.next(rec, name, &tried, usable))
+            .flatten();
+        let cutoff = hedge.cutoff_ms(est);
+        let overran = match obs.outcome() {
+            Outcome::Ok(ms) | Outcome::Lost(ms) => (ms > cutoff).then_some(ms),
+            Outcome::Ineligible => None,
+        };
+        let (Some(ms), Some(e)) = (overran, next) else {
+            let end = unhedged(obs, oracle);
+            return Scored {
+                time_ms: spent_ms + end.time_ms,
+                cost: spent_cost + end.cost,
+                hedged_to: (tried.len() > 1).then_some(b),
+                ..end
+            };
+        };
+        spent_ms += cutoff;
+        spent_cost += median_or_zero(&obs.costs) * cutoff / ms;
+        b = index(&e.backend).expect("usable backends are in the traces");
+        est = e;
+    }
 }
 
 fn median_or_zero(v: &[f64]) -> f64 {

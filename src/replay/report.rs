@@ -85,6 +85,7 @@ pub fn write_results(replay: &Replay, path: &Path) -> std::io::Result<()> {
 /// Renders `report.md`; `command` is the command line that made it.
 pub fn write_report(replay: &Replay, command: &str) -> String {
     let mut s = String::new();
+    let hedge = &replay.hedge;
     let families: std::collections::BTreeSet<&str> =
         replay.circuits.iter().map(|c| c.family.as_str()).collect();
     let _ = writeln!(s, "# Replay report\n");
@@ -104,7 +105,12 @@ pub fn write_report(replay: &Replay, command: &str) -> String {
         "Each policy's choice is scored with what that backend recorded for the circuit (median \
          successful wall time and cost); a choice that timed out, failed or fell below the \
          fidelity floor costs the time it lost plus a retry on the fastest backend. Regret = \
-         total time / the oracle's. The models never saw the families they route.\n"
+         total time / the oracle's. The models never saw the families they route. A \
+         `+hedge` policy gives a run up at its cutoff ({}× the top of its 90% interval, at least \
+         {} ms) for the next-best backend of another family, at most {} time(s) per circuit: \
+         the time until the cutoff is lost and the alternative's recorded time added \
+         (docs/replay.md).\n",
+        hedge.factor, hedge.floor_ms, hedge.max
     );
     let mut order: Vec<usize> = (0..replay.results.len()).collect();
     order.sort_by(|&a, &b| {
@@ -115,14 +121,14 @@ pub fn write_report(replay: &Replay, command: &str) -> String {
     let _ = writeln!(s, "## Policies\n");
     let _ = writeln!(
         s,
-        "| policy | total time | regret | to the best backend | cost | slowdown p50 / p95 / p99 | lost | deadline misses |"
+        "| policy | total time | regret | to the best backend | cost | slowdown p50 / p95 / p99 | lost | hedged | deadline misses |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|---:|---:|---:|");
     for &i in &order {
         let r = &replay.results[i];
         let _ = writeln!(
             s,
-            "| {} | {} | {:.3} | {:.1}% | {:.3e} | {:.2} / {:.2} / {:.2} | {} | {} |",
+            "| {} | {} | {:.3} | {:.1}% | {:.3e} | {:.2} / {:.2} / {:.2} | {} | {} | {} |",
             r.policy,
             human_ms(r.total_ms),
             r.regret,
@@ -132,6 +138,7 @@ pub fn write_report(replay: &Replay, command: &str) -> String {
             r.slowdown_p95,
             r.slowdown_p99,
             r.lost,
+            r.hedged,
             r.deadline_misses
         );
     }

@@ -167,6 +167,7 @@ pub fn load(
     prep: &Prepared,
     load: &LoadSpec,
 ) -> Result<Vec<LoadResult>, ReplayError> {
+    unhedged_only(spec, "load")?;
     if load.slots == 0 {
         return Err(ReplayError::Data(
             "load mode needs at least one slot per backend".into(),
@@ -310,12 +311,28 @@ pub fn load(
     Ok(out)
 }
 
+/// Load and drift simulate whole runs on their recorded times; a hedged policy would be
+/// scored as if it never hedged, so it is refused rather than mislabelled.
+fn unhedged_only(spec: &ReplaySpec, mode: &str) -> Result<(), ReplayError> {
+    match spec
+        .policies
+        .iter()
+        .find(|p| matches!(p, Policy::Hedged(_)))
+    {
+        Some(p) => Err(ReplayError::Data(format!(
+            "{mode} mode does not simulate hedging; leave `{p}` out of its policies"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Routes every policy of `spec` through a drift of one backend.
 pub fn drift(
     spec: &ReplaySpec,
     prep: &Prepared,
     drift: &DriftSpec,
 ) -> Result<Vec<DriftResult>, ReplayError> {
+    unhedged_only(spec, "drift")?;
     let ds = &prep.ds;
     let Some(db) = ds.backends.iter().position(|b| *b == drift.backend) else {
         return Err(ReplayError::UnknownBackend {

@@ -24,6 +24,9 @@ pub const MAX_EXPLORE_RATE: f64 = 0.2;
 /// telemetry_retention = 1000     # recent decisions kept for statistics
 /// budget = 10.0                  # total spend, for the budget-utilisation statistic
 /// prediction_cache = 1024        # feature vectors whose predictions are kept (0: none)
+/// hedge_factor = 3.0             # give a run up past 3× the top of its 90% interval...
+/// hedge_floor_ms = 250           # ...but never before 250 ms
+/// max_hedges = 1                 # backends given up per job (0: never hedge)
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -76,6 +79,13 @@ pub struct RouterSection {
     /// Feature vectors whose model predictions are kept for the next decision about the same
     /// circuit (rounded up to a power of two); 0 keeps none.
     pub prediction_cache: Option<usize>,
+    /// A run still going past this many times the upper end of its 90% interval is given up
+    /// for the next-best backend of another family (at least 1; default 3).
+    pub hedge_factor: Option<f64>,
+    /// Nor before this many milliseconds (default 250).
+    pub hedge_floor_ms: Option<f64>,
+    /// Most backends given up per job; 0 never hedges (default 1, at most 8).
+    pub max_hedges: Option<u32>,
 }
 
 /// Most entries of the prediction cache (about 1 KiB each).
@@ -137,6 +147,8 @@ pub struct RouterConfig {
     pub budget: Option<f64>,
     /// Feature vectors whose predictions are kept (0: none).
     pub prediction_cache: usize,
+    /// When a run is given up for another backend.
+    pub hedge: super::hedge::Hedge,
 }
 
 impl Default for RouterConfig {
@@ -230,6 +242,26 @@ impl RouterSection {
         if slots == 0 {
             return Err(bad("slots", 0, "must be at least 1"));
         }
+        let defaults = super::hedge::Hedge::default();
+        let max_hedges = self.max_hedges.unwrap_or(defaults.max);
+        if max_hedges > 8 {
+            return Err(bad("max_hedges", max_hedges, "must be at most 8"));
+        }
+        let hedge = super::hedge::Hedge {
+            factor: finite_in(
+                "hedge_factor",
+                self.hedge_factor.unwrap_or(defaults.factor),
+                1.0,
+                1e6,
+            )?,
+            floor_ms: finite_in(
+                "hedge_floor_ms",
+                self.hedge_floor_ms.unwrap_or(defaults.floor_ms),
+                0.0,
+                1e9,
+            )?,
+            max: max_hedges,
+        };
         let prediction_cache = self.prediction_cache.unwrap_or(1024);
         if prediction_cache > MAX_PREDICTION_CACHE {
             return Err(bad(
@@ -284,6 +316,7 @@ impl RouterSection {
                 .map(|b| finite_in("budget", b, 0.0, f64::MAX))
                 .transpose()?,
             prediction_cache,
+            hedge,
         })
     }
 }

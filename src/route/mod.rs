@@ -48,6 +48,7 @@
 
 mod cache;
 pub mod config;
+pub mod hedge;
 mod job;
 mod online;
 pub mod router;
@@ -60,6 +61,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use config::{RouterConfig, RouterConfigError, RouterSection};
+pub use hedge::Hedge;
 pub use job::Job;
 pub use router::{InFlight, ModelWatcher, Observation, Router};
 pub use stats::{CacheStats, RouterStats};
