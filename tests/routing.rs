@@ -591,7 +591,8 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
     ]);
     let cfg = RouterSection {
         breaker_failures: Some(2),
-        breaker_cooldown: Some(0.3),
+        // Long enough that the checks below, on a loaded machine, come before it ends.
+        breaker_cooldown: Some(1.5),
         retry_backoff_ms: Some(1.0),
         ..Default::default()
     };
@@ -632,7 +633,7 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
         rec.ineligible
     );
     // After the cooldown one trial goes through; it fails and the breaker reopens.
-    std::thread::sleep(Duration::from_millis(350));
+    std::thread::sleep(Duration::from_millis(1550));
     let rep = runner.run(3, &job, &perf).unwrap();
     assert_eq!(rep.attempts[0].backend, "statevector");
     assert_eq!(r.stats().realtime.load["statevector"].breaker, "open");
@@ -871,4 +872,105 @@ fn a_watched_model_directory_is_reloaded_when_it_changes() {
         RouterSection::default(),
     ));
     assert!(quiet.watch_models(fixture()).is_none());
+}
+
+/// Issue 31: a run predicted fast that overruns its cutoff is given up and the circuit runs
+/// on the next-best backend of another family — killed in an executor process, or left behind
+/// on its thread in this one; the given-up attempt is recorded as `hedged` (censored at its
+/// cutoff) and the counts are the winner's.
+#[test]
+fn issue_31_an_overrunning_run_is_given_up_for_another_family() {
+    // A 22-qubit Clifford circuit: seconds on a dense state vector, a blink on a tableau.
+    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
+    for layer in 0..10 {
+        for i in 0..22 {
+            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
+        }
+    }
+    src += " measure q -> c;";
+    let (c, _) = qasm(&src);
+    let job = Job::new("clifford-22", c);
+    let isolated = Config {
+        backends: qroute::config::BackendsSection {
+            builtin: Some(vec!["statevector".into(), "stabilizer".into()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .registry(&Isolation::Process {
+        exe: common::qroute_exe().into(),
+    })
+    .unwrap();
+    // `always`: the state vector runs in a process, killed at the cutoff. `auto`: predicted at
+    // 1 ms it runs here, watched, and is left behind; the tableau after it runs here too.
+    for (policy, here) in [
+        (IsolationPolicy::Always, false),
+        (IsolationPolicy::default(), true),
+    ] {
+        // The models say the state vector takes 1 ms and the tableau 50: both wrong.
+        let m = synthetic(
+            &[
+                ("statevector", fixed(1.0, 1.0)),
+                ("stabilizer", fixed(50.0, 1.0)),
+            ],
+            0.05,
+        );
+        let cfg = RouterSection {
+            hedge_factor: Some(1.0),
+            hedge_floor_ms: Some(100.0),
+            ..Default::default()
+        };
+        let r = Router::new(
+            m,
+            registry(&["statevector", "stabilizer"]),
+            cfg.check().unwrap(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let writer = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+        let opts = RunOptions {
+            timeout: Duration::from_secs(120),
+            seed: 1,
+            run_id: "t".into(),
+            isolation: policy,
+            baseline: None,
+        };
+        let started = std::time::Instant::now();
+        let rep = Runner::new(&r, Some(&isolated), Some(&writer), opts)
+            .run(0, &job, &with(Strategy::Performance))
+            .unwrap();
+        let took = started.elapsed();
+        let tried: Vec<(&str, Status, bool)> = rep
+            .attempts
+            .iter()
+            .map(|a| (a.backend.as_str(), a.status, a.isolated))
+            .collect();
+        assert_eq!(
+            tried,
+            [
+                ("statevector", Status::Hedged, !here),
+                ("stabilizer", Status::Ok, !here)
+            ],
+            "{policy:?}"
+        );
+        let given_up = rep.attempts[0].error.as_deref().unwrap();
+        assert!(given_up.contains("hedging cutoff of 100 ms"), "{given_up}");
+        assert_eq!(
+            rep.outcome.as_ref().unwrap().counts.values().sum::<u64>(),
+            1024
+        );
+        assert!(rep.error.is_none(), "{:?}", rep.error);
+        // The cutoff plus the tableau's run, not the state vector's seconds (a generous bound
+        // for a loaded machine).
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        writer.close().unwrap();
+        let rows = read_dir(dir.path()).unwrap().records;
+        let hedged: Vec<_> = rows.iter().filter(|r| r.status == Status::Hedged).collect();
+        assert_eq!(hedged.len(), 1);
+        assert_eq!(hedged[0].backend, "statevector");
+        // Censored at the cutoff: max(1 × the top of the interval, the 100 ms floor).
+        assert_eq!(hedged[0].timeout_ms, Some(100.0));
+        assert_eq!(hedged[0].wall_ms, Some(100.0));
+        // A hedge is not a failure: the state vector's breaker stays closed.
+        assert_eq!(r.stats().realtime.load["statevector"].breaker, "closed");
+    }
 }

@@ -328,7 +328,8 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
         ),
         "{stdout}"
     );
-    // 10 attempts: statuses cycle ok, failed, timeout, ineligible; ok rows have wall 1.5 + i
+    // 10 attempts: statuses cycle ok, failed, timeout, ineligible (none hedged); ok rows have
+    // wall 1.5 + i
     // for i = 0, 4, 8, so p50 = 5.5 and p95 = 5.5 + 0.9 · 4 = 9.1 (interpolated at position
     // 0.95 · 2, as every percentile qroute prints; src/stats.rs).
     let line = stdout
@@ -345,6 +346,7 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
             "3",
             "2",
             "2",
+            "0",
             "37.5%",
             "5.500",
             "9.100"

@@ -400,6 +400,9 @@ pub enum Status {
     Timeout,
     /// The backend refused it before running.
     Ineligible,
+    /// It was given up at its hedging cutoff for another backend (`[router]` `hedge_factor`);
+    /// `timeout_ms` holds the cutoff: a censored observation, not a failure of the backend.
+    Hedged,
 }
 
 impl Status {
@@ -410,6 +413,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Timeout => "timeout",
             Status::Ineligible => "ineligible",
+            Status::Hedged => "hedged",
         }
     }
 
@@ -420,6 +424,7 @@ impl Status {
             "failed" => Status::Failed,
             "timeout" => Status::Timeout,
             "ineligible" => Status::Ineligible,
+            "hedged" => Status::Hedged,
             _ => return None,
         })
     }

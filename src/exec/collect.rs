@@ -316,7 +316,8 @@ pub fn collect(
         let rec = done.record;
         match rec.status {
             Status::Ok => summary.ok += 1,
-            Status::Timeout => summary.timeout += 1,
+            // A sweep runs every attempt to its timeout (execute_and_record never hedges).
+            Status::Timeout | Status::Hedged => summary.timeout += 1,
             Status::Ineligible => summary.ineligible += 1,
             Status::Failed => summary.failed += 1,
         }

@@ -12,5 +12,5 @@ pub mod plan;
 mod record;
 mod runner;
 
-pub use record::{Check, Recorded, execute_and_record};
+pub use record::{Check, Recorded, execute_and_record, execute_watched};
 pub use runner::{Attempt, IsolationPolicy, JobReport, RunOptions, Runner};

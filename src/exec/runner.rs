@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Check, execute_and_record};
+use super::{Check, execute_and_record, execute_watched};
 use crate::backend::{Backend, BackendKind, CircuitFacts, Outcome, Registry, RunSpec};
 use crate::features::{Feature, Features};
 use crate::route::{Constraints, Job, Recommendation, RouteError, Router};
@@ -211,7 +211,13 @@ impl<'a> Runner<'a> {
             baseline_ms: self.baseline(&job.features, &c),
         };
         let mut backoff = cfg.retry_backoff;
-        for attempt in 0..cfg.max_attempts {
+        let mut tried: Vec<String> = Vec::new();
+        let mut hedges = 0u32;
+        let mut hedged_last = false;
+        for attempt in 0..cfg.max_attempts + cfg.hedge.max {
+            if attempt >= cfg.max_attempts + hedges {
+                break;
+            }
             // A planned job tries its planned backend first; when that cannot take it now
             // (e.g. its breaker is open), the router chooses freely.
             let planned_rec = match planned {
@@ -254,10 +260,18 @@ impl<'a> Runner<'a> {
                     break;
                 }
             };
-            if attempt > 0 {
+            // A hedge is no failure of the backend: the next one starts at once.
+            if attempt > 0 && !hedged_last {
                 std::thread::sleep(backoff);
                 backoff *= 2;
             }
+            // Hedging: a cutoff when another family could take over.
+            let registry = self.router.registry();
+            let usable = |n: &str| !c.exclude.iter().any(|x| x == n) && registry.get(n).is_some();
+            let cutoff = (hedges < cfg.hedge.max)
+                .then(|| cfg.hedge.next(&rec, &rec.backend, &tried, usable))
+                .flatten()
+                .map(|_| Duration::from_secs_f64(cfg.hedge.cutoff_ms(&rec.chosen) / 1e3));
             let Some(backend) = self.place(&rec, &job.features) else {
                 report.error = Some(format!(
                     "backend {} vanished from the registry",
@@ -265,28 +279,83 @@ impl<'a> Runner<'a> {
                 ));
                 break;
             };
-            let isolated = self
+            let mut isolated = self
                 .isolated
                 .is_some_and(|r| r.get(&rec.backend).is_some_and(|b| Arc::ptr_eq(b, backend)))
                 || backend.kind() == BackendKind::External;
             let mut spec: RunSpec = self.router.run_spec(&c);
             spec.seed = self.opts.seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            spec.timeout = Some(self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX)));
+            let limit = self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX));
+            // A remote backend keeps its own timeout: its worker runs the job.
+            let cut = cutoff.filter(|&k| k < limit && !backend.records_remotely());
+            spec.timeout = Some(limit);
             let queue_wait = submitted.elapsed();
             let guard = self.router.begin(&rec);
             let base = self.record(n, attempt, job, &rec);
-            let done = execute_and_record(
-                backend.as_ref(),
-                &job.circuit,
-                &job.features,
-                &spec,
-                Check::Done,
-                base,
-                &self.host,
-            );
+            let run = |b: &Arc<dyn Backend>, spec: &RunSpec, base| {
+                let (circuit, features) = (&job.circuit, &job.features);
+                execute_and_record(
+                    b.as_ref(),
+                    circuit,
+                    features,
+                    spec,
+                    Check::Done,
+                    base,
+                    &self.host,
+                )
+            };
+            let done = match cut {
+                // An executor process is killed at the cutoff.
+                Some(k) if isolated => run(
+                    backend,
+                    &RunSpec {
+                        timeout: Some(k),
+                        ..spec.clone()
+                    },
+                    base,
+                ),
+                // Here, the run is watched on a thread and left behind at the cutoff; when too
+                // many are left behind, the job goes to a process after all.
+                Some(k) => {
+                    let (circuit, features) = (&job.circuit, &job.features);
+                    let process = self.isolated.and_then(|r| r.get(&rec.backend));
+                    match execute_watched(
+                        backend,
+                        circuit,
+                        features,
+                        &spec,
+                        base.clone(),
+                        &self.host,
+                        k,
+                    ) {
+                        Some(done) => done,
+                        None => match process {
+                            Some(p) => {
+                                isolated = true;
+                                run(
+                                    p,
+                                    &RunSpec {
+                                        timeout: Some(k),
+                                        ..spec.clone()
+                                    },
+                                    base,
+                                )
+                            }
+                            None => run(backend, &spec, base),
+                        },
+                    }
+                }
+                None => run(backend, &spec, base),
+            };
             drop(guard);
             let (mut row, result, elapsed) = (done.record, done.result, done.elapsed);
             row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
+            // Killed at the cutoff, not at the job's own limit: given up for another family.
+            hedged_last = cut.is_some() && row.status == Status::Timeout;
+            if hedged_last {
+                row.status = Status::Hedged;
+                hedges += 1;
+            }
             let mut a = Attempt {
                 backend: rec.backend.clone(),
                 isolated,
@@ -309,11 +378,28 @@ impl<'a> Runner<'a> {
                     None
                 }
             };
+            if hedged_last {
+                a.error = Some(format!(
+                    "still running at its hedging cutoff of {:.0} ms: given up for another \
+                     backend family",
+                    cut.unwrap_or_default().as_secs_f64() * 1e3
+                ));
+            }
             self.router.observe(&row);
             if let Some(w) = self.writer.filter(|_| !backend.records_remotely()) {
                 w.write(&row)?;
             }
             c.exclude.push(rec.backend.clone());
+            tried.push(rec.backend.clone());
+            if hedged_last {
+                // The next run is of another family: its sibling would overrun too.
+                let family = crate::route::hedge::family(&rec.backend);
+                c.exclude.extend(
+                    (registry.iter().map(|b| b.name()))
+                        .filter(|n| crate::route::hedge::family(n) == family)
+                        .map(str::to_string),
+                );
+            }
             if report.recommendation.is_none() {
                 report.recommendation = Some(rec);
             }

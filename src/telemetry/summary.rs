@@ -21,6 +21,8 @@ pub struct BackendSummary {
     pub timeout: u64,
     /// Ineligible attempts.
     pub ineligible: u64,
+    /// Attempts given up at their hedging cutoff.
+    pub hedged: u64,
     /// Median wall time of successful attempts, ms.
     pub p50_wall_ms: Option<f64>,
     /// 95th percentile of the same (interpolated, [`crate::stats`]).
@@ -77,6 +79,7 @@ pub fn summarize(records: &[ExecutionRecord]) -> Summary {
             Status::Failed => s.failed += 1,
             Status::Timeout => s.timeout += 1,
             Status::Ineligible => s.ineligible += 1,
+            Status::Hedged => s.hedged += 1,
         }
     }
     let backends = by
@@ -120,6 +123,7 @@ pub fn render(s: &Summary) -> String {
             "failed",
             "timeout",
             "ineligible",
+            "hedged",
             "success",
             "p50 ms",
             "p95 ms",
@@ -135,6 +139,7 @@ pub fn render(s: &Summary) -> String {
             b.failed.to_string(),
             b.timeout.to_string(),
             b.ineligible.to_string(),
+            b.hedged.to_string(),
             b.success_rate()
                 .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
             ms(b.p50_wall_ms),

@@ -233,7 +233,8 @@ impl Dataset {
                         o.approx_ms.push(wall);
                     }
                 }
-                Status::Timeout => {
+                // A hedged run was cut at its cutoff: censored there, as a timeout is.
+                Status::Timeout | Status::Hedged => {
                     o.timeouts += 1;
                     o.timeout_ms = o.timeout_ms.max(r.timeout_ms.unwrap_or(wall));
                 }

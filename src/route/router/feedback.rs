@@ -123,7 +123,8 @@ impl Router {
                 self.config.breaker_failures,
                 self.config.breaker_cooldown,
             ),
-            Status::Ineligible => {}
+            // Given up at a cutoff: the run was slow, not broken.
+            Status::Ineligible | Status::Hedged => {}
         }
         st.tally.observed(rec);
     }
