@@ -244,7 +244,7 @@ fn backends_lists_builtins_and_configured_plugins() {
     )
     .unwrap();
     let out = Command::new(common::qroute_exe())
-        .args(["backends", "--json", "--config"])
+        .args(["backends", "--format", "json", "--config"])
         .arg(&cfg)
         .output()
         .unwrap();
@@ -263,6 +263,27 @@ fn backends_lists_builtins_and_configured_plugins() {
     assert_eq!(names, ["statevector", "mps-32", "external:fake"]);
     assert_eq!(v[2]["available"], true);
     assert_eq!(v[2]["price"]["per_core_second"], 0.5);
+
+    // A configured external backend answers to its plain name too (#32).
+    let circuit = dir.path().join("bell.qasm");
+    std::fs::write(
+        &circuit,
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n",
+    )
+    .unwrap();
+    for name in ["fake", "external:fake"] {
+        let out = Command::new(common::qroute_exe())
+            .args(["simulate", "--backend", name, "--config"])
+            .arg(&cfg)
+            .arg(&circuit)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     std::fs::write(
         &cfg,

@@ -216,3 +216,37 @@ fn the_gpu_backend_runs_in_executor_processes() {
     assert_eq!(b.metadata.get("adapter"), a.metadata.get("adapter"));
     assert!(b.peak_memory.is_some());
 }
+
+#[test]
+fn the_adapter_is_named_and_a_software_rasteriser_says_so() {
+    let g = gpu();
+    if !common::gpu_or_skip(&g) {
+        return;
+    }
+    let device = g
+        .device()
+        .expect("an available GPU backend names its device");
+    // Mesa's lavapipe (CI's driver) is llvmpipe, a CPU device: it must not pass for a GPU.
+    assert_eq!(
+        device.contains("llvmpipe"),
+        device.contains("software rasteriser"),
+        "{device}"
+    );
+    // Listed the same way, and without the Vulkan loader's noise on a headless machine (#32).
+    let out = std::process::Command::new(common::qroute_exe())
+        .args(["backends", "--format", "json"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "driver noise: {err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "gpu")
+        .expect("gpu is listed");
+    assert_eq!(listed["device"], device.as_str());
+}

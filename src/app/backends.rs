@@ -22,6 +22,9 @@ pub struct BackendInfo {
     pub available: bool,
     /// Why not, when it cannot.
     pub unavailable_reason: Option<String>,
+    /// The device it runs on, where worth saying (the GPU adapter; a software rasteriser
+    /// is named as such).
+    pub device: Option<String>,
     #[serde(skip)]
     dense: bool,
 }
@@ -43,6 +46,7 @@ pub fn list(registry: &Registry) -> Vec<BackendInfo> {
                 price: b.price(),
                 available: reason.is_none(),
                 unavailable_reason: reason,
+                device: b.device(),
                 dense: b.kind() == BackendKind::Statevector,
             }
         })
@@ -84,7 +88,10 @@ pub fn render(list: &[BackendInfo]) -> String {
             },
             format!("{} / {} / {}", p.per_core_second, p.per_shot, p.per_task),
             match &b.unavailable_reason {
-                None => "available".into(),
+                None => match &b.device {
+                    Some(d) => format!("available on {d}"),
+                    None => "available".into(),
+                },
                 Some(r) => format!("unavailable: {r}"),
             },
         ]);

@@ -483,6 +483,12 @@ pub trait Backend: Send + Sync {
     fn version(&self) -> String {
         String::new()
     }
+
+    /// The device it runs on, where that is worth saying: a GPU adapter's name, with a
+    /// software rasteriser named as such. `None` for the CPU engines.
+    fn device(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Common eligibility, phrased with numbers: no opaque gates, the backend's qubit limit,

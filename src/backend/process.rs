@@ -492,6 +492,10 @@ impl Backend for ProcessBackend {
     fn version(&self) -> String {
         self.version.clone()
     }
+
+    fn device(&self) -> Option<String> {
+        self.rules.as_ref().and_then(|r| r.device())
+    }
 }
 
 /// Peak resident memory of this process since the last [`reset_peak_memory`], in bytes

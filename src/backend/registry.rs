@@ -112,7 +112,7 @@ impl Registry {
                         return Err(RegistryError::EmptyCommand { name: name.clone() });
                     }
                     let full = format!("external:{name}");
-                    if reg.get(&full).is_some() {
+                    if reg.exact(&full).is_some() {
                         return Err(RegistryError::Duplicate { name: full });
                     }
                     let cmd = command.iter().map(OsString::from).collect();
@@ -124,7 +124,7 @@ impl Registry {
     }
 
     fn push(&mut self, b: Arc<dyn Backend>) -> Result<(), RegistryError> {
-        if self.get(b.name()).is_some() {
+        if self.exact(b.name()).is_some() {
             return Err(RegistryError::Duplicate {
                 name: b.name().to_string(),
             });
@@ -133,8 +133,17 @@ impl Registry {
         Ok(())
     }
 
-    /// The backend called `name`.
+    /// The backend called `name`. A configured external backend also answers to its plain
+    /// name (`aer` for `external:aer`) when no other backend is called that.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Backend>> {
+        self.exact(name).or_else(|| {
+            (!name.starts_with("external:"))
+                .then(|| self.exact(&format!("external:{name}")))
+                .flatten()
+        })
+    }
+
+    fn exact(&self, name: &str) -> Option<&Arc<dyn Backend>> {
         self.backends.iter().find(|b| b.name() == name)
     }
 

@@ -8,6 +8,6 @@ use qroute::config::Config;
 
 pub(crate) fn run(args: &BackendsParams, config: &Config) -> anyhow::Result<ExitCode> {
     let backends = list(&config.registry(&qroute::app::process_isolation()?)?);
-    super::show(args.json, &backends, || render(&backends))?;
+    super::show(args.output.json(), &backends, || render(&backends))?;
     Ok(ExitCode::SUCCESS)
 }

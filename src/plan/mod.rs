@@ -219,9 +219,11 @@ pub(crate) type Table = Vec<Vec<Option<(f64, f64)>>>;
 
 /// Plans a batch. See the module docs for the method.
 pub fn plan(router: &Router, jobs: &[Job], req: &PlanRequest) -> Result<Plan, PlanError> {
-    let names: Vec<&str> = req.slots.0.iter().map(|(n, _)| n.as_str()).collect();
-    for n in &names {
-        if router.registry().get(n).is_none() {
+    // Slots name backends as the user wrote them (`aer` for `external:aer`); the plan names
+    // each by its full name, which is what routing and execution use.
+    let mut canonical = Vec::with_capacity(req.slots.0.len());
+    for (n, k) in &req.slots.0 {
+        let Some(b) = router.registry().get(n) else {
             return Err(PlanError::UnknownBackend {
                 name: n.to_string(),
                 known: router
@@ -231,8 +233,14 @@ pub fn plan(router: &Router, jobs: &[Job], req: &PlanRequest) -> Result<Plan, Pl
                     .collect::<Vec<_>>()
                     .join(", "),
             });
-        }
+        };
+        canonical.push((b.name().to_string(), *k));
     }
+    let req = &PlanRequest {
+        slots: Slots(canonical),
+        ..req.clone()
+    };
+    let names: Vec<&str> = req.slots.0.iter().map(|(n, _)| n.as_str()).collect();
     let mut c = req.constraints.clone();
     c.strategy = Some(Strategy::Performance);
     c.deadline = None;

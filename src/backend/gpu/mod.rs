@@ -518,6 +518,18 @@ impl Backend for GpuBackend {
         self.price
     }
 
+    fn device(&self) -> Option<String> {
+        let info = &context().as_ref().ok()?.info;
+        Some(if info.device_type == wgpu::DeviceType::Cpu {
+            format!(
+                "software rasteriser {} ({:?}), not a GPU",
+                info.name, info.backend
+            )
+        } else {
+            format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend)
+        })
+    }
+
     fn availability(&self) -> Availability {
         match context() {
             Ok(_) => Availability::Available,

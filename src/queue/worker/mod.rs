@@ -151,13 +151,18 @@ impl Worker {
         if opts.backends.is_empty() {
             return Err(bad("a worker needs at least one backend".into()));
         }
-        for b in &opts.backends {
-            if registry.get(b).is_none() {
-                let known: Vec<&str> = registry.iter().map(|b| b.name()).collect();
-                return Err(bad(format!(
-                    "unknown backend `{b}` (known: {})",
-                    known.join(", ")
-                )));
+        let mut opts = opts;
+        for b in &mut opts.backends {
+            // A worker listens on the stream of the full name (`external:aer` for `aer`).
+            match registry.get(b) {
+                Some(found) => *b = found.name().to_string(),
+                None => {
+                    let known: Vec<&str> = registry.iter().map(|b| b.name()).collect();
+                    return Err(bad(format!(
+                        "unknown backend `{b}` (known: {})",
+                        known.join(", ")
+                    )));
+                }
             }
         }
         if !(1..=crate::bounds::MAX_THREADS).contains(&opts.concurrency) {
@@ -169,7 +174,6 @@ impl Worker {
         let streams = opts.backends.iter().map(|b| queue.stream(b)).collect();
         // Running entries are refreshed by heartbeats: often enough that none goes idle
         // for a visibility timeout while it runs.
-        let mut opts = opts;
         opts.heartbeat = opts
             .heartbeat
             .min(queue.params.visibility_timeout / 3)
