@@ -266,7 +266,12 @@ fn run_executes_records_and_compares() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("3 of 3 circuit(s) ran"), "{stdout}");
-    assert!(stdout.contains("always-statevector would take"), "{stdout}");
+    // The baseline is prism-auto, and its time is labelled a prediction (#32).
+    assert!(
+        stdout.contains("prism-auto (baseline): predicted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("as predicted"), "{stdout}");
     let rows = qroute::telemetry::read_dir(dir.path()).unwrap().records;
     assert_eq!(rows.len(), 3);
     for r in &rows {

@@ -184,7 +184,7 @@ fn performance_ranks_by_expected_time_including_risk() {
         .unwrap();
     assert_eq!(rec.backend, "mps-64");
     assert!(
-        rec.reason.contains("5.0× faster than statevector"),
+        rec.reason.contains("by expected time") && rec.reason.contains("5.0× below statevector"),
         "{}",
         rec.reason
     );

@@ -57,6 +57,10 @@ use std::path::{Path, PathBuf};
 use crate::backend::Isolation;
 use crate::config::Config;
 
+/// The backend `run` compares a batch with: prism-q's own rule-based dispatch, which is what
+/// a user gets without qroute (always-statevector was a baseline nobody would choose, #32).
+pub const BASELINE: &str = "prism-auto";
+
 /// What assembling or running a command can fail on beyond the layers' own errors.
 ///
 /// As in the other modules' errors, a cause is kept in its field and said in the message,

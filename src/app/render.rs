@@ -77,7 +77,8 @@ pub fn run_summary(reports: &[JobReport], elapsed: Duration) -> String {
         human_ms(predicted),
         cost
     );
-    // The same circuits always on statevector, as the model predicts it.
+    // The same circuits on the baseline (what a user of prism-q alone gets), as the model
+    // predicts it: a prediction, labelled so, over the circuits the baseline can take.
     let both: Vec<(f64, f64)> = reports
         .iter()
         .filter_map(|r| Some((r.success()?.wall_ms?, r.baseline_ms?)))
@@ -87,9 +88,10 @@ pub fn run_summary(reports: &[JobReport], elapsed: Duration) -> String {
         let (a, b): (f64, f64) = both
             .iter()
             .fold((0.0, 0.0), |(x, y), (a, b)| (x + a, y + b));
+        let base = super::BASELINE;
         s.push_str(&format!(
-            "always-statevector would take {} (as the model predicts it) on the {} circuit(s) it \
-             can take; routed, they took {}: {}{}\n",
+            "{base} (baseline): predicted {} on the {} circuit(s) it can take; routed, they \
+             took {} measured: {} than {base} as predicted{}\n",
             human_ms(b),
             both.len(),
             human_ms(a),
@@ -99,10 +101,10 @@ pub fn run_summary(reports: &[JobReport], elapsed: Duration) -> String {
                 format!("{:.1}× slower", a / b.max(1e-9))
             },
             if refused > 0 {
-                format!("; statevector cannot take the other {refused}")
+                format!("; {base} cannot take the other {refused}")
             } else {
                 String::new()
-            }
+            },
         ));
     }
     for (isolated, label) in [(false, "in-process"), (true, "executor process")] {

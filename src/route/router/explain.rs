@@ -43,6 +43,17 @@ pub(super) fn explain(
         push_ms(s, c.high_ms);
         s.push(')');
     };
+    // Performance and balanced rank by expected time (the model's median plus what the
+    // timeout risk and the queue add), so that is the number said first; the median is said
+    // too where the two differ.
+    let expected = |s: &mut String, e: &Estimate| {
+        push_ms(s, e.expected_ms);
+        if (e.expected_ms - e.latency_ms).abs() > 0.005 * e.latency_ms {
+            s.push_str(" (median ");
+            push_ms(s, e.latency_ms);
+            s.push_str(" plus timeout risk and queue)");
+        }
+    };
     s.push_str(&c.backend);
     let Some(n) = next else {
         s.push_str(" is the only eligible backend; predicted ");
@@ -61,14 +72,18 @@ pub(super) fn explain(
             interval(&mut s);
         }
         Strategy::Performance => {
-            s.push_str(" is fastest: predicted ");
-            interval(&mut s);
-            s.push_str(", ");
+            s.push_str(" is fastest by expected time: ");
+            expected(&mut s, c);
+            s.push_str(", 90% ");
+            push_ms(&mut s, c.low_ms);
+            s.push('–');
+            push_ms(&mut s, c.high_ms);
+            s.push_str("; ");
             push_fixed(&mut s, n.expected_ms / c.expected_ms, 1);
-            s.push_str("× faster than ");
+            s.push_str("× below ");
             s.push_str(&n.backend);
             s.push_str(" (");
-            push_ms(&mut s, n.latency_ms);
+            push_ms(&mut s, n.expected_ms);
             s.push(')');
         }
         _ => {
@@ -76,14 +91,18 @@ pub(super) fn explain(
             push_fixed(&mut s, cfg.performance_weight * 100.0, 0);
             s.push('/');
             push_fixed(&mut s, cfg.cost_weight * 100.0, 0);
-            s.push_str(" latency/cost score: predicted ");
-            interval(&mut s);
-            s.push_str(" at ");
+            s.push_str(" score of expected time and cost: ");
+            expected(&mut s, c);
+            s.push_str(", 90% ");
+            push_ms(&mut s, c.low_ms);
+            s.push('–');
+            push_ms(&mut s, c.high_ms);
+            s.push_str(", at ");
             push_sci3(&mut s, c.cost);
             s.push_str("; next ");
             s.push_str(&n.backend);
             s.push_str(" (");
-            push_ms(&mut s, n.latency_ms);
+            push_ms(&mut s, n.expected_ms);
             s.push_str(", ");
             push_sci3(&mut s, n.cost);
             s.push(')');
@@ -127,8 +146,8 @@ mod tests {
             (
                 Strategy::Performance,
                 Some(&b),
-                "mps-64 is fastest: predicted 12.3 µs (90%: 6.15 µs–24.6 µs), 3414.6× faster \
-                 than statevector (42.0 ms)",
+                "mps-64 is fastest by expected time: 12.3 µs, 90% 6.15 µs–24.6 µs; 3414.6× \
+                 below statevector (42.0 ms)",
             ),
             (
                 Strategy::Cost,
@@ -139,8 +158,8 @@ mod tests {
             (
                 Strategy::Balanced,
                 Some(&b),
-                "mps-64 has the best 70/30 latency/cost score: predicted 12.3 µs (90%: 6.15 \
-                 µs–24.6 µs) at 2.500e-9; next statevector (42.0 ms, 1.250e-6)",
+                "mps-64 has the best 70/30 score of expected time and cost: 12.3 µs, 90% \
+                 6.15 µs–24.6 µs, at 2.500e-9; next statevector (42.0 ms, 1.250e-6)",
             ),
             (
                 Strategy::Performance,
@@ -151,5 +170,37 @@ mod tests {
         for (strategy, next, want) in cases {
             assert_eq!(explain(strategy, &a, next, &cfg), want, "{strategy}");
         }
+    }
+
+    /// #32: the runner-up had the smaller median, the choice the smaller expected time (the
+    /// runner-up's timeout risk); the reason says the quantity it ranked by, so the named
+    /// runner-up never looks better on the stated criterion.
+    #[test]
+    fn reasons_state_the_ranked_quantity_not_a_median_that_contradicts_it() {
+        let cfg = RouterConfig::default();
+        let chosen = estimate("factored-stabilizer", 0.147, 1.0e-6);
+        let runner_up = Estimate {
+            expected_ms: 0.400,
+            ..estimate("prism-auto", 0.133, 1.013e-6)
+        };
+        let r = explain(Strategy::Balanced, &chosen, Some(&runner_up), &cfg);
+        assert_eq!(
+            r,
+            "factored-stabilizer has the best 70/30 score of expected time and cost: 147 µs, \
+             90% 73.5 µs–294 µs, at 1.000e-6; next prism-auto (400 µs, 1.013e-6)"
+        );
+        let risky = Estimate {
+            expected_ms: 2.0,
+            ..estimate("statevector", 1.0, 1.0e-6)
+        };
+        let slower = estimate("mps-64", 5.0, 1.0e-6);
+        let r = explain(Strategy::Performance, &risky, Some(&slower), &cfg);
+        assert!(
+            r.starts_with(
+                "statevector is fastest by expected time: 2.00 ms (median 1.00 ms plus timeout \
+                 risk and queue)"
+            ),
+            "{r}"
+        );
     }
 }
