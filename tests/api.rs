@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const BELL: &str = "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[2]; creg c[2]; h q[0]; cx q[0], q[1]; t q[1]; measure q -> c;";
+/// [`BELL`] as Qiskit 2's `qasm3.dumps` writes it.
+const BELL3: &str = "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit[2] q;\nh q[0];\ncx q[0], q[1];\nt q[1];\nc[0] = measure q[0];\nc[1] = measure q[1];\n";
 
 fn state(model_dir: &std::path::Path, limits: ApiLimits) -> AppState {
     AppState::new(
@@ -107,6 +109,16 @@ async fn route_takes_qasm_or_features_and_agrees_with_the_library() {
         )
         .unwrap();
     assert_eq!(v["backend"], want.backend.as_str());
+    // The same circuit in OpenQASM 3 (#32).
+    let (s3, v3) = call(
+        &app,
+        "POST",
+        "/v1/route",
+        Some(json!({"qasm": BELL3, "constraints": {"strategy": "performance"}}).to_string()),
+    )
+    .await;
+    assert_eq!(s3, StatusCode::OK, "{v3}");
+    assert_eq!(v3["backend"], v["backend"]);
     assert!(
         v["ineligible"]
             .as_array()

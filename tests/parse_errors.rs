@@ -18,8 +18,41 @@ fn err(src: &str) -> ParseError {
 fn cases() -> Vec<(String, u32, u32, &'static str)> {
     let h = |body: &str| format!("{H}{body}");
     vec![
-        ("OPENQASM 3.0;\nqreg q[1];".into(), 1, 10, "version 3.0"),
-        ("qreg q[1];".into(), 1, 1, "expected the header"),
+        ("OPENQASM 4.0;\nqreg q[1];".into(), 1, 10, "version 4.0"),
+        ("// nothing\n".into(), 2, 1, "expected the header"),
+        // OpenQASM 3 outside the gate-model subset: refused where it stands (#32).
+        (
+            "OPENQASM 3.0;\nqubit[2] q;\nfor int i in [0:1] { }".into(),
+            3,
+            1,
+            "`for` loops: not supported",
+        ),
+        (
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[1] q;\nctrl @ x q[0];".into(),
+            4,
+            1,
+            "gate modifiers",
+        ),
+        (
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit[2] q;\nif (c[1]) { x q[1]; }"
+                .into(),
+            5,
+            5,
+            "one bit of a 2-bit register",
+        ),
+        (
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit c;\nqubit q;\nif (c) { x q; } else { y q; }"
+                .into(),
+            5,
+            17,
+            "`else` branches",
+        ),
+        (
+            "OPENQASM 3.0;\nqubit q;\nint x = 3;".into(),
+            3,
+            1,
+            "classical variables (`int`)",
+        ),
         (
             "OPENQASM 2.0\nqreg q[1];".into(),
             2,

@@ -18,7 +18,7 @@ use crate::route::{Constraints, RouteError, RouterStats};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RouteRequest {
-    /// OpenQASM 2 text.
+    /// OpenQASM 2 or 3 text.
     #[serde(default)]
     qasm: Option<String>,
     /// Features by name (every feature of the schema).
@@ -209,7 +209,7 @@ pub(super) async fn route(
         _ => {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "give exactly one of `qasm` (OpenQASM 2 text) and `features` (an object of \
+                "give exactly one of `qasm` (OpenQASM 2 or 3 text) and `features` (an object of \
                  every feature by name)",
             ));
         }
@@ -309,7 +309,7 @@ fn parse_limited(
 pub(super) struct PlanCircuit {
     /// A label for the plan.
     name: String,
-    /// OpenQASM 2 text.
+    /// OpenQASM 2 or 3 text.
     qasm: String,
 }
 
@@ -468,7 +468,7 @@ pub(super) struct JobRequest {
     /// A label (default: `job`).
     #[serde(default)]
     name: Option<String>,
-    /// OpenQASM 2 text.
+    /// OpenQASM 2 or 3 text.
     qasm: String,
     #[serde(default)]
     constraints: Constraints,

@@ -86,7 +86,7 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "description": "exactly one of qasm and features",
             "properties": {
-                "qasm": {"type": "string", "description": "OpenQASM 2.0 text (no includes but qelib1.inc)"},
+                "qasm": {"type": "string", "description": "OpenQASM 2.0 or 3 text (no includes but qelib1.inc and stdgates.inc)"},
                 "features": {"type": "object", "additionalProperties": num(), "description": "every feature of docs/features.md by name, each once"},
                 "constraints": schema_ref("Constraints")
             }
@@ -137,7 +137,7 @@ fn schemas() -> Value {
             "required": ["qasm"],
             "properties": {
                 "name": string(),
-                "qasm": {"type": "string", "description": "OpenQASM 2.0 text"},
+                "qasm": {"type": "string", "description": "OpenQASM 2.0 or 3 text"},
                 "constraints": schema_ref("Constraints")
             }
         },

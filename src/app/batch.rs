@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::params::{RouteParams, RunParams};
 use super::router::Executors;
-use crate::circuit::qasm::ParseError;
+use crate::circuit::qasm::{ParseError, ParseWarning};
 use crate::config::Config;
 use crate::exec::{JobReport, Runner};
 use crate::route::Constraints;
@@ -26,6 +26,8 @@ pub enum Event<'a> {
         jobs: usize,
         /// The files that did not parse.
         errors: &'a [ParseError],
+        /// What parsed but is worth a warning.
+        warnings: &'a [ParseWarning],
     },
     /// A job was taken by a thread.
     Started(&'a Job),
@@ -135,6 +137,7 @@ impl BatchParams {
         progress(Event::Loaded {
             jobs: loaded.jobs.len(),
             errors: &loaded.errors,
+            warnings: &loaded.warnings,
         });
         let writer = crate::telemetry::TelemetryWriter::open(&exec.telemetry, Default::default())?;
         let runner = ex.runner(Some(&writer), opts);

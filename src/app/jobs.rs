@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::AppError;
 use crate::circuit::files::{corpus_tags, discover};
-use crate::circuit::qasm::{self, ParseError};
+use crate::circuit::qasm::{ParseError, ParseWarning, QasmParser};
 use crate::route::Job;
 
 /// The jobs of some paths, and the files that did not parse.
@@ -15,6 +15,8 @@ pub struct Loaded {
     pub jobs: Vec<Job>,
     /// The files that did not, with position and message.
     pub errors: Vec<ParseError>,
+    /// What parsed but is worth a warning (a file without its `OPENQASM` header).
+    pub warnings: Vec<ParseWarning>,
 }
 
 /// Every `*.qasm` file under `paths` (files as given, directories searched recursively) as a
@@ -28,10 +30,13 @@ pub fn load(paths: &[PathBuf]) -> crate::Result<Loaded> {
     let mut loaded = Loaded {
         jobs: Vec::with_capacity(files.len()),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
+    let parser = QasmParser::new();
     for p in files {
-        match qasm::parse_file(&p) {
-            Ok(c) => {
+        match parser.parse_file_warned(&p) {
+            Ok((c, warnings)) => {
+                loaded.warnings.extend(warnings);
                 let (source, family) = corpus_tags(&p);
                 let mut job = Job::new(p.display().to_string(), c);
                 job.source = source;

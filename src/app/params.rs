@@ -146,7 +146,7 @@ impl ExecParams {
                 IsolationChoice::Process => IsolationPolicy::Always,
                 IsolationChoice::InProcess => IsolationPolicy::Never,
             },
-            baseline: Some("statevector".into()),
+            baseline: Some(super::BASELINE.into()),
         })
     }
 
@@ -169,9 +169,9 @@ pub struct RunParams {
     /// Where and how jobs run.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub exec: ExecParams,
-    /// Print JSON instead of a table.
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub json: bool,
+    /// How to print: `table` or `json`.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub output: Output,
     /// Jobs waiting on the queue at once (with --redis; without it jobs run one by one).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 64))]
     pub in_flight: usize,
@@ -246,6 +246,26 @@ pub enum Format {
     Json,
 }
 
+/// `--format table|json` of every command that prints a result (`--json`, the older spelling
+/// of some commands, still works).
+#[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct Output {
+    /// Output format: `table` or `json` (everything in full).
+    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Format::Table))]
+    pub format: Format,
+    /// The same as `--format json`.
+    #[cfg_attr(feature = "cli", arg(long, hide = true))]
+    pub json: bool,
+}
+
+impl Output {
+    /// Whether to print JSON.
+    pub fn json(&self) -> bool {
+        self.json || self.format == Format::Json
+    }
+}
+
 /// Recommend a backend for each circuit, with why, the predicted time and its interval,
 /// cost and confidence; nothing is run.
 ///
@@ -259,10 +279,10 @@ pub struct RouteCommand {
     /// The circuits and their constraints.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub route: RouteParams,
-    /// Output format: `table` (one reason per circuit) or `json` (every recommendation in
-    /// full).
-    #[cfg_attr(feature = "cli", arg(long, value_enum, default_value_t = Format::Table))]
-    pub format: Format,
+    /// How to print: `table` (one reason per circuit) or `json` (every recommendation in
+    /// full, with ranked alternatives and refused backends).
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub output: Output,
 }
 
 /// Print the feature vector (schema v1) of OpenQASM 2 circuits.
@@ -300,9 +320,9 @@ pub struct GenParams {
 #[derive(Debug, Clone)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
 pub struct BackendsParams {
-    /// Print JSON instead of a table.
-    #[cfg_attr(feature = "cli", arg(long))]
-    pub json: bool,
+    /// How to print: `table` or `json`.
+    #[cfg_attr(feature = "cli", command(flatten))]
+    pub output: Output,
 }
 
 /// Make a new API key for `qroute serve`: prints the key, and on stderr the `[[api.key]]`
@@ -363,8 +383,8 @@ pub enum QueueCommand {
         /// The queue.
         #[cfg_attr(feature = "cli", command(flatten))]
         queue: QueueAt,
-        /// Print JSON instead of tables.
-        #[cfg_attr(feature = "cli", arg(long))]
-        json: bool,
+        /// How to print: `table` or `json`.
+        #[cfg_attr(feature = "cli", command(flatten))]
+        output: Output,
     },
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::params::{CircuitParams, RunParams, invalid, seconds};
 use super::router::{Executors, Via};
-use crate::circuit::qasm::ParseError;
+use crate::circuit::qasm::{ParseError, ParseWarning};
 use crate::config::Config;
 use crate::exec::IsolationPolicy;
 use crate::exec::plan::{Executed, execute};
@@ -81,6 +81,8 @@ pub struct Planned {
     pub executed: Option<Executed>,
     /// The files that did not parse (left out).
     pub bad_files: Vec<ParseError>,
+    /// What parsed but is worth a warning.
+    pub warnings: Vec<ParseWarning>,
 }
 
 impl Planned {
@@ -119,6 +121,7 @@ impl PlanParams {
             plan: p,
             executed,
             bad_files: loaded.errors,
+            warnings: loaded.warnings,
         })
     }
 }

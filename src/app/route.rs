@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::params::RouteParams;
-use crate::circuit::qasm::ParseError;
+use crate::circuit::qasm::{ParseError, ParseWarning};
 use crate::config::Config;
 use crate::route::{Constraints, Job, Recommendation, RouteError, Router, Strategy};
 
@@ -45,6 +45,8 @@ pub struct RoutedFiles {
     pub routed: Vec<Routed>,
     /// The files that did not parse.
     pub bad_files: Vec<ParseError>,
+    /// What parsed but is worth a warning.
+    pub warnings: Vec<ParseWarning>,
     /// The model set's version.
     pub model_version: String,
     /// The strategy that decided.
@@ -69,6 +71,7 @@ impl RouteParams {
         Ok(RoutedFiles {
             routed: recommend_all(&router, &loaded.jobs, &constraints),
             bad_files: loaded.errors,
+            warnings: loaded.warnings,
             model_version: router.model_version(),
             strategy: constraints.strategy.unwrap_or(router.config().strategy),
         })

@@ -7,6 +7,7 @@ use qroute::features::OutputFormat;
 
 pub(crate) fn run(args: &FeaturesParams) -> anyhow::Result<ExitCode> {
     let loaded = qroute::app::jobs::load(&args.files)?;
+    super::show_warnings(&loaded.warnings);
     super::show_bad_files(&loaded.errors);
     let failed = loaded.errors.len();
     let rows = loaded.feature_rows();

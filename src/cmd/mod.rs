@@ -60,6 +60,10 @@ pub(crate) fn show_bad_files(errors: &[qroute::circuit::qasm::ParseError]) {
     errors.iter().for_each(|e| eprintln!("error: {e}"));
 }
 
+pub(crate) fn show_warnings(warnings: &[qroute::circuit::qasm::ParseWarning]) {
+    warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+}
+
 /// `value` as pretty JSON with `json`, else `text()` for a reader.
 pub(crate) fn show<T>(json: bool, value: &T, text: impl FnOnce() -> String) -> anyhow::Result<()>
 where

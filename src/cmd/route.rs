@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use qroute::app::params::{Format, RouteCommand};
+use qroute::app::params::RouteCommand;
 use qroute::config::Config;
 
 pub(crate) fn run(
@@ -12,6 +12,7 @@ pub(crate) fn run(
     path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let r = args.route.route(config, path)?;
+    super::show_warnings(&r.warnings);
     super::show_bad_files(&r.bad_files);
     for (name, e) in r
         .routed
@@ -21,7 +22,7 @@ pub(crate) fn run(
         eprintln!("error: {name}: {e}");
     }
     let json: Vec<_> = r.routed.iter().map(|r| r.to_json()).collect();
-    super::show(args.format == Format::Json, &json, || {
+    super::show(args.output.json(), &json, || {
         let table = qroute::app::render::route_table(&r.routed);
         format!(
             "{table}\nmodel set {}, strategy {}\n",

@@ -14,8 +14,15 @@ pub(crate) fn run(
 ) -> anyhow::Result<ExitCode> {
     let bar = super::bar(true);
     let ran = args.run(config, path, super::stop_on_ctrl_c()?, |e| match e {
-        Event::Loaded { jobs, errors } => {
-            bar.suspend(|| errors.iter().for_each(|e| eprintln!("error: {e}")));
+        Event::Loaded {
+            jobs,
+            errors,
+            warnings,
+        } => {
+            bar.suspend(|| {
+                super::show_warnings(warnings);
+                super::show_bad_files(errors);
+            });
             bar.set_length(jobs as u64);
         }
         Event::Started(job) => bar.set_message(render::short(&job.name)),
@@ -27,6 +34,8 @@ pub(crate) fn run(
         eprintln!("interrupted: {} circuit(s) not run", done.not_run);
     }
     let all = serde_json::json!({ "jobs": done.reports, "stats": ran.stats });
-    super::show(args.run.json, &all, || format!("{}\n", render::ran(&ran)))?;
+    super::show(args.run.output.json(), &all, || {
+        format!("{}\n", render::ran(&ran))
+    })?;
     Ok(super::code(ran.all_ok()))
 }

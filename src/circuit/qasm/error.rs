@@ -84,17 +84,28 @@ pub enum ParseErrorKind {
     /// Bytes that are not UTF-8.
     #[error("the file is not valid UTF-8")]
     InvalidUtf8,
-    /// The first statement is not `OPENQASM 2.x;`.
-    #[error("expected the header `OPENQASM 2.0;`, found {found}")]
+    /// An empty file: no header and nothing else. (A file with statements and no header
+    /// is read as version 2.0, with a warning.)
+    #[error("expected the header `OPENQASM 2.0;` or `OPENQASM 3.0;`, found {found}")]
     MissingHeader {
         /// What was found instead.
         found: String,
     },
-    /// A version other than 2.x.
-    #[error("OpenQASM version {version} is not supported (only 2.0)")]
+    /// A version other than 2.x and 3.x.
+    #[error("OpenQASM version {version} is not supported (2.x and 3.x are)")]
     UnsupportedVersion {
         /// The version written.
         version: String,
+    },
+    /// An OpenQASM 3 construct outside the gate-model subset qroute reads.
+    #[error(
+        "{what}: not supported (qroute reads the gate-model subset of OpenQASM 3: qubit and \
+         bit declarations, gates and their definitions, measure, reset, barrier, gphase, and \
+         `if` on a register's value)"
+    )]
+    Unsupported {
+        /// What was found, e.g. "`for` loops".
+        what: String,
     },
     /// A gate name that was never defined.
     #[error("unknown gate `{name}`{}", if *.qelib1_hint { " (it is defined in qelib1.inc: add `include \"qelib1.inc\";`)" } else { "" })]

@@ -1,4 +1,5 @@
-//! Tokens of OpenQASM 2, read straight from the source bytes without allocating.
+//! Tokens of OpenQASM 2 and the gate-model subset of OpenQASM 3, read straight from the
+//! source bytes without allocating.
 
 use super::error::ParseErrorKind;
 
@@ -22,6 +23,8 @@ pub(crate) enum Tok {
     RBrace,
     Arrow,
     EqEq,
+    /// `=` (OpenQASM 3's `c[0] = measure q[0];`).
+    Assign,
     Plus,
     Minus,
     Star,
@@ -77,7 +80,7 @@ impl Token {
 }
 
 impl Tok {
-    const ALL: [Tok; 20] = [
+    const ALL: [Tok; 21] = [
         Tok::Ident,
         Tok::Int,
         Tok::Real,
@@ -92,6 +95,7 @@ impl Tok {
         Tok::RBrace,
         Tok::Arrow,
         Tok::EqEq,
+        Tok::Assign,
         Tok::Plus,
         Tok::Minus,
         Tok::Star,
@@ -269,6 +273,16 @@ impl<'s> Lexer<'s> {
             b'=' if src.get(start + 1) == Some(&b'=') => {
                 self.pos += 2;
                 Tok::EqEq
+            }
+            b'=' => self.single(Tok::Assign),
+            // OpenQASM 3's constants π, τ and ℇ (euler) are identifiers of their own.
+            0xCF if matches!(src.get(start + 1), Some(0x80 | 0x84)) => {
+                self.pos += 2;
+                Tok::Ident
+            }
+            0xE2 if src.get(start + 1..start + 3) == Some(&[0x84, 0x87]) => {
+                self.pos += 3;
+                Tok::Ident
             }
             _ => {
                 // Report the whole character, not one byte of it.

@@ -118,6 +118,11 @@ impl QasmParser {
 
     /// Parses OpenQASM text.
     pub fn parse_str(&self, src: &str) -> Result<Circuit, ParseError> {
+        self.parse_str_warned(src).map(|(c, _)| c)
+    }
+
+    /// Parses OpenQASM text; also returns what was accepted but is worth a warning.
+    pub fn parse_str_warned(&self, src: &str) -> Result<(Circuit, Vec<ParseWarning>), ParseError> {
         if src.len() as u64 > self.limits.max_source_bytes {
             return Err(whole_file_error(
                 None,
@@ -140,12 +145,50 @@ impl QasmParser {
 
     /// Reads and parses a file; its `include`s are resolved relative to it.
     pub fn parse_file(&self, path: impl AsRef<Path>) -> Result<Circuit, ParseError> {
+        self.parse_file_warned(path).map(|(c, _)| c)
+    }
+
+    /// [`QasmParser::parse_file`], also returning what was accepted but is worth a warning.
+    pub fn parse_file_warned(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<(Circuit, Vec<ParseWarning>), ParseError> {
         let path = path.as_ref();
         let text = read_source(path, &self.limits)?;
         let mut st = parser::State::new(self);
         let file = Arc::new(path.to_path_buf());
         parser::parse_source(&mut st, &text, Some(file), 0).map_err(|e| *e)?;
         Ok(st.finish())
+    }
+}
+
+/// Something the parser accepted that the writer may not have meant: a file without the
+/// `OPENQASM` header, read as version 2.0 (as Qiskit reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseWarning {
+    /// The file, when parsing one.
+    pub file: Option<PathBuf>,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column in characters, from 1.
+    pub col: u32,
+    /// What was accepted.
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.file {
+            Some(p) => write!(
+                f,
+                "{}:{}:{}: {}",
+                p.display(),
+                self.line,
+                self.col,
+                self.message
+            ),
+            None => write!(f, "{}:{}: {}", self.line, self.col, self.message),
+        }
     }
 }
 

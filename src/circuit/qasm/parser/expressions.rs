@@ -137,6 +137,17 @@ impl<'s> FileParser<'s, '_> {
                 if let Some(i) = scope.position(name) {
                     return Ok(a.param(i));
                 }
+                if self.st.v3 {
+                    let c = match name {
+                        "π" => Some(std::f64::consts::PI),
+                        "tau" | "τ" => Some(std::f64::consts::TAU),
+                        "euler" | "ℇ" => Some(std::f64::consts::E),
+                        _ => None,
+                    };
+                    if let Some(c) = c {
+                        return Ok(a.num(c));
+                    }
+                }
                 if let Some(f) = Func::from_name(name) {
                     self.expect(Tok::LParen, "`(` after a function name")?;
                     let x = self.expr(a, scope, depth)?;

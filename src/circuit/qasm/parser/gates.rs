@@ -161,6 +161,20 @@ impl<'s> FileParser<'s, '_> {
             }
             let stmt = self.tok;
             let word = self.text(&stmt);
+            if self.st.v3 {
+                if word == "gphase" {
+                    // A global phase changes no probability: read and dropped.
+                    self.advance()?;
+                    self.expect(Tok::LParen, "`(`")?;
+                    self.expr(&mut arena, &params, 0)?;
+                    self.expect(Tok::RParen, "`)`")?;
+                    self.expect(Tok::Semi, "`;`")?;
+                    continue;
+                }
+                if let Some(what) = super::v3::refused(word) {
+                    return Err(self.error(&stmt, ParseErrorKind::Unsupported { what }));
+                }
+            }
             let callee = match word {
                 "barrier" => None,
                 "measure" | "reset" | "if" | "qreg" | "creg" | "gate" | "opaque" | "include" => {
@@ -258,6 +272,12 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         }
+        if let Some(g) = self.standard_definition(gate_name, params.len(), qubits.len()) {
+            self.st
+                .gates
+                .insert(gate_name.to_string(), Callable::Builtin(g));
+            return Ok(());
+        }
         let def = UserGate {
             num_params: params.len(),
             arity: qubits.len(),
@@ -276,7 +296,9 @@ impl<'s> FileParser<'s, '_> {
     /// match answers without hashing.
     #[inline(always)]
     pub(super) fn table_gate(&self, word: u64) -> Option<Gate> {
-        Gate::from_word(word).filter(|g| !g.info().qelib1 || self.st.qelib1)
+        Gate::from_word(word).filter(|&g| {
+            !g.info().qelib1 || self.st.qelib1 || (self.st.stdgates && super::v3::in_stdgates(g))
+        })
     }
 
     // Inlined: returned through memory, the enum was written byte-wise and read back in
@@ -293,7 +315,8 @@ impl<'s> FileParser<'s, '_> {
                 t,
                 ParseErrorKind::UnknownGate {
                     name: name.to_string(),
-                    qelib1_hint: !self.st.qelib1
+                    qelib1_hint: !self.st.v3
+                        && !self.st.qelib1
                         && Gate::from_name(name).is_some_and(|g| g.info().qelib1),
                 },
             )),

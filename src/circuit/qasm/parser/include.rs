@@ -34,6 +34,10 @@ impl<'s> FileParser<'s, '_> {
             }
             return Ok(());
         }
+        if name == "stdgates.inc" && self.st.v3 {
+            self.include_stdgates();
+            return Ok(());
+        }
         let base = match &self.file {
             Some(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
             None => self.st.include_dir.clone().unwrap_or_default(),

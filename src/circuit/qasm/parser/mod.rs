@@ -1,5 +1,14 @@
 //! Recursive-descent parser from OpenQASM 2 tokens straight into a [`Circuit`].
 //!
+//! OpenQASM 3 (the gate-model subset Qiskit's `qasm3.dumps` writes) is read by the same
+//! parser: the header's version switches on its declarations (`qubit[n] q;`, `bit[n] c;`),
+//! `c[0] = measure q[0];`, braced `if` bodies, `gphase`, the constants `π`/`tau`/`euler` and
+//! `stdgates.inc`; everything else a QASM 3 program may hold (loops, subroutines, classical
+//! types, timing, modifiers) is refused with its position. A hand-written extension rather
+//! than Qiskit's own `openqasm3_parser` crates: those give a syntax tree that would still
+//! need lowering into the IR, and the QASM 2 path's limits and linear-time guards (#28)
+//! apply to version 3 as they are.
+//!
 //! Top-level gate calls are emitted as they are read; user `gate` definitions are stored as a
 //! body over local qubit numbers plus an expression arena, and inlined at every call.
 
@@ -13,7 +22,7 @@ use super::error::{ParseError, ParseErrorKind};
 use super::expr::Arena;
 use super::fast::BitRef;
 use super::lexer::{LexError, Lexer, Tok, Token, describe, word_at};
-use super::{ParseLimits, QasmParser};
+use super::{ParseLimits, ParseWarning, QasmParser};
 use crate::circuit::gate::{Gate, name_word};
 use crate::circuit::{Circuit, Condition};
 
@@ -24,6 +33,7 @@ mod expressions;
 mod gates;
 mod include;
 mod statements;
+mod v3;
 
 use gates::{NAMES_SCANNED, Names};
 
@@ -92,6 +102,10 @@ pub(super) struct State {
     creg_words: Vec<u64>,
     gates: FxHashMap<String, Callable>,
     qelib1: bool,
+    /// The header said version 3.
+    v3: bool,
+    /// `include "stdgates.inc";` was read (version 3).
+    stdgates: bool,
     include_stack: Vec<PathBuf>,
     /// Every included file's text by canonical path: a file is read once however often it
     /// is included.
@@ -103,6 +117,7 @@ pub(super) struct State {
     gate_definitions: u64,
     work: u64,
     condition: Option<Condition>,
+    warnings: Vec<ParseWarning>,
 
     params: Vec<f64>,
     qubits: Vec<u32>,
@@ -125,6 +140,8 @@ impl State {
             creg_words: Vec::new(),
             gates,
             qelib1: false,
+            v3: false,
+            stdgates: false,
             include_stack: Vec::new(),
             included: FxHashMap::default(),
             includes: 0,
@@ -132,6 +149,7 @@ impl State {
             gate_definitions: 0,
             work: 0,
             condition: None,
+            warnings: Vec::new(),
 
             params: Vec::new(),
             qubits: Vec::new(),
@@ -140,8 +158,8 @@ impl State {
         }
     }
 
-    pub(super) fn finish(self) -> Circuit {
-        self.circuit
+    pub(super) fn finish(self) -> (Circuit, Vec<ParseWarning>) {
+        (self.circuit, self.warnings)
     }
 }
 
@@ -324,22 +342,39 @@ impl<'s> FileParser<'s, '_> {
                 _ => return Err(self.unexpected("a version number")),
             };
             let version = self.text(&v);
-            if version.split('.').next() != Some("2") {
-                return Err(self.error(
-                    &v,
-                    ParseErrorKind::UnsupportedVersion {
-                        version: version.to_string(),
-                    },
-                ));
+            match version.split('.').next() {
+                Some("2") => {}
+                Some("3") if self.depth == 0 => self.st.v3 = true,
+                _ => {
+                    return Err(self.error(
+                        &v,
+                        ParseErrorKind::UnsupportedVersion {
+                            version: version.to_string(),
+                        },
+                    ));
+                }
             }
             self.expect(Tok::Semi, "`;`")?;
-        } else if self.depth == 0 {
+        } else if self.depth == 0 && self.tok.kind() == Tok::Eof {
             return Err(self.error(
                 &self.tok,
                 ParseErrorKind::MissingHeader {
                     found: describe(self.src, &self.tok),
                 },
             ));
+        } else if self.depth == 0 {
+            // Qiskit's `qasm2.load` reads such a file as version 2.0, and so does qroute, with
+            // a warning. A file that is not OpenQASM at all still fails on its first statement.
+            let (line, col) = line_col(self.src, self.tok.start() as usize, self.tok.line());
+            self.st.warnings.push(ParseWarning {
+                file: self.file.as_deref().cloned(),
+                line,
+                col,
+                message: format!(
+                    "no `OPENQASM` header (found {}); read as OpenQASM 2.0",
+                    describe(self.src, &self.tok)
+                ),
+            });
         }
         while self.tok.kind() != Tok::Eof {
             self.statement()?;
@@ -357,6 +392,11 @@ impl<'s> FileParser<'s, '_> {
         let stmt = self.tok;
         if let Some(g) = self.table_gate(word)
             && let Some(done) = self.compact_call(&stmt, g)
+        {
+            return done;
+        }
+        if self.st.v3
+            && let Some(done) = self.statement3()
         {
             return done;
         }

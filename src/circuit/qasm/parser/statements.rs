@@ -23,11 +23,23 @@ impl<'s> FileParser<'s, '_> {
     pub(super) fn register(&mut self, quantum: bool) -> Result<()> {
         self.advance()?;
         let name_tok = self.expect(Tok::Ident, "a register name")?;
-        let name = self.text(&name_tok);
         self.expect(Tok::LBracket, "`[`")?;
         let (size, size_tok) = self.uint("a register size")?;
         self.expect(Tok::RBracket, "`]`")?;
         self.expect(Tok::Semi, "`;`")?;
+        self.declare(quantum, name_tok, size, size_tok)
+    }
+
+    /// Declares the register named by `name_tok` (version 2's `qreg`/`creg`, version 3's
+    /// `qubit`/`bit`), with every limit checked.
+    pub(super) fn declare(
+        &mut self,
+        quantum: bool,
+        name_tok: Token,
+        size: u64,
+        size_tok: Token,
+    ) -> Result<()> {
+        let name = self.text(&name_tok);
         if self.st.qregs.contains_key(name) || self.st.cregs.contains_key(name) {
             return Err(self.error(
                 &name_tok,
@@ -463,6 +475,13 @@ impl<'s> FileParser<'s, '_> {
         self.expect(Tok::Arrow, "`->`")?;
         let (c, _) = self.argument(false)?;
         self.expect(Tok::Semi, "`;`")?;
+        self.measure_into(&stmt, q, &qt, c)
+    }
+
+    /// Measures qubit (or register) `q` into bit (or register) `c`.
+    pub(super) fn measure_into(&mut self, stmt: &Token, q: Arg, qt: &Token, c: Arg) -> Result<()> {
+        let stmt = *stmt;
+        let qt = *qt;
         match (q, c) {
             (Arg::Bit(q, _, _), Arg::Bit(c, _, _)) => {
                 self.push_op(&stmt, OpKind::Measure, &[q], &[], Some(c))

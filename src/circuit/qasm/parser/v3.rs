@@ -1,0 +1,352 @@
+//! The statements of OpenQASM 3's gate-model subset that version 2 does not have: `qubit` and
+//! `bit` declarations, `c[0] = measure q[0];`, `if` with a braced body or on a one-bit
+//! register, `gphase`, `stdgates.inc`; and the refusal, with its position, of everything
+//! else a version-3 program may hold.
+
+use super::{Arg, Callable, FileParser, Result};
+use crate::circuit::qasm::ParseErrorKind;
+use crate::circuit::qasm::lexer::Tok;
+use crate::circuit::{Condition, Gate};
+
+/// The gates of OpenQASM 3's `stdgates.inc` that the gate table has under the same name.
+/// (`phase`, `cphase` and `CX` are its other names for `p`, `cp` and the built-in.)
+pub(super) fn in_stdgates(g: Gate) -> bool {
+    use Gate::*;
+    matches!(
+        g,
+        P | X
+            | Y
+            | Z
+            | H
+            | S
+            | Sdg
+            | T
+            | Tdg
+            | Sx
+            | Rx
+            | Ry
+            | Rz
+            | Cx
+            | Cy
+            | Cz
+            | Cp
+            | Crx
+            | Cry
+            | Crz
+            | Ch
+            | Swap
+            | Ccx
+            | Cswap
+            | Cu
+            | Id
+            | U1
+            | U2
+            | U3
+    )
+}
+
+/// What a version-3 keyword outside the subset is, for the refusal; `None` for a word that
+/// may be a gate or register name.
+pub(super) fn refused(word: &str) -> Option<String> {
+    Some(match word {
+        "for" | "while" => format!("`{word}` loops"),
+        "def" | "return" => "subroutines (`def`)".into(),
+        "defcal" | "cal" | "defcalgrammar" => "pulse-level calibrations".into(),
+        "delay" | "box" | "stretch" | "duration" | "durationof" => {
+            format!("timing (`{word}`)")
+        }
+        "input" | "output" => format!("`{word}` parameters"),
+        "let" => "aliases (`let`)".into(),
+        "const" | "int" | "uint" | "float" | "angle" | "bool" | "complex" | "array" => {
+            format!("classical variables (`{word}`)")
+        }
+        "break" | "continue" | "end" | "switch" | "case" | "default" => {
+            format!("classical control flow (`{word}`)")
+        }
+        "extern" => "`extern` functions".into(),
+        "ctrl" | "negctrl" | "inv" | "pow" => format!("gate modifiers (`{word} @`)"),
+        "else" => "`else` branches".into(),
+        _ => return None,
+    })
+}
+
+impl<'s> FileParser<'s, '_> {
+    /// A statement only version 3 has, read or refused; `None` for those both versions share.
+    pub(super) fn statement3(&mut self) -> Option<Result<()>> {
+        let word = self.text(&self.tok);
+        Some(match word {
+            "qubit" => self.declaration(true),
+            "bit" => self.declaration(false),
+            "if" => self.conditional3(),
+            "gphase" => self.gphase(),
+            _ if self.st.cregs.contains_key(word) => self.measure_assign(),
+            _ => {
+                let what = refused(word)?;
+                Err(self.error(&self.tok, ParseErrorKind::Unsupported { what }))
+            }
+        })
+    }
+
+    /// `qubit q;`, `qubit[n] q;`, `bit c;`, `bit[n] c;`.
+    fn declaration(&mut self, quantum: bool) -> Result<()> {
+        let kw = self.advance()?;
+        let size = if self.eat(Tok::LBracket)? {
+            let s = self.uint("a register size")?;
+            self.expect(Tok::RBracket, "`]`")?;
+            s
+        } else {
+            (1, kw)
+        };
+        let name_tok = self.expect(Tok::Ident, "a register name")?;
+        if self.tok.kind() == Tok::Assign {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::Unsupported {
+                    what: "initialised declarations".into(),
+                },
+            ));
+        }
+        self.expect(Tok::Semi, "`;`")?;
+        self.declare(quantum, name_tok, size.0, size.1)
+    }
+
+    /// `c[0] = measure q[0];` or `c = measure q;`.
+    fn measure_assign(&mut self) -> Result<()> {
+        let (c, _) = self.argument(false)?;
+        if self.tok.kind() != Tok::Assign {
+            return Err(self.unexpected("`=` (a bit is assigned a measurement)"));
+        }
+        self.advance()?;
+        if !self.is_keyword("measure") {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::Unsupported {
+                    what: "classical assignment other than `= measure`".into(),
+                },
+            ));
+        }
+        let stmt = self.advance()?;
+        let (q, qt) = self.argument(true)?;
+        self.expect(Tok::Semi, "`;`")?;
+        // `bit b;` and `qubit a;` declare one bit and one qubit: `b = measure q[0];` and
+        // `c[0] = measure a;` measure a bit into a bit.
+        let circuit = &self.st.circuit;
+        let (q, c) = match (q, c) {
+            (Arg::Bit(..), Arg::Reg(r)) if circuit.cregs()[r as usize].size == 1 => {
+                (q, Arg::Bit(circuit.cregs()[r as usize].offset, r, 0))
+            }
+            (Arg::Reg(r), Arg::Bit(..)) if circuit.qregs()[r as usize].size == 1 => {
+                (Arg::Bit(circuit.qregs()[r as usize].offset, r, 0), c)
+            }
+            other => other,
+        };
+        self.measure_into(&stmt, q, &qt, c)
+    }
+
+    /// `gphase(θ);`: a global phase, which changes no probability and no count; read and
+    /// dropped.
+    fn gphase(&mut self) -> Result<()> {
+        let stmt = self.advance()?;
+        self.top_params()?;
+        self.expect(Tok::Semi, "`;` (a global phase takes no qubits)")?;
+        if self.st.params.len() != 1 {
+            return Err(self.error(
+                &stmt,
+                ParseErrorKind::ParamCount {
+                    gate: "gphase".into(),
+                    expected: 1,
+                    found: self.st.params.len(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// `if (c == n) body`, `if (b) body` or `if (b == 1) body` for a one-bit register `b`
+    /// (also written `b[0]`), where body is one statement or `{ ... }`.
+    fn conditional3(&mut self) -> Result<()> {
+        self.advance()?;
+        self.expect(Tok::LParen, "`(`")?;
+        let t = self.expect(Tok::Ident, "a classical register or bit")?;
+        let name = self.text(&t);
+        let Some(&creg) = self.st.cregs.get(name) else {
+            return Err(self.error(
+                &t,
+                ParseErrorKind::UnknownRegister {
+                    what: "classical",
+                    name: name.to_string(),
+                },
+            ));
+        };
+        let size = self.st.circuit.cregs()[creg as usize].size;
+        let value = if self.tok.kind() == Tok::LBracket {
+            let bit = self.bit_index(creg)?;
+            if size != 1 {
+                return Err(self.error(
+                    &t,
+                    ParseErrorKind::Unsupported {
+                        what: format!(
+                            "a condition on one bit of a {size}-bit register (`{name}[{bit}]`; \
+                             `{name} == n` on the whole register is)"
+                        ),
+                    },
+                ));
+            }
+            self.bit_value()?
+        } else if size == 1 {
+            self.bit_value()?
+        } else {
+            self.expect(Tok::EqEq, "`==`")?;
+            self.uint("an integer")?.0
+        };
+        self.expect(Tok::RParen, "`)`")?;
+        self.st.condition = Some(Condition { creg, value });
+        let r = if self.eat(Tok::LBrace)? {
+            let mut r = Ok(());
+            while r.is_ok() && self.tok.kind() != Tok::RBrace {
+                r = self.conditioned();
+            }
+            r.and_then(|()| self.expect(Tok::RBrace, "`}`").map(drop))
+        } else {
+            self.conditioned()
+        };
+        self.st.condition = None;
+        r?;
+        if self.is_keyword("else") {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::Unsupported {
+                    what: "`else` branches".into(),
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// `[i]` after a bit register's name: the index, checked against the register.
+    fn bit_index(&mut self, creg: u32) -> Result<u64> {
+        self.expect(Tok::LBracket, "`[`")?;
+        let (index, it) = self.uint("an index")?;
+        self.expect(Tok::RBracket, "`]`")?;
+        let r = &self.st.circuit.cregs()[creg as usize];
+        if index >= r.size as u64 {
+            return Err(self.error(
+                &it,
+                ParseErrorKind::IndexOutOfRange {
+                    register: r.name.clone(),
+                    index,
+                    size: r.size,
+                },
+            ));
+        }
+        Ok(index)
+    }
+
+    /// After a bit in a condition: nothing (true), `== 1`, `== 0`, `== true`, `== false`.
+    fn bit_value(&mut self) -> Result<u64> {
+        if !self.eat(Tok::EqEq)? {
+            return Ok(1);
+        }
+        if self.tok.kind() == Tok::Ident {
+            let v = match self.text(&self.tok) {
+                "true" => 1,
+                "false" => 0,
+                _ => return Err(self.unexpected("`0`, `1`, `true` or `false`")),
+            };
+            self.advance()?;
+            return Ok(v);
+        }
+        if self.tok.kind() == Tok::Int && matches!(self.text(&self.tok), "0" | "1") {
+            return Ok(self.uint("`0` or `1`")?.0);
+        }
+        Err(self.unexpected("`0`, `1`, `true` or `false`"))
+    }
+
+    /// One statement under `if`: a gate call, a measurement (either spelling) or `reset`.
+    fn conditioned(&mut self) -> Result<()> {
+        if self.tok.kind() != Tok::Ident {
+            return Err(self.unexpected("a gate call, measurement or `reset` under `if`"));
+        }
+        let word = self.text(&self.tok);
+        if let Some(what) = refused(word) {
+            return Err(self.error(&self.tok, ParseErrorKind::Unsupported { what }));
+        }
+        match word {
+            "if" | "qubit" | "bit" | "qreg" | "creg" | "gate" | "opaque" | "include"
+            | "barrier" => Err(self.unexpected("a gate call, measurement or `reset` under `if`")),
+            "gphase" => self.gphase(),
+            _ if self.st.cregs.contains_key(word) => self.measure_assign(),
+            _ => self.quantum_op(self.word(&self.tok), true),
+        }
+    }
+
+    /// `include "stdgates.inc";` in version 3: its gates, by their names and other names.
+    pub(super) fn include_stdgates(&mut self) {
+        if self.st.stdgates {
+            return;
+        }
+        for &g in crate::circuit::gate::ALL_GATES
+            .iter()
+            .filter(|&&g| in_stdgates(g))
+        {
+            self.st
+                .gates
+                .insert(g.name().to_string(), Callable::Builtin(g));
+        }
+        self.st
+            .gates
+            .insert("phase".into(), Callable::Builtin(Gate::P));
+        self.st
+            .gates
+            .insert("cphase".into(), Callable::Builtin(Gate::Cp));
+        self.st.stdgates = true;
+    }
+
+    /// A version-3 definition of a gate the table has under that name and shape (Qiskit
+    /// defines `sxdg`, `rzz`, `rxx`, ... that way, since `stdgates.inc` lacks them): calls
+    /// use the table's gate, as the same circuit written in version 2 does, so both versions
+    /// of a circuit have the same features.
+    pub(super) fn standard_definition(
+        &self,
+        name: &str,
+        params: usize,
+        arity: usize,
+    ) -> Option<Gate> {
+        if !self.st.v3 {
+            return None;
+        }
+        Gate::from_name(name)
+            .filter(|g| g.info().qelib1 && g.num_params() == params && g.arity() == arity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_stdgates, refused};
+    use crate::circuit::gate::ALL_GATES;
+    use crate::circuit::qasm::{ParseErrorKind, parse_str};
+
+    #[test]
+    fn stdgates_has_its_29_table_gates_and_refusals_name_the_construct() {
+        assert_eq!(ALL_GATES.iter().filter(|&&g| in_stdgates(g)).count(), 29);
+        assert_eq!(refused("while").as_deref(), Some("`while` loops"));
+        assert_eq!(refused("inv").as_deref(), Some("gate modifiers (`inv @`)"));
+        assert_eq!(refused("q"), None);
+    }
+
+    #[test]
+    fn declarations_and_measurement_assignment() {
+        let c =
+            parse_str("OPENQASM 3;\nqubit[3] q;\nqubit r;\nbit[3] c;\nc = measure q;\n").unwrap();
+        assert_eq!((c.num_qubits(), c.num_clbits()), (4, 3));
+        assert_eq!(c.ops().len(), 3);
+        let e = parse_str("OPENQASM 3.0;\nqubit[0] q;\n").unwrap_err();
+        assert!(
+            matches!(e.kind, ParseErrorKind::EmptyRegister { .. }),
+            "{e}"
+        );
+        let e = parse_str("OPENQASM 3.0;\nbit[2] c = \"00\";\n").unwrap_err();
+        assert!(matches!(e.kind, ParseErrorKind::Unsupported { .. }), "{e}");
+        assert_eq!((e.line, e.col), (2, 10));
+    }
+}
