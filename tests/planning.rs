@@ -301,3 +301,66 @@ fn golden_plan_of_the_demo_batch() {
         );
     }
 }
+
+/// #32: `plan --execute` ran a job its slot could not finish on a backend outside the slots.
+/// A job killed at its timeout on its only slot now fails there, every attempt on a slot
+/// backend, instead of falling back to one the slots did not offer.
+#[test]
+fn issue_32_an_executed_plan_falls_back_only_to_its_slots() {
+    // A 22-qubit Clifford circuit: seconds on a dense state vector, a blink on a tableau.
+    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
+    for layer in 0..20 {
+        for i in 0..22 {
+            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
+        }
+    }
+    src += " measure q -> c;";
+    let jobs = vec![Job::new(
+        "clifford-22",
+        qroute::circuit::qasm::parse_str(&src).unwrap(),
+    )];
+    // The models say the state vector takes 1 ms and the tableau 50: the plan puts the job on
+    // its one statevector slot.
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("stabilizer", fixed(50.0, 1.0)),
+        ],
+        0.05,
+    );
+    let r = Router::new(
+        m,
+        registry(&["statevector", "stabilizer"]),
+        RouterConfig::default(),
+    );
+    let p = plan(&r, &jobs, &request("statevector=1", Objective::Makespan)).unwrap();
+    assert_eq!(p.assignments.len(), 1);
+    let isolated = qroute::config::Config {
+        backends: qroute::config::BackendsSection {
+            builtin: Some(vec!["statevector".into(), "stabilizer".into()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .registry(&qroute::backend::Isolation::Process {
+        exe: common::qroute_exe().into(),
+    })
+    .unwrap();
+    // In an executor process, killed at its 200 ms timeout.
+    let opts = RunOptions {
+        timeout: Duration::from_millis(200),
+        seed: 3,
+        run_id: "plan-fallback".into(),
+        isolation: IsolationPolicy::Always,
+        baseline: None,
+    };
+    let runner = Runner::new(&r, Some(&isolated), None, opts);
+    let x = execute(&p, &jobs, &runner, &Constraints::default()).unwrap();
+    let attempts = &x.jobs[0].report.attempts;
+    assert!(!attempts.is_empty());
+    assert!(
+        attempts.iter().all(|a| a.backend == "statevector"),
+        "{attempts:?}"
+    );
+    assert_eq!(x.failed, 1, "{:?}", x.jobs[0].report.error);
+}

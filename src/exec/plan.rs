@@ -60,7 +60,8 @@ struct Queues {
 /// Runs `plan` over `jobs`: one worker thread per slot takes its queue in order; a worker
 /// with an empty queue takes the last queued job of another slot when it is predicted to
 /// finish it sooner than that slot would. Failures fall back through the router as in
-/// [`Runner::run`].
+/// [`Runner::run`], to the plan's backends only: a job its slots cannot finish fails rather
+/// than run on a backend the slots did not offer (#32).
 pub fn execute(
     plan: &Plan,
     jobs: &[Job],
@@ -68,6 +69,17 @@ pub fn execute(
     constraints: &Constraints,
 ) -> Result<Executed, TelemetryError> {
     let backends: Vec<&str> = plan.slots.0.iter().map(|(b, _)| b.as_str()).collect();
+    let mut constraints = constraints.clone();
+    constraints.exclude.extend(
+        runner
+            .router()
+            .registry()
+            .iter()
+            .map(|b| b.name())
+            .filter(|n| !backends.contains(n))
+            .map(str::to_string),
+    );
+    let constraints = &constraints;
     let slots: Vec<(usize, usize)> = plan
         .slots
         .0

@@ -116,6 +116,11 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
+    /// The router it routes and falls back with.
+    pub(super) fn router(&self) -> &'a Router {
+        self.router
+    }
+
     /// A runner executing in-process on the router's own backends, and in executor
     /// processes on `isolated` (backends of the same names); attempts are written to
     /// `writer` when given.
