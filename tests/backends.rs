@@ -409,3 +409,65 @@ fn same_seed_same_counts() {
         assert_eq!(a.counts, b.counts, "{}", t.name());
     }
 }
+
+/// #32: the router's state-vector check and the engine's cap come from one number, the run's
+/// memory budget (half of the machine's by default): at each side of the limit, eligible ⇔
+/// runs, and a refusal names qroute's setting, not prism-q's variables.
+#[test]
+fn issue_32_statevector_eligibility_agrees_with_the_engine() {
+    let sv = backend(PrismTarget::Statevector);
+    for (budget, cap) in [(1u64 << 20, 16u32), ((1 << 24) + (1 << 23), 20)] {
+        for n in [cap, cap + 1] {
+            let c = ghz_measured(n);
+            let spec = RunSpec {
+                shots: 10,
+                memory_budget: Some(budget),
+                ..RunSpec::default()
+            };
+            let eligible = sv.check_circuit(&c, &extract(&c), &spec);
+            let ran = sv.execute(&c, &spec);
+            assert_eq!(
+                eligible.is_ok(),
+                ran.is_ok(),
+                "{n} qubits, budget {budget}: check {eligible:?}, run {:?}",
+                ran.as_ref().err()
+            );
+            assert_eq!(eligible.is_ok(), n <= cap, "{n} qubits, budget {budget}");
+            if let Err(e) = eligible {
+                assert!(e.reason.contains("memory budget"), "{e}");
+                assert!(!e.reason.contains("PRISM_"), "{e}");
+            }
+        }
+    }
+    // Without a budget: one qubit over the default cap is refused by both (the router used to
+    // allow the machine's whole memory while prism-q kept to half; that side is not run here,
+    // it would allocate half the machine).
+    let Some(mem) = qroute::backend::prism::machine_memory() else {
+        return;
+    };
+    let n = (mem / 2 / 16).ilog2() + 1;
+    let c = ghz_measured(n);
+    let spec = RunSpec {
+        shots: 1,
+        ..RunSpec::default()
+    };
+    let e = sv.check_circuit(&c, &extract(&c), &spec).unwrap_err();
+    assert!(e.reason.contains("half of this machine's memory"), "{e}");
+    assert!(sv.execute(&c, &spec).is_err());
+}
+
+fn ghz_measured(n: u32) -> Circuit {
+    let mut c = Circuit::new();
+    c.add_qreg("q", n).unwrap();
+    c.add_creg("c", n).unwrap();
+    c.push(OpKind::Gate(Gate::H), &[0], &[], None, None)
+        .unwrap();
+    for q in 1..n {
+        c.push(OpKind::Gate(Gate::Cx), &[0, q], &[], None, None)
+            .unwrap();
+    }
+    for q in 0..n {
+        c.push(OpKind::Measure, &[q], &[], Some(q), None).unwrap();
+    }
+    c
+}

@@ -218,8 +218,14 @@ impl PrismBackend {
 }
 
 /// Memory a run may use: the spec's budget, else the machine's total memory.
+/// The memory a run is held to: the request's budget, else half of this machine's memory
+/// (prism-q's own default). The router's state-vector check uses it and it is handed to
+/// prism-q explicitly, so that the engine's caps derive from the very number the router
+/// checked: eligible means it runs (#32). (A budget given to prism-q overrides its
+/// `PRISM_MAX_*` variables: qroute's setting is the one that counts.)
 fn budget(spec: &RunSpec) -> Option<u64> {
-    spec.memory_budget.or_else(machine_memory)
+    spec.memory_budget
+        .or_else(|| machine_memory().map(|m| m / 2))
 }
 
 /// Total memory of this machine in bytes (from /proc/meminfo), when known.
@@ -235,7 +241,7 @@ pub fn machine_memory() -> Option<u64> {
 
 fn limits(spec: &RunSpec) -> Limits {
     let mut l = Limits::new();
-    l.memory_budget_bytes = spec.memory_budget;
+    l.memory_budget_bytes = budget(spec);
     l
 }
 
@@ -296,9 +302,14 @@ impl Backend for PrismBackend {
                     && need > b as f64
                 {
                     return Err(self.ineligible(format!(
-                        "needs {} for {n} qubits, memory budget {}",
+                        "needs {} for {n} qubits, memory budget {}{}",
                         human_bytes(need),
-                        human_bytes(b as f64)
+                        human_bytes(b as f64),
+                        if spec.memory_budget.is_none() {
+                            " (half of this machine's memory; a run's memory budget sets it)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }
