@@ -553,7 +553,8 @@ impl<'s> FileParser<'s, '_> {
         r
     }
 
-    pub(super) fn conditional(&mut self) -> Result<()> {
+    /// `if (name`: the classical register a condition reads, and its name's token.
+    pub(super) fn condition_register(&mut self) -> Result<(u32, Token)> {
         self.advance()?;
         self.expect(Tok::LParen, "`(`")?;
         let t = self.expect(Tok::Ident, "a classical register")?;
@@ -567,6 +568,11 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         };
+        Ok((creg, t))
+    }
+
+    pub(super) fn conditional(&mut self) -> Result<()> {
+        let (creg, _) = self.condition_register()?;
         self.expect(Tok::EqEq, "`==`")?;
         let (value, _) = self.uint("an integer")?;
         self.expect(Tok::RParen, "`)`")?;

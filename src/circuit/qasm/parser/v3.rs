@@ -165,19 +165,8 @@ impl<'s> FileParser<'s, '_> {
     /// `if (c == n) body`, `if (b) body` or `if (b == 1) body` for a one-bit register `b`
     /// (also written `b[0]`), where body is one statement or `{ ... }`.
     fn conditional3(&mut self) -> Result<()> {
-        self.advance()?;
-        self.expect(Tok::LParen, "`(`")?;
-        let t = self.expect(Tok::Ident, "a classical register or bit")?;
+        let (creg, t) = self.condition_register()?;
         let name = self.text(&t);
-        let Some(&creg) = self.st.cregs.get(name) else {
-            return Err(self.error(
-                &t,
-                ParseErrorKind::UnknownRegister {
-                    what: "classical",
-                    name: name.to_string(),
-                },
-            ));
-        };
         let size = self.st.circuit.cregs()[creg as usize].size;
         let value = if self.tok.kind() == Tok::LBracket {
             let bit = self.bit_index(creg)?;
