@@ -282,6 +282,53 @@ fn run_executes_records_and_compares() {
     }
 }
 
+/// #32: `--baseline` runs the batch on that backend too and compares measured times.
+#[test]
+fn issue_32_run_measures_the_baseline_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        qroute()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("run")
+            .arg(demo("ghz_20.qasm"))
+            .arg(demo("qft_16.qasm"))
+            .arg(demo("grover_6.qasm"))
+            .arg("--telemetry")
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--baseline", "prism-auto", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["baseline"]["backend"], "prism-auto");
+    let base = v["baseline"]["jobs"].as_array().unwrap();
+    assert_eq!(base.len(), 3);
+    for j in base {
+        let attempts = j["attempts"].as_array().unwrap();
+        assert!(!attempts.is_empty(), "{j}");
+        assert!(attempts.iter().all(|a| a["backend"] == "prism-auto"), "{j}");
+    }
+    // Both passes are recorded.
+    let rows = qroute::telemetry::read_dir(dir.path()).unwrap().records;
+    assert_eq!(rows.len(), 6);
+    assert!(rows.iter().filter(|r| r.backend == "prism-auto").count() >= 3);
+    let out = run(&["--baseline", "prism-auto"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("prism-auto (baseline, measured):") && stdout.contains("both ran"),
+        "{stdout}"
+    );
+    let out = run(&["--baseline", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `nope`"));
+}
+
 #[test]
 fn plan_runs_and_refuses_bad_slots() {
     let out = qroute()

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use std::path::{Path, PathBuf};
 
+use super::AppError;
 use super::params::{RouteParams, RunParams};
 use super::router::Executors;
 use crate::circuit::qasm::{ParseError, ParseWarning};
@@ -72,7 +73,8 @@ pub fn run(
 ///
 /// Prints per circuit the backend, where it ran (in this process when predicted far below
 /// its timeout and memory, else in an executor process), predicted and actual time and cost,
-/// then a summary against always-statevector as the model predicts it. A failed or timed-out
+/// then a summary against prism-auto as the model predicts it (or, with `--baseline`, as
+/// measured by running the batch there too). A failed or timed-out
 /// attempt is retried on the next eligible backend (bounded, with backoff); a backend failing
 /// repeatedly is skipped by its circuit breaker. Ctrl-C stops after the running circuit and
 /// flushes the telemetry.
@@ -85,6 +87,21 @@ pub struct BatchParams {
     /// How they run.
     #[cfg_attr(feature = "cli", command(flatten))]
     pub run: RunParams,
+    /// Also run the batch on this backend alone (e.g. prism-auto), recorded like the routed
+    /// runs, and compare measured times; circuits it cannot take are left out of the
+    /// comparison and counted.
+    #[cfg_attr(feature = "cli", arg(long, value_name = "BACKEND"))]
+    pub baseline: Option<String>,
+}
+
+/// The batch run again on one backend, for a measured comparison.
+#[derive(Debug)]
+pub struct Baseline {
+    /// The backend's full name.
+    pub backend: String,
+    /// One report per job, as in the routed batch; a job the backend cannot take has no
+    /// attempt and says why.
+    pub batch: Batch,
 }
 
 /// A batch that ran, and what it was run with.
@@ -106,6 +123,8 @@ pub struct Ran {
     pub model_version: String,
     /// The router's counters after the batch.
     pub stats: RouterStats,
+    /// The batch on the `--baseline` backend, when asked for.
+    pub baseline: Option<Baseline>,
 }
 
 impl Ran {
@@ -134,6 +153,31 @@ impl BatchParams {
         let loaded = super::jobs::load(&self.route.files)?;
         let model = &self.route.circuit.model;
         let ex = Executors::build(model, config, config_path, exec.via()?, opts.isolation)?;
+        // The baseline alone: every other backend excluded, so nothing falls back elsewhere.
+        let baseline = match &self.baseline {
+            None => None,
+            Some(name) => {
+                let registry = ex.router.registry();
+                let Some(b) = registry.get(name) else {
+                    return Err(AppError::UnknownBackend {
+                        name: name.clone(),
+                        configured: registry
+                            .iter()
+                            .map(|b| b.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                    .into());
+                };
+                let mut only = constraints.clone();
+                only.exclude = registry
+                    .iter()
+                    .map(|x| x.name().to_string())
+                    .filter(|x| x != b.name())
+                    .collect();
+                Some((b.name().to_string(), only))
+            }
+        };
         progress(Event::Loaded {
             jobs: loaded.jobs.len(),
             errors: &loaded.errors,
@@ -143,10 +187,25 @@ impl BatchParams {
         let runner = ex.runner(Some(&writer), opts);
         let started = std::time::Instant::now();
         let threads = if ex.queued { self.run.in_flight } else { 1 };
-        let batch = run(&runner, &loaded.jobs, &constraints, threads, stop, progress);
+        let batch = run(
+            &runner,
+            &loaded.jobs,
+            &constraints,
+            threads,
+            stop,
+            &progress,
+        );
         let elapsed = started.elapsed();
+        let baseline = match (baseline, &batch) {
+            (Some((backend, only)), Ok(_)) if !stop.load(Ordering::Relaxed) => Some(Baseline {
+                backend,
+                batch: run(&runner, &loaded.jobs, &only, threads, stop, &progress)?,
+            }),
+            _ => None,
+        };
         let rows = writer.close()?.rows;
         Ok(Ran {
+            baseline,
             batch: batch?,
             bad_files: loaded.errors,
             elapsed,

@@ -366,11 +366,61 @@ pub fn ran(r: &super::batch::Ran) -> String {
         format!("{} row(s) in {}", r.rows, r.telemetry.display())
     };
     format!(
-        "{}\n{}telemetry: {written} (model set {})",
+        "{}\n{}{}telemetry: {written} (model set {})",
         run_table(reports),
         run_summary(reports, r.elapsed),
+        r.baseline
+            .as_ref()
+            .map(|b| baseline_measured(reports, b))
+            .unwrap_or_default(),
         r.model_version
     )
+}
+
+/// The routed batch against the same batch run on the baseline backend, both measured, over
+/// the circuits both ran; those the baseline could not take or did not finish are counted.
+pub fn baseline_measured(routed: &[JobReport], base: &super::batch::Baseline) -> String {
+    let mut both = (0usize, 0.0f64, 0.0f64);
+    let (mut refused, mut failed) = (0usize, 0usize);
+    for b in &base.batch.reports {
+        let Some(r) = routed.iter().find(|r| r.name == b.name) else {
+            continue;
+        };
+        match (r.success().and_then(|a| a.wall_ms), b.success()) {
+            (Some(a), Some(x)) => {
+                both.0 += 1;
+                both.1 += a;
+                both.2 += x.wall_ms.unwrap_or(0.0);
+            }
+            _ if b.attempts.is_empty() => refused += 1,
+            _ => failed += 1,
+        }
+    }
+    let name = &base.backend;
+    let mut s = if both.0 == 0 {
+        format!("{name} (baseline, measured): no circuit ran on both")
+    } else {
+        let (n, a, b) = both;
+        format!(
+            "{name} (baseline, measured): {} on the {n} circuit(s) both ran; routed, they took \
+             {}: {}",
+            human_ms(b),
+            human_ms(a),
+            if a <= b {
+                format!("{:.1}× faster", b / a.max(1e-9))
+            } else {
+                format!("{:.1}× slower", a / b.max(1e-9))
+            }
+        )
+    };
+    if refused > 0 {
+        s += &format!("; {name} cannot take {refused}");
+    }
+    if failed > 0 {
+        s += &format!("; {failed} failed on one side");
+    }
+    s.push('\n');
+    s
 }
 
 /// A trained model set: where it went and its leave-family-out routing scores.

@@ -23,7 +23,8 @@ pub(crate) fn run(
                 super::show_warnings(warnings);
                 super::show_bad_files(errors);
             });
-            bar.set_length(jobs as u64);
+            // With a baseline every job runs twice.
+            bar.set_length((jobs * (1 + usize::from(args.baseline.is_some()))) as u64);
         }
         Event::Started(job) => bar.set_message(render::short(&job.name)),
         Event::Finished(_) => bar.inc(1),
@@ -33,7 +34,11 @@ pub(crate) fn run(
     if done.not_run > 0 {
         eprintln!("interrupted: {} circuit(s) not run", done.not_run);
     }
-    let all = serde_json::json!({ "jobs": done.reports, "stats": ran.stats });
+    let baseline = ran
+        .baseline
+        .as_ref()
+        .map(|b| serde_json::json!({ "backend": b.backend, "jobs": b.batch.reports }));
+    let all = serde_json::json!({ "jobs": done.reports, "stats": ran.stats, "baseline": baseline });
     super::show(args.run.output.json(), &all, || {
         format!("{}\n", render::ran(&ran))
     })?;
