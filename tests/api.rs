@@ -736,6 +736,31 @@ async fn openapi_lists_every_endpoint_with_the_fields_the_handlers_return() {
             );
         }
     }
+    // Every operation has its own operationId and one declared tag, the tag of the scope the
+    // server requires for it (#32).
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = std::collections::HashSet::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(ids.insert(op["operationId"].as_str().unwrap()), "{path}");
+            let tag = op["tags"][0].as_str().unwrap();
+            assert!(tags.contains(&tag), "{path}: {tag}");
+            let method: axum::http::Method = method.to_uppercase().parse().unwrap();
+            let scope = qroute::api::auth::required_scope(&method, path).map(|s| s.name());
+            let want = match scope {
+                Some("route") => "routing",
+                Some("jobs") => "jobs",
+                Some("admin") => "admin",
+                _ => "operations",
+            };
+            assert_eq!(tag, want, "{path}");
+        }
+    }
     let schema =
         |name: &str| -> Vec<String> { keys(&doc["components"]["schemas"][name]["properties"]) };
     // Response schemas hold exactly the fields the handlers serialise.
@@ -1073,5 +1098,52 @@ async fn r28_the_bearer_scheme_is_matched_in_any_case() {
             .unwrap();
         let res = app.clone().oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{scheme}");
+    }
+}
+
+/// #32: the shipped Grafana dashboard queries only metrics that `GET /metrics` exports.
+#[tokio::test]
+async fn issue_32_the_grafana_dashboard_queries_exported_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (st, _jobs) = jobs_state(dir.path(), 64);
+    let app = app(st);
+    let (s, v) = call(&app, "GET", "/metrics", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = v.as_str().unwrap();
+    let exported: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/deploy/grafana-dashboard.json");
+    let dash: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut queried = std::collections::HashSet::new();
+    for panel in dash["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let mut rest = expr;
+            while let Some(i) = rest.find("qroute_") {
+                let name: String = rest[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[i + name.len()..];
+                // A histogram's series carry suffixes of its one name.
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|b| exported.contains(b)))
+                    .unwrap_or(&name);
+                assert!(
+                    exported.contains(&base),
+                    "{name} in `{expr}` is not exported"
+                );
+                queried.insert(base.to_string());
+            }
+        }
+    }
+    // And every exported metric has a panel.
+    for m in &exported {
+        assert!(queried.contains(*m), "no panel shows {m}");
     }
 }

@@ -187,54 +187,74 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Predictive routing of quantum circuits to execution backends. /v1/* needs `Authorization: Bearer <key>` when keys are configured."
         },
+        "tags": [
+            {"name": "routing", "description": "Routing decisions, batch plans, the backends and routing statistics (scope `route`)"},
+            {"name": "jobs", "description": "Asynchronous execution (scope `jobs`)"},
+            {"name": "admin", "description": "Model reloads (scope `admin`)"},
+            {"name": "operations", "description": "Health, readiness, metrics and this document (no key)"}
+        ],
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
         },
         "paths": {
             "/v1/route": {"post": {
+                "operationId": "routeCircuit",
+                "tags": ["routing"],
                 "summary": "Recommend a backend for one circuit",
                 "security": [{"bearer": []}],
                 "requestBody": body("RouteRequest"),
                 "responses": v1_errors(json!({"200": ok("Recommendation", "the recommendation")}), &[bad, big, limit])
             }},
             "/v1/plan": {"post": {
+                "operationId": "planBatch",
+                "tags": ["routing"],
                 "summary": "Plan a batch over backend slots",
                 "security": [{"bearer": []}],
                 "requestBody": body("PlanRequest"),
                 "responses": v1_errors(json!({"200": ok("Plan", "the plan")}), &[bad, big, limit])
             }},
             "/v1/jobs": {"post": {
+                "operationId": "submitJob",
+                "tags": ["jobs"],
                 "summary": "Route and execute one circuit asynchronously",
                 "security": [{"bearer": []}],
                 "requestBody": body("JobRequest"),
                 "responses": v1_errors(json!({"202": ok("Job", "accepted; poll Location")}), &[bad, big, limit, ("503", "the job queue is full, or jobs are disabled; see Retry-After")])
             }},
             "/v1/jobs/{id}": {"get": {
+                "operationId": "getJob",
+                "tags": ["jobs"],
                 "summary": "A job's status, counts, timings and cost",
                 "security": [{"bearer": []}],
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": string()}],
                 "responses": v1_errors(json!({"200": ok("Job", "the job")}), &[("404", "no such job (or it is no longer remembered)")])
             }},
             "/v1/backends": {"get": {
+                "operationId": "listBackends",
+                "tags": ["routing"],
                 "summary": "The backends, their availability and whether they are modelled",
                 "security": [{"bearer": []}],
                 "responses": v1_errors(json!({"200": {"description": "the backends", "content": {"application/json": {"schema": {"type": "array", "items": schema_ref("Backend")}}}}}), &[])
             }},
             "/v1/stats": {"get": {
+                "operationId": "getStats",
+                "tags": ["routing"],
                 "summary": "Routing statistics, cost analysis, real-time metrics, debug info",
                 "security": [{"bearer": []}],
                 "responses": v1_errors(json!({"200": ok("Stats", "the statistics")}), &[])
             }},
             "/v1/models/reload": {"post": {
+                "operationId": "reloadModels",
+                "tags": ["admin"],
                 "summary": "Reload the model set; the old one stays if the new one fails",
                 "security": [{"bearer": []}],
                 "responses": v1_errors(json!({"200": ok("Reloaded", "the new model set's version")}), &[("500", "the model set could not be loaded; the old one is kept")])
             }},
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}}},
-            "/readyz": {"get": {"summary": "Readiness", "responses": {"200": ok("Ready", "ready")}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}
+            "/healthz": {"get": {"operationId": "healthz", "tags": ["operations"], "summary": "Liveness", "responses": {"200": {"description": "ok", "content": {"text/plain": {}}}}}},
+            "/readyz": {"get": {"operationId": "readyz", "tags": ["operations"], "summary": "Readiness", "responses": {"200": ok("Ready", "ready")}}},
+            "/metrics": {"get": {"operationId": "metrics", "tags": ["operations"], "summary": "Prometheus metrics", "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "tags": ["operations"], "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}}}
         }
     })
 }
