@@ -282,6 +282,60 @@ fn run_executes_records_and_compares() {
     }
 }
 
+/// #33: `run` returns what ran: counts in `--format json`, one result file per circuit with
+/// `--results`, the top outcome in the table; and a binary run outside the checkout routes
+/// with the model set compiled into it.
+#[test]
+fn issue_33_run_returns_counts_and_travels_with_its_model_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    // Run from a directory with no models/ in it.
+    let out = qroute()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(demo("ghz_20.qasm"))
+        .arg(demo("grover_6.qasm"))
+        .args(["--shots", "500", "--format", "json", "--results"])
+        .arg(&results)
+        .arg("--telemetry")
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for job in v["jobs"].as_array().unwrap() {
+        let counts = job["outcome"]["counts"].as_object().unwrap();
+        let shots: u64 = counts.values().map(|c| c.as_u64().unwrap()).sum();
+        assert_eq!(shots, 500, "{job}");
+    }
+    // GHZ: all zeros or all ones, nothing else, in both the output and the result file.
+    let ghz: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(results.join("ghz_20.json")).unwrap()).unwrap();
+    let keys: Vec<&String> = ghz["outcome"]["counts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, ["0".repeat(20).as_str(), "1".repeat(20).as_str()]);
+    assert!(results.join("grover_6.json").exists());
+    // The table shows the top outcome.
+    let out = qroute()
+        .current_dir(dir.path())
+        .arg("run")
+        .arg(demo("ghz_20.qasm"))
+        .arg("--telemetry")
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("top outcome"), "{stdout}");
+    assert!(stdout.contains("model set default:"), "{stdout}");
+}
+
 /// #32: `--baseline` runs the batch on that backend too and compares measured times.
 #[test]
 fn issue_32_run_measures_the_baseline_when_asked() {

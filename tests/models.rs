@@ -81,6 +81,13 @@ fn a_saved_model_set_loads_back_equal() {
     assert_eq!(ModelSet::load(dir.path()).unwrap(), set);
 }
 
+/// #33: the set compiled into the crate is the shipped `models/default`, checked alike.
+#[test]
+fn the_compiled_in_model_set_is_models_default() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    assert_eq!(ModelSet::shipped().unwrap(), ModelSet::load(&dir).unwrap());
+}
+
 fn edit_meta(dir: &Path, from: &str, to: &str) {
     let p = dir.join("meta.json");
     let text = std::fs::read_to_string(&p).unwrap();

@@ -92,6 +92,40 @@ pub struct BatchParams {
     /// comparison and counted.
     #[cfg_attr(feature = "cli", arg(long, value_name = "BACKEND"))]
     pub baseline: Option<String>,
+    /// Write each circuit's result (counts, backend, times, cost, attempts) to
+    /// `DIR/<file stem>.json` as soon as it ends (a crash keeps those written).
+    #[cfg_attr(feature = "cli", arg(long, value_name = "DIR"))]
+    pub results: Option<PathBuf>,
+}
+
+/// Where `--results` writes each job's report: `<stem>.json`, with `-2`, `-3`, ... after the
+/// stem for a name already taken, in job order.
+pub fn result_files(dir: &Path, jobs: &[Job]) -> std::collections::HashMap<String, PathBuf> {
+    let mut taken = std::collections::HashSet::new();
+    let mut out = std::collections::HashMap::new();
+    for job in jobs {
+        let stem = Path::new(&job.name)
+            .file_stem()
+            .map_or("circuit".into(), |s| s.to_string_lossy().into_owned());
+        let mut name = format!("{stem}.json");
+        let mut k = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{stem}-{k}.json");
+            k += 1;
+        }
+        out.insert(job.name.clone(), dir.join(name));
+    }
+    out
+}
+
+/// Writes `report` to `path` through a temporary file and a rename: a reader never sees half
+/// a result.
+fn write_result(path: &Path, report: &JobReport) -> Result<(), AppError> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_vec_pretty(report)
+        .map_err(|e| AppError::io("write", path, std::io::Error::other(e.to_string())))?;
+    std::fs::write(&tmp, text).map_err(|e| AppError::io("write", &tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| AppError::io("write", path, e))
 }
 
 /// The batch run again on one backend, for a measured comparison.
@@ -184,6 +218,27 @@ impl BatchParams {
             warnings: &loaded.warnings,
         });
         let writer = crate::telemetry::TelemetryWriter::open(&exec.telemetry, Default::default())?;
+        let results = match &self.results {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| AppError::io("create", dir, e))?;
+                result_files(dir, &loaded.jobs)
+            }
+            None => Default::default(),
+        };
+        // A result is written as its job ends; the first failure to write is returned.
+        let write_failed: Mutex<Option<AppError>> = Mutex::new(None);
+        let routed_progress = |e: Event<'_>| {
+            if let Event::Finished(report) = &e
+                && let Some(path) = results.get(&report.name)
+                && let Err(err) = write_result(path, report)
+            {
+                write_failed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(err);
+            }
+            progress(e)
+        };
         let runner = ex.runner(Some(&writer), opts);
         let started = std::time::Instant::now();
         let threads = if ex.queued { self.run.in_flight } else { 1 };
@@ -193,7 +248,7 @@ impl BatchParams {
             &constraints,
             threads,
             stop,
-            &progress,
+            routed_progress,
         );
         let elapsed = started.elapsed();
         let baseline = match (baseline, &batch) {
@@ -204,6 +259,9 @@ impl BatchParams {
             _ => None,
         };
         let rows = writer.close()?.rows;
+        if let Some(e) = write_failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            return Err(e.into());
+        }
         Ok(Ran {
             baseline,
             batch: batch?,

@@ -37,10 +37,11 @@ pub struct CircuitParams {
     /// Shots per circuit.
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 1024))]
     pub shots: u64,
-    /// Model set directory.
+    /// Model set directory (by default models/default, or the set compiled into qroute when
+    /// there is none there).
     #[cfg_attr(
         feature = "cli",
-        arg(long, env = "QROUTE_MODEL", default_value = "models/default")
+        arg(long, env = "QROUTE_MODEL", default_value = super::router::DEFAULT_MODEL)
     )]
     pub model: PathBuf,
 }

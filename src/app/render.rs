@@ -18,7 +18,34 @@ pub fn short(name: &str) -> String {
         .map_or(name.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// Per job: backends tried, where the last ran, predicted and actual time, cost, status.
+/// The most frequent outcome and its share of the shots (`-` without shots); a bitstring
+/// over 16 bits is shown by its ends.
+pub fn top_outcome(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    // The first of the most frequent, in bitstring order: the same answer on every run.
+    let Some((bits, n)) = counts
+        .iter()
+        .fold(None::<(&String, u64)>, |best, (k, &v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((k, v)),
+        })
+    else {
+        return "-".into();
+    };
+    let shown = if bits.len() > 16 {
+        format!("{}…{}", &bits[..6], &bits[bits.len() - 6..])
+    } else {
+        bits.clone()
+    };
+    let pct = 100.0 * n as f64 / total.max(1) as f64;
+    match pct >= 1.0 {
+        true => format!("{shown} {pct:.0}%"),
+        false => format!("{shown} {pct:.1}%"),
+    }
+}
+
+/// Per job: backends tried, where the last ran, predicted and actual time, cost, the top
+/// outcome, status.
 pub fn run_table(reports: &[JobReport]) -> String {
     let mut rows = vec![vec![
         "circuit".to_string(),
@@ -27,6 +54,7 @@ pub fn run_table(reports: &[JobReport]) -> String {
         "predicted".into(),
         "actual".into(),
         "cost".into(),
+        "top outcome".into(),
         "status".into(),
     ]];
     for r in reports {
@@ -46,6 +74,9 @@ pub fn run_table(reports: &[JobReport]) -> String {
             last.and_then(|a| a.wall_ms).map_or("-".into(), human_ms),
             last.and_then(|a| a.cost)
                 .map_or("-".into(), |c| format!("{c:.2e}")),
+            r.outcome
+                .as_ref()
+                .map_or("-".into(), |o| top_outcome(&o.counts)),
             match (r.success(), &r.error) {
                 (Some(_), _) if r.attempts.len() > 1 => "ok after fallback".into(),
                 (Some(_), _) => "ok".into(),

@@ -12,9 +12,19 @@ use crate::model::ModelSet;
 use crate::route::{Router, RouterConfig};
 use crate::telemetry::TelemetryWriter;
 
-/// The model set at `model`, loaded with its directory named in the error.
+/// Where `--model` points when it is not given.
+pub const DEFAULT_MODEL: &str = "models/default";
+
+/// The model set at `model`, loaded with its directory named in the error. The default path
+/// with no model set there (a binary run outside the checkout, #33) gives the set compiled
+/// into the binary, [`ModelSet::shipped`].
 pub fn models(model: &Path) -> Result<ModelSet, AppError> {
-    ModelSet::load(model).map_err(|source| AppError::ModelSet {
+    let default = model == Path::new(DEFAULT_MODEL) && !model.join("meta.json").exists();
+    let loaded = match default {
+        true => ModelSet::shipped(),
+        false => ModelSet::load(model),
+    };
+    loaded.map_err(|source| AppError::ModelSet {
         path: model.to_path_buf(),
         source,
     })

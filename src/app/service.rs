@@ -165,10 +165,11 @@ pub struct ServeParams {
     /// Address to listen on (loopback by default; expose it behind a proxy with TLS).
     #[cfg_attr(feature = "cli", arg(long, default_value = "127.0.0.1:8080"))]
     pub addr: SocketAddr,
-    /// Model set directory (reloaded from here by POST /v1/models/reload).
+    /// Model set directory, reloaded from here by POST /v1/models/reload (by default
+    /// models/default, or the set compiled into qroute when there is none there).
     #[cfg_attr(
         feature = "cli",
-        arg(long, env = "QROUTE_MODEL", default_value = "models/default")
+        arg(long, env = "QROUTE_MODEL", default_value = super::router::DEFAULT_MODEL)
     )]
     pub model: PathBuf,
     /// Largest request body, bytes.

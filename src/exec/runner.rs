@@ -90,8 +90,8 @@ pub struct JobReport {
     pub recommendation: Option<Recommendation>,
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
-    /// The result of the successful attempt.
-    #[serde(skip)]
+    /// The result of the successful attempt: counts (classical bit 0 rightmost, as Qiskit
+    /// writes them), times, memory, fidelity and the engine's details.
     pub outcome: Option<Outcome>,
     /// Why no attempt succeeded.
     pub error: Option<String>,

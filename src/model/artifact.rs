@@ -395,6 +395,32 @@ impl ModelSet {
             path: meta_path.clone(),
             error,
         })?;
+        let meta = Self::parse_meta(&text, &meta_path)?;
+        let payload_path = dir.join(&meta.payload.file);
+        let bytes = std::fs::read(&payload_path).map_err(|error| ModelError::Io {
+            path: payload_path.clone(),
+            error,
+        })?;
+        Self::with_payload(meta, &bytes, &payload_path)
+    }
+
+    /// The model set shipped in `models/default`, compiled into the crate (#33), so that a
+    /// binary installed away from the checkout routes without it. Checked as [`ModelSet::load`]
+    /// checks a directory (versions, payload size and hash).
+    pub fn shipped() -> Result<ModelSet, ModelError> {
+        let dir = Path::new("<compiled in>/models/default");
+        let meta = Self::parse_meta(
+            include_str!("../../models/default/meta.json"),
+            &dir.join("meta.json"),
+        )?;
+        let payload = include_bytes!("../../models/default/model.bin");
+        let payload_path = dir.join(&meta.payload.file);
+        Self::with_payload(meta, payload, &payload_path)
+    }
+
+    /// `meta.json`'s text, versions checked first.
+    fn parse_meta(text: &str, meta_path: &Path) -> Result<ModelMeta, ModelError> {
+        let meta_path = meta_path.to_path_buf();
         // The versions first, so that a newer format fails by version, not by field.
         #[derive(Deserialize)]
         struct Versions {
@@ -407,7 +433,7 @@ impl ModelSet {
             column: e.column(),
             message: e.to_string(),
         };
-        let v: Versions = serde_json::from_str(&text).map_err(meta_err)?;
+        let v: Versions = serde_json::from_str(text).map_err(meta_err)?;
         if v.format_version != FORMAT_VERSION {
             return Err(ModelError::FormatVersion {
                 path: meta_path,
@@ -422,17 +448,22 @@ impl ModelSet {
                 expected: FEATURE_SCHEMA.version,
             });
         }
-        let meta: ModelMeta = serde_json::from_str(&text).map_err(meta_err)?;
-        let payload_path = dir.join(&meta.payload.file);
-        let bytes = std::fs::read(&payload_path).map_err(|error| ModelError::Io {
-            path: payload_path.clone(),
-            error,
-        })?;
+        serde_json::from_str(text).map_err(meta_err)
+    }
+
+    /// The set of `meta` with its payload `bytes` (read from `payload_path`), checked against
+    /// the size and hash `meta` records.
+    fn with_payload(
+        meta: ModelMeta,
+        bytes: &[u8],
+        payload_path: &Path,
+    ) -> Result<ModelSet, ModelError> {
+        let payload_path = payload_path.to_path_buf();
         let corrupt = |message: String| ModelError::Corrupt {
             path: payload_path.clone(),
             message,
         };
-        let sum = blake3::hash(&bytes).to_hex().to_string();
+        let sum = blake3::hash(bytes).to_hex().to_string();
         if sum != meta.payload.blake3 || bytes.len() as u64 != meta.payload.bytes {
             return Err(corrupt(format!(
                 "{} bytes with BLAKE3 {sum}, meta.json expects {} bytes with {}",
@@ -441,7 +472,7 @@ impl ModelSet {
                 meta.payload.blake3
             )));
         }
-        let backends = decode(&bytes, &meta.backends).map_err(corrupt)?;
+        let backends = decode(bytes, &meta.backends).map_err(corrupt)?;
         Ok(ModelSet { meta, backends })
     }
 }
