@@ -410,6 +410,8 @@ pub(super) struct BackendInfo {
     kind: String,
     available: bool,
     unavailable_reason: Option<String>,
+    /// The device it runs on, where worth saying (a software rasteriser named as such).
+    device: Option<String>,
     modelled: bool,
 }
 
@@ -430,6 +432,7 @@ pub(super) async fn backends(State(state): State<AppState>) -> Json<Vec<BackendI
                     kind: b.kind().to_string(),
                     available,
                     unavailable_reason: why,
+                    device: b.device(),
                     modelled: probe
                         .as_ref()
                         .is_some_and(|f| r.predict_backend(b.name(), f, shots, 1).is_some()),

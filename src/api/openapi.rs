@@ -159,9 +159,11 @@ fn schemas() -> Value {
             "attempts": {"type": "array", "items": schema_ref("Attempt")},
             "error": {"type": ["string", "null"]}
         })),
-        "Backend": obj(&["name", "kind", "available", "unavailable_reason", "modelled"], json!({
+        "Backend": obj(&["name", "kind", "available", "unavailable_reason", "device", "modelled"], json!({
             "name": string(), "kind": string(), "available": boolean(),
-            "unavailable_reason": {"type": ["string", "null"]}, "modelled": boolean()
+            "unavailable_reason": {"type": ["string", "null"]},
+            "device": {"type": ["string", "null"], "description": "the GPU adapter; a software rasteriser is named as such"},
+            "modelled": boolean()
         })),
         "Stats": obj(&["routing", "cost", "realtime", "debug"], json!({
             "routing": {"type": "object"}, "cost": {"type": "object"},
