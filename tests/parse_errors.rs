@@ -34,18 +34,18 @@ fn cases() -> Vec<(String, u32, u32, &'static str)> {
             "gate modifiers",
         ),
         (
-            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit[2] q;\nif (c[1]) { x q[1]; }"
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit[2] q;\nif (c[1] == 2) { x q[1]; }"
                 .into(),
             5,
-            5,
-            "one bit of a 2-bit register",
+            13,
+            "expected `0`, `1`, `true` or `false`",
         ),
         (
-            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit c;\nqubit q;\nif (c) { x q; } else { y q; }"
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit q;\nif (c == 1) { x q; } else { y q; }"
                 .into(),
             5,
-            17,
-            "`else` branches",
+            22,
+            "`else` after a condition on a register's value",
         ),
         (
             "OPENQASM 3.0;\nqubit q;\nint x = 3;".into(),

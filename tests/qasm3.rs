@@ -7,8 +7,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use qroute::backend::RunSpec;
 use qroute::backend::prism::{PrismBackend, PrismTarget};
+use qroute::backend::{Backend, RunSpec};
 use qroute::circuit::Circuit;
 use qroute::circuit::qasm::{QasmParser, parse_file, parse_str};
 use qroute::config::default_price;
@@ -166,4 +166,38 @@ fn qasm2_without_a_header_is_read_with_a_warning() {
         )),
         "{err}"
     );
+}
+
+/// `if (c[1])` on a wider register (Qiskit 2's `if_test((clbit, 1))`) is a one-bit condition,
+/// its `else` the opposite one: they run as written, and survive the version-2 text qroute's
+/// executors are sent.
+#[test]
+fn a_condition_on_one_bit_of_a_wider_register_runs() {
+    let src = format!(
+        "{H3}qubit[3] q;\nbit[2] c;\nbit[3] r;\n\
+         x q[0];\nc[1] = measure q[0];\n\
+         if (c[1]) {{ x q[1]; }} else {{ z q[1]; }}\nif (c[0] == false) x q[2];\n\
+         if (c[1] == 0) x q[0];\n\
+         r = measure q;\n"
+    );
+    let circuit = parse_str(&src).unwrap();
+    let conds: Vec<_> = circuit.ops().filter_map(|o| o.condition).collect();
+    assert_eq!(conds.len(), 4);
+    assert!(conds.iter().all(|c| c.bit.is_some()), "{conds:?}");
+    let back = parse_str(&qroute::circuit::qasm::to_qasm(&circuit)).unwrap();
+    assert_eq!(back, circuit);
+    // c[1] = 1 flips q[1]; c[0] = 0 flips q[2]; `c[1] == 0` does not undo q[0].
+    let out = PrismBackend::new(PrismTarget::Statevector, default_price())
+        .execute(
+            &circuit,
+            &RunSpec {
+                shots: 100,
+                seed: 1,
+                ..RunSpec::default()
+            },
+        )
+        .unwrap();
+    let keys: Vec<String> = out.counts.keys().map(|k| k.replace(' ', "")).collect();
+    // Classical bit 0 rightmost: r[2] r[1] r[0] c[1] c[0].
+    assert_eq!(keys, ["11110"], "{:?}", out.counts);
 }

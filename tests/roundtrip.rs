@@ -1,5 +1,6 @@
 //! Circuit → OpenQASM → parse gives back the same IR (property test), for random circuits that
-//! use every gate, several registers, conditions, measure, reset, barrier and opaque gates.
+//! use every gate, several registers, conditions (on a register or one bit), measure, reset,
+//! barrier and opaque gates.
 
 use proptest::prelude::*;
 use qroute::circuit::gate::ALL_GATES;
@@ -103,7 +104,21 @@ fn circuit() -> impl Strategy<Value = Circuit> {
                 c.add_creg(&format!("c{i}"), *s).unwrap();
             }
             let opaque = c.declare_opaque("blackbox", 1, 2.min(c.num_qubits() as usize));
-            let cond = |x: Option<(u32, u64)>| x.map(|(creg, value)| Condition { creg, value });
+            // Values 6 and 7 stand for one-bit conditions on the register's first bit (#32).
+            let cond = |x: Option<(u32, u64)>| {
+                x.map(|(creg, value)| match value {
+                    6 | 7 => Condition {
+                        creg,
+                        value: value - 6,
+                        bit: Some(0),
+                    },
+                    _ => Condition {
+                        creg,
+                        value,
+                        bit: None,
+                    },
+                })
+            };
             for o in ops {
                 match o {
                     OpSpec::Gate {

@@ -80,6 +80,11 @@ impl Circuit {
                 buf.extend_from_slice(&reg.offset.to_le_bytes());
                 buf.extend_from_slice(&reg.size.to_le_bytes());
                 buf.extend_from_slice(&cond.value.to_le_bytes());
+                // Only when set, so that every other circuit keeps its id.
+                if let Some(bit) = cond.bit {
+                    buf.push(b'b');
+                    buf.extend_from_slice(&bit.to_le_bytes());
+                }
             }
             h.update(&buf);
         }

@@ -125,6 +125,16 @@ pub enum CircuitError {
         /// Registers defined.
         num_cregs: usize,
     },
+    /// A one-bit condition on a bit the register lacks, or comparing it with more than 1.
+    #[error("condition on bit {bit} of a {size}-bit register compares it with {value}")]
+    BadBitCondition {
+        /// The bit's index in the register.
+        bit: u32,
+        /// The register's size.
+        size: u32,
+        /// The value compared with.
+        value: u64,
+    },
     /// An opaque gate index that was never declared.
     #[error("opaque gate #{index} was never declared")]
     UnknownOpaque {
@@ -179,13 +189,16 @@ pub enum OpKind {
 }
 
 /// `if (creg == value)`: the operation runs only when the register reads `value`, with the
-/// register's first bit as the least significant bit.
+/// register's first bit as the least significant bit. With `bit`, `if (creg[bit] == value)`:
+/// only that bit of the register is read, and `value` is 0 or 1 (OpenQASM 3's `if (c[0])`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Condition {
     /// Index into [`Circuit::cregs`].
     pub creg: u32,
     /// The value compared with.
     pub value: u64,
+    /// The one bit of the register read (its index in the register), if only one is.
+    pub bit: Option<u32>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -475,6 +488,18 @@ impl Circuit {
                 creg: cond.creg,
                 num_cregs: self.cregs.len(),
             });
+        }
+        if let Some(cond) = condition
+            && let Some(bit) = cond.bit
+        {
+            let size = self.cregs[cond.creg as usize].size;
+            if bit >= size || cond.value > 1 {
+                return Err(CircuitError::BadBitCondition {
+                    bit,
+                    size,
+                    value: cond.value,
+                });
+            }
         }
         Ok(())
     }

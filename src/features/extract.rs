@@ -189,7 +189,10 @@ pub fn extract(circuit: &Circuit) -> Features {
             if let Some(cond) = op.condition {
                 conditionals += 1;
                 let r = &cregs[cond.creg as usize];
-                wide.extend(r.range().map(|c| n as u32 + c));
+                match cond.bit {
+                    None => wide.extend(r.range().map(|c| n as u32 + c)),
+                    Some(b) => wide.push(n as u32 + r.offset + b),
+                }
             }
             &wide
         };

@@ -61,13 +61,19 @@ pub fn lower(circuit: &Circuit) -> Result<prism_q::Circuit, LowerError> {
             None => out.instructions.append(&mut body),
             Some(cond) => {
                 let reg = &circuit.cregs()[cond.creg as usize];
-                let condition = ClassicalCondition::RegisterEquals {
-                    offset: reg.offset as usize,
-                    size: reg.size as usize,
-                    value: cond.value,
+                let condition = match cond.bit {
+                    Some(b) if cond.value == 1 => {
+                        ClassicalCondition::BitIsOne((reg.offset + b) as usize)
+                    }
+                    Some(b) => ClassicalCondition::BitIsZero((reg.offset + b) as usize),
+                    None => ClassicalCondition::RegisterEquals {
+                        offset: reg.offset as usize,
+                        size: reg.size as usize,
+                        value: cond.value,
+                    },
                 };
                 // A value that does not fit the register can never be read.
-                if reg.size < 64 && cond.value >> reg.size != 0 {
+                if cond.bit.is_none() && reg.size < 64 && cond.value >> reg.size != 0 {
                     continue;
                 }
                 let body = std::mem::take(&mut body);

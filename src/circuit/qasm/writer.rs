@@ -41,12 +41,13 @@ pub fn to_qasm(circuit: &Circuit) -> String {
     let cname = names(circuit.num_clbits(), circuit.cregs());
     for op in circuit.ops() {
         if let Some(c) = op.condition {
-            let _ = write!(
-                s,
-                "if({}=={}) ",
-                circuit.cregs()[c.creg as usize].name,
-                c.value
-            );
+            let name = &circuit.cregs()[c.creg as usize].name;
+            // A one-bit condition is OpenQASM 3's; written `if(c[1]==1)` in the version-2
+            // text, which qroute's parser reads back (Qiskit's does not).
+            let _ = match c.bit {
+                None => write!(s, "if({name}=={}) ", c.value),
+                Some(b) => write!(s, "if({name}[{b}]=={}) ", c.value),
+            };
         }
         let name = match op.kind {
             OpKind::Gate(g) => g.name(),

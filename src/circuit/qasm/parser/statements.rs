@@ -571,10 +571,26 @@ impl<'s> FileParser<'s, '_> {
         Ok((creg, t))
     }
 
+    /// `if (c == n) op` and, beyond OpenQASM 2 (the writer's spelling of a one-bit condition,
+    /// which version 2 lacks), `if (c[i] == 0|1) op`.
     pub(super) fn conditional(&mut self) -> Result<()> {
         let (creg, _) = self.condition_register()?;
-        self.expect(Tok::EqEq, "`==`")?;
-        let (value, _) = self.uint("an integer")?;
+        let bit = match self.tok.kind() {
+            Tok::LBracket => Some(self.bit_index(creg)? as u32),
+            _ => None,
+        };
+        let value = match bit {
+            Some(_) => {
+                if self.tok.kind() != Tok::EqEq {
+                    return Err(self.unexpected("`==`"));
+                }
+                self.bit_value()?
+            }
+            None => {
+                self.expect(Tok::EqEq, "`==`")?;
+                self.uint("an integer")?.0
+            }
+        };
         self.expect(Tok::RParen, "`)`")?;
         if self.tok.kind() != Tok::Ident
             || matches!(
@@ -584,7 +600,7 @@ impl<'s> FileParser<'s, '_> {
         {
             return Err(self.unexpected("a gate call, `measure` or `reset` after `if (...)`"));
         }
-        self.st.condition = Some(Condition { creg, value });
+        self.st.condition = Some(Condition { creg, value, bit });
         let r = self.quantum_op(self.word(&self.tok), true);
         self.st.condition = None;
         r

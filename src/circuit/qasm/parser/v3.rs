@@ -1,7 +1,7 @@
 //! The statements of OpenQASM 3's gate-model subset that version 2 does not have: `qubit` and
-//! `bit` declarations, `c[0] = measure q[0];`, `if` with a braced body or on a one-bit
-//! register, `gphase`, `stdgates.inc`; and the refusal, with its position, of everything
-//! else a version-3 program may hold.
+//! `bit` declarations, `c[0] = measure q[0];`, `if` with a braced body or on one bit,
+//! `gphase`, `stdgates.inc`; and the refusal, with its position, of everything else a
+//! version-3 program may hold.
 
 use super::{Arg, Callable, FileParser, Result};
 use crate::circuit::qasm::ParseErrorKind;
@@ -65,7 +65,7 @@ pub(super) fn refused(word: &str) -> Option<String> {
         }
         "extern" => "`extern` functions".into(),
         "ctrl" | "negctrl" | "inv" | "pow" => format!("gate modifiers (`{word} @`)"),
-        "else" => "`else` branches".into(),
+        "else" => "`else` without its `if`".into(),
         _ => return None,
     })
 }
@@ -162,34 +162,48 @@ impl<'s> FileParser<'s, '_> {
         Ok(())
     }
 
-    /// `if (c == n) body`, `if (b) body` or `if (b == 1) body` for a one-bit register `b`
-    /// (also written `b[0]`), where body is one statement or `{ ... }`.
+    /// `if (c == n) body`, `if (c[i]) body`, `if (c[i] == 0) body` (`true`/`false` too), and
+    /// for a one-bit register `b` also `if (b) body`; body is one statement or `{ ... }`.
     fn conditional3(&mut self) -> Result<()> {
-        let (creg, t) = self.condition_register()?;
-        let name = self.text(&t);
+        let (creg, _) = self.condition_register()?;
         let size = self.st.circuit.cregs()[creg as usize].size;
-        let value = if self.tok.kind() == Tok::LBracket {
-            let bit = self.bit_index(creg)?;
-            if size != 1 {
+        // A one-bit register reads as a register (`if (b)` is `if (b == 1)`, as version 2
+        // writes it); one bit of a wider register is a one-bit condition.
+        let (value, bit) = if self.tok.kind() == Tok::LBracket {
+            let bit = self.bit_index(creg)? as u32;
+            let value = self.bit_value()?;
+            (value, (size > 1).then_some(bit))
+        } else if size == 1 {
+            (self.bit_value()?, None)
+        } else {
+            self.expect(Tok::EqEq, "`==`")?;
+            (self.uint("an integer")?.0, None)
+        };
+        self.expect(Tok::RParen, "`)`")?;
+        let cond = Condition { creg, value, bit };
+        self.conditioned_body(cond)?;
+        if self.is_keyword("else") {
+            // The negation of a one-bit condition is one; a register's `!=` is not in the IR.
+            if bit.is_none() && size > 1 {
                 return Err(self.error(
-                    &t,
+                    &self.tok,
                     ParseErrorKind::Unsupported {
-                        what: format!(
-                            "a condition on one bit of a {size}-bit register (`{name}[{bit}]`; \
-                             `{name} == n` on the whole register is)"
-                        ),
+                        what: "`else` after a condition on a register's value".into(),
                     },
                 ));
             }
-            self.bit_value()?
-        } else if size == 1 {
-            self.bit_value()?
-        } else {
-            self.expect(Tok::EqEq, "`==`")?;
-            self.uint("an integer")?.0
-        };
-        self.expect(Tok::RParen, "`)`")?;
-        self.st.condition = Some(Condition { creg, value });
+            self.advance()?;
+            self.conditioned_body(Condition {
+                value: 1 - value,
+                ..cond
+            })?;
+        }
+        Ok(())
+    }
+
+    /// One statement or `{ ... }`, each under `cond`.
+    fn conditioned_body(&mut self, cond: Condition) -> Result<()> {
+        self.st.condition = Some(cond);
         let r = if self.eat(Tok::LBrace)? {
             let mut r = Ok(());
             while r.is_ok() && self.tok.kind() != Tok::RBrace {
@@ -200,20 +214,11 @@ impl<'s> FileParser<'s, '_> {
             self.conditioned()
         };
         self.st.condition = None;
-        r?;
-        if self.is_keyword("else") {
-            return Err(self.error(
-                &self.tok,
-                ParseErrorKind::Unsupported {
-                    what: "`else` branches".into(),
-                },
-            ));
-        }
-        Ok(())
+        r
     }
 
     /// `[i]` after a bit register's name: the index, checked against the register.
-    fn bit_index(&mut self, creg: u32) -> Result<u64> {
+    pub(super) fn bit_index(&mut self, creg: u32) -> Result<u64> {
         self.expect(Tok::LBracket, "`[`")?;
         let (index, it) = self.uint("an index")?;
         self.expect(Tok::RBracket, "`]`")?;
@@ -232,7 +237,7 @@ impl<'s> FileParser<'s, '_> {
     }
 
     /// After a bit in a condition: nothing (true), `== 1`, `== 0`, `== true`, `== false`.
-    fn bit_value(&mut self) -> Result<u64> {
+    pub(super) fn bit_value(&mut self) -> Result<u64> {
         if !self.eat(Tok::EqEq)? {
             return Ok(1);
         }
