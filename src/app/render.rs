@@ -126,11 +126,7 @@ pub fn run_summary(reports: &[JobReport], elapsed: Duration) -> String {
             human_ms(b),
             both.len(),
             human_ms(a),
-            if a <= b {
-                format!("{:.1}× faster", b / a.max(1e-9))
-            } else {
-                format!("{:.1}× slower", a / b.max(1e-9))
-            },
+            speedup(a, b),
             if refused > 0 {
                 format!("; {base} cannot take the other {refused}")
             } else {
@@ -408,6 +404,15 @@ pub fn ran(r: &super::batch::Ran) -> String {
     )
 }
 
+/// `a` against `b` as "N× faster" or "N× slower".
+fn speedup(a: f64, b: f64) -> String {
+    if a <= b {
+        format!("{:.1}× faster", b / a.max(1e-9))
+    } else {
+        format!("{:.1}× slower", a / b.max(1e-9))
+    }
+}
+
 /// The routed batch against the same batch run on the baseline backend, both measured, over
 /// the circuits both ran; those the baseline could not take or did not finish are counted.
 pub fn baseline_measured(routed: &[JobReport], base: &super::batch::Baseline) -> String {
@@ -437,11 +442,7 @@ pub fn baseline_measured(routed: &[JobReport], base: &super::batch::Baseline) ->
              {}: {}",
             human_ms(b),
             human_ms(a),
-            if a <= b {
-                format!("{:.1}× faster", b / a.max(1e-9))
-            } else {
-                format!("{:.1}× slower", a / b.max(1e-9))
-            }
+            speedup(a, b)
         )
     };
     if refused > 0 {

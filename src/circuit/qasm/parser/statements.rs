@@ -158,9 +158,20 @@ impl<'s> FileParser<'s, '_> {
         } else {
             &self.st.circuit.cregs()[reg as usize]
         };
+        self.check_index(r, index, &it)?;
+        Ok((Arg::Bit(r.offset + index as u32, reg, index as u32), t))
+    }
+
+    /// `index` (read at `it`) names a bit of `r`.
+    pub(super) fn check_index(
+        &self,
+        r: &crate::circuit::Register,
+        index: u64,
+        it: &Token,
+    ) -> Result<()> {
         if index >= r.size as u64 {
             return Err(self.error(
-                &it,
+                it,
                 ParseErrorKind::IndexOutOfRange {
                     register: r.name.clone(),
                     index,
@@ -168,7 +179,7 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         }
-        Ok((Arg::Bit(r.offset + index as u32, reg, index as u32), t))
+        Ok(())
     }
 
     /// The index of the quantum (or classical) register `name`, whose [`name_word`] is

@@ -222,17 +222,7 @@ impl<'s> FileParser<'s, '_> {
         self.expect(Tok::LBracket, "`[`")?;
         let (index, it) = self.uint("an index")?;
         self.expect(Tok::RBracket, "`]`")?;
-        let r = &self.st.circuit.cregs()[creg as usize];
-        if index >= r.size as u64 {
-            return Err(self.error(
-                &it,
-                ParseErrorKind::IndexOutOfRange {
-                    register: r.name.clone(),
-                    index,
-                    size: r.size,
-                },
-            ));
-        }
+        self.check_index(&self.st.circuit.cregs()[creg as usize], index, &it)?;
         Ok(index)
     }
 
