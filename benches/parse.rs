@@ -1,4 +1,5 @@
-//! Parse throughput in gates per second: the largest corpus files and a 1M-gate circuit.
+//! Parse throughput in gates per second: the largest corpus files, a 1M-gate circuit, and
+//! the largest Qiskit export of tests/fixtures/qasm3 in OpenQASM 3 beside its version-2 twin.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qroute::circuit::qasm;
@@ -22,6 +23,13 @@ fn bench(c: &mut Criterion) {
         "generated_random_1M".into(),
         qasm::to_qasm(&common::million_gates()),
     ));
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/qasm3");
+    for version in ["v3", "v2"] {
+        let name = format!("qwalk_6.{version}.qasm");
+        if let Ok(text) = std::fs::read_to_string(fixtures.join(&name)) {
+            inputs.push((format!("qasm3_fixture/{name}"), text));
+        }
+    }
     for (name, text) in &inputs {
         let circuit = qasm::parse_str(text).expect("bench input parses");
         let gates = features::extract(&circuit)[features::Feature::GateCount];

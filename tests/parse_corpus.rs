@@ -100,8 +100,15 @@ fn compact_calls_parse_as_the_general_parser_reads_them() {
          x\tq[0];\nx q[0] ;\nx q [0];\nx q[ 0];\nx q;\nU(1,2,3) q[1];\nCX q[0],q[1];\n\
          creg c[2];\nmeasure q[0] -> c[0];\nif (c==1) rz(pi/2) q[1];\nif(c==0) cx q[1],q[2];\n\
          reset q[0];\nbarrier q[0],r[1];\ngate g(a) x, y { rz(a/2) x; cx x,y; }\ng(pi) q[0],q[1];\n\
-         h q[2]; // a comment\nx /* inline */ q[1];\n"
+         h q[2]; // a comment\nx /* inline */ q[1];\nu2(0, pi) q[0];\nu(0.5,  pi, -pi/2) r[0];\n"
             .into(),
+    ));
+    // Qiskit's OpenQASM 3 export, with its `u2(0, pi)` and gates it defines itself (#32).
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/qasm3/qwalk_6.v3.qasm");
+    texts.push((
+        "qwalk_6.v3".into(),
+        std::fs::read_to_string(fixture).unwrap(),
     ));
     for (name, text) in &texts {
         let fast = qasm::QasmParser::new()

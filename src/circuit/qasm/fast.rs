@@ -3,7 +3,7 @@
 //! bytes, without tokens.
 //!
 //! The scan accepts only a narrow shape and answers `None` for anything else (white space
-//! other than spaces between arguments, comments, line breaks, whole-register arguments,
+//! other than spaces after a comma or before the arguments, comments, line breaks, whole-register arguments,
 //! parameter expressions beyond `±f (* f | / f)*` with `f` a number or `pi`), and the parser
 //! then reads the statement again token by token. So the general parser alone decides every
 //! error and every unusual form; this path only has to agree with it on the forms it accepts,
@@ -52,7 +52,7 @@ pub(super) fn scan_call(
             params.push(v);
             p = q;
             match b.get(p)? {
-                b',' => p += 1,
+                b',' => p = spaces(b, p + 1),
                 b')' => {
                     p += 1;
                     break;
