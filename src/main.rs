@@ -149,3 +149,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Executor(args) => cmd::executor::run(&args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its definitions (duplicate flags, such as a flattened `--format` twice,
+    /// conflicting names) only in debug builds; this runs the same checks in any build.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}
