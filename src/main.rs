@@ -76,7 +76,7 @@ enum Command {
 
 fn main() -> ExitCode {
     #[cfg(all(unix, feature = "gpu"))]
-    quiet_vulkan_probe();
+    app::quiet_gpu_driver();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -93,34 +93,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Mesa's Vulkan device-select layer looks for a Wayland display when the GPU backend probes
-/// its adapter, and on a machine without one libwayland prints "XDG_RUNTIME_DIR is invalid or
-/// not set" twice per command (#32). qroute picks its adapter itself, so there it sets Mesa's
-/// switch for the layer, `NODEVICE_SELECT=1`. The environment cannot be changed safely once
-/// threads may run (and `unsafe` is forbidden here), so the process replaces itself with the
-/// switch set: one `exec` (2–4 ms on the 2-core CI machine, measured over 50 runs of
-/// `qroute --version`), only when neither variable is set.
-#[cfg(all(unix, feature = "gpu"))]
-fn quiet_vulkan_probe() {
-    use std::os::unix::process::CommandExt;
-    if ["NODEVICE_SELECT", "XDG_RUNTIME_DIR"]
-        .iter()
-        .any(|k| std::env::var_os(k).is_some())
-    {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let mut args = std::env::args_os();
-    let mut cmd = std::process::Command::new(exe);
-    if let Some(arg0) = args.next() {
-        cmd.arg0(arg0);
-    }
-    // `exec` returns only when it failed; then the noise is all that is lost.
-    let _ = cmd.args(args).env("NODEVICE_SELECT", "1").exec();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -150,13 +122,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// clap checks its definitions (duplicate or conflicting flags, such as a flattened
+/// `--format` twice) only in debug builds, and the tests run in release.
 #[cfg(test)]
-mod tests {
-    /// clap checks its definitions (duplicate flags, such as a flattened `--format` twice,
-    /// conflicting names) only in debug builds; this runs the same checks in any build.
-    #[test]
-    fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
+#[test]
+fn the_command_line_is_well_formed() {
+    <Cli as clap::CommandFactory>::command().debug_assert();
 }

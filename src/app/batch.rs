@@ -20,11 +20,11 @@ use crate::telemetry::TelemetryError;
 /// What a batch reports while it runs.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// The circuit files were read ([`BatchParams::run`] only): this many jobs will run, and
-    /// these files did not parse (they are left out).
+    /// The circuit files were read ([`BatchParams::run`] only): this many runs will be made,
+    /// and these files did not parse (they are left out).
     Loaded {
-        /// Jobs to run.
-        jobs: usize,
+        /// Runs to make: one per job, two with a baseline (each `Finished` once).
+        runs: usize,
         /// The files that did not parse.
         errors: &'a [ParseError],
         /// What parsed but is worth a warning.
@@ -162,6 +162,20 @@ pub struct Ran {
 }
 
 impl Ran {
+    /// What `--format json` prints: every job's report (with its outcome), the router's
+    /// counters, and the baseline's reports when there is one.
+    pub fn to_json(&self) -> serde_json::Value {
+        let baseline = self
+            .baseline
+            .as_ref()
+            .map(|b| serde_json::json!({ "backend": b.backend, "jobs": b.batch.reports }));
+        serde_json::json!({
+            "jobs": self.batch.reports,
+            "stats": self.stats,
+            "baseline": baseline,
+        })
+    }
+
     /// Every file parsed, every job ran and succeeded, none was left by a stop.
     pub fn all_ok(&self) -> bool {
         let failed = self.batch.reports.iter().any(|r| r.success().is_none());
@@ -213,7 +227,7 @@ impl BatchParams {
             }
         };
         progress(Event::Loaded {
-            jobs: loaded.jobs.len(),
+            runs: loaded.jobs.len() * (1 + usize::from(baseline.is_some())),
             errors: &loaded.errors,
             warnings: &loaded.warnings,
         });

@@ -301,6 +301,16 @@ pub fn queue_status(s: &crate::queue::QueueStatus) -> String {
     out
 }
 
+/// `qroute route`'s text: the table, then the model set and strategy that decided.
+pub fn routed(r: &super::route::RoutedFiles) -> String {
+    format!(
+        "{}\nmodel set {}, strategy {}\n",
+        route_table(&r.routed),
+        r.model_version,
+        r.strategy
+    )
+}
+
 /// Recommendations as a table (circuit, backend, predicted time and its 90% interval, cost,
 /// confidence), then one reason per circuit. Refused circuits are left out.
 pub fn route_table(routed: &[Routed]) -> String {

@@ -59,6 +59,11 @@ impl RoutedFiles {
         let refused = self.routed.iter().filter(|r| r.result.is_err()).count();
         self.bad_files.len() + refused
     }
+
+    /// What `--format json` prints: every recommendation in full.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.routed.iter().map(|r| r.to_json()).collect()
+    }
 }
 
 impl RouteParams {

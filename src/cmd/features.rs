@@ -7,8 +7,7 @@ use qroute::features::OutputFormat;
 
 pub(crate) fn run(args: &FeaturesParams) -> anyhow::Result<ExitCode> {
     let loaded = qroute::app::jobs::load(&args.files)?;
-    super::show_warnings(&loaded.warnings);
-    super::show_bad_files(&loaded.errors);
+    super::show_parse(&loaded.errors, &loaded.warnings);
     let failed = loaded.errors.len();
     let rows = loaded.feature_rows();
     // An empty table says nothing; csv and json stay well-formed for a reader.

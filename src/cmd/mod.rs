@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use qroute::circuit::qasm::{ParseError, ParseWarning};
 
 /// 0 when everything went well, else 1 (2 is for errors that stop a command).
 pub(crate) fn code(ok: bool) -> ExitCode {
@@ -55,13 +56,10 @@ pub(crate) fn bar(steps: bool) -> ProgressBar {
     bar
 }
 
-/// Names the files that did not parse on stderr.
-pub(crate) fn show_bad_files(errors: &[qroute::circuit::qasm::ParseError]) {
-    errors.iter().for_each(|e| eprintln!("error: {e}"));
-}
-
-pub(crate) fn show_warnings(warnings: &[qroute::circuit::qasm::ParseWarning]) {
+/// On stderr: what parsed with a warning, and the files that did not parse.
+pub(crate) fn show_parse(errors: &[ParseError], warnings: &[ParseWarning]) {
     warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+    errors.iter().for_each(|e| eprintln!("error: {e}"));
 }
 
 /// `value` as pretty JSON with `json`, else `text()` for a reader.

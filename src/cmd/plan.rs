@@ -12,8 +12,7 @@ pub(crate) fn run(
     path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let p = args.run(config, path)?;
-    super::show_warnings(&p.warnings);
-    super::show_bad_files(&p.bad_files);
+    super::show_parse(&p.bad_files, &p.warnings);
     let all = serde_json::json!({ "plan": p.plan, "executed": p.executed });
     super::show(args.run.output.json(), &all, || {
         qroute::app::render::plan(&p.plan, p.executed.as_ref())

@@ -12,8 +12,7 @@ pub(crate) fn run(
     path: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let r = args.route.route(config, path)?;
-    super::show_warnings(&r.warnings);
-    super::show_bad_files(&r.bad_files);
+    super::show_parse(&r.bad_files, &r.warnings);
     for (name, e) in r
         .routed
         .iter()
@@ -21,13 +20,8 @@ pub(crate) fn run(
     {
         eprintln!("error: {name}: {e}");
     }
-    let json: Vec<_> = r.routed.iter().map(|r| r.to_json()).collect();
-    super::show(args.output.json(), &json, || {
-        let table = qroute::app::render::route_table(&r.routed);
-        format!(
-            "{table}\nmodel set {}, strategy {}\n",
-            r.model_version, r.strategy
-        )
+    super::show(args.output.json(), &r.to_json(), || {
+        qroute::app::render::routed(&r)
     })?;
     Ok(super::code(r.failures() == 0))
 }

@@ -15,16 +15,12 @@ pub(crate) fn run(
     let bar = super::bar(true);
     let ran = args.run(config, path, super::stop_on_ctrl_c()?, |e| match e {
         Event::Loaded {
-            jobs,
+            runs,
             errors,
             warnings,
         } => {
-            bar.suspend(|| {
-                super::show_warnings(warnings);
-                super::show_bad_files(errors);
-            });
-            // With a baseline every job runs twice.
-            bar.set_length((jobs * (1 + usize::from(args.baseline.is_some()))) as u64);
+            bar.suspend(|| super::show_parse(errors, warnings));
+            bar.set_length(runs as u64);
         }
         Event::Started(job) => bar.set_message(render::short(&job.name)),
         Event::Finished(_) => bar.inc(1),
@@ -34,12 +30,7 @@ pub(crate) fn run(
     if done.not_run > 0 {
         eprintln!("interrupted: {} circuit(s) not run", done.not_run);
     }
-    let baseline = ran
-        .baseline
-        .as_ref()
-        .map(|b| serde_json::json!({ "backend": b.backend, "jobs": b.batch.reports }));
-    let all = serde_json::json!({ "jobs": done.reports, "stats": ran.stats, "baseline": baseline });
-    super::show(args.run.output.json(), &all, || {
+    super::show(args.run.output.json(), &ran.to_json(), || {
         format!("{}\n", render::ran(&ran))
     })?;
     Ok(super::code(ran.all_ok()))
