@@ -209,11 +209,7 @@ impl BatchParams {
                 let Some(b) = registry.get(name) else {
                     return Err(AppError::UnknownBackend {
                         name: name.clone(),
-                        configured: registry
-                            .iter()
-                            .map(|b| b.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        configured: registry.names(),
                     }
                     .into());
                 };

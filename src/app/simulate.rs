@@ -53,10 +53,9 @@ pub fn run(
     file: &Path,
 ) -> crate::Result<Result<Simulation, RunFailed>> {
     let Some(backend) = registry.get(name) else {
-        let names: Vec<&str> = registry.iter().map(|b| b.name()).collect();
         return Err(AppError::UnknownBackend {
             name: name.to_string(),
-            configured: names.join(", "),
+            configured: registry.names(),
         }
         .into());
     };

@@ -147,6 +147,13 @@ impl Registry {
         self.backends.iter().find(|b| b.name() == name)
     }
 
+    /// Every backend's name, in configuration order, comma-separated (for "unknown backend"
+    /// errors).
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = self.backends.iter().map(|b| b.name()).collect();
+        names.join(", ")
+    }
+
     /// Every backend, in configuration order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Backend>> {
         self.backends.iter()

@@ -196,11 +196,7 @@ pub fn collect(
             .map(|n| {
                 registry.get(n).ok_or_else(|| CollectError::UnknownBackend {
                     name: n.clone(),
-                    known: registry
-                        .iter()
-                        .map(|b| b.name())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: registry.names(),
                 })
             })
             .collect::<Result<_, _>>()?

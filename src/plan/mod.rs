@@ -226,12 +226,7 @@ pub fn plan(router: &Router, jobs: &[Job], req: &PlanRequest) -> Result<Plan, Pl
         let Some(b) = router.registry().get(n) else {
             return Err(PlanError::UnknownBackend {
                 name: n.to_string(),
-                known: router
-                    .registry()
-                    .iter()
-                    .map(|b| b.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: router.registry().names(),
             });
         };
         canonical.push((b.name().to_string(), *k));

@@ -157,10 +157,9 @@ impl Worker {
             match registry.get(b) {
                 Some(found) => *b = found.name().to_string(),
                 None => {
-                    let known: Vec<&str> = registry.iter().map(|b| b.name()).collect();
                     return Err(bad(format!(
                         "unknown backend `{b}` (known: {})",
-                        known.join(", ")
+                        registry.names()
                     )));
                 }
             }
