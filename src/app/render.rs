@@ -426,10 +426,12 @@ fn speedup(a: f64, b: f64) -> String {
 /// The routed batch against the same batch run on the baseline backend, both measured, over
 /// the circuits both ran; those the baseline could not take or did not finish are counted.
 pub fn baseline_measured(routed: &[JobReport], base: &super::batch::Baseline) -> String {
+    let by_name: std::collections::HashMap<&str, &JobReport> =
+        routed.iter().map(|r| (r.name.as_str(), r)).collect();
     let mut both = (0usize, 0.0f64, 0.0f64);
     let (mut refused, mut failed) = (0usize, 0usize);
     for b in &base.batch.reports {
-        let Some(r) = routed.iter().find(|r| r.name == b.name) else {
+        let Some(r) = by_name.get(b.name.as_str()) else {
             continue;
         };
         match (r.success().and_then(|a| a.wall_ms), b.success()) {

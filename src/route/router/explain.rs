@@ -45,14 +45,18 @@ pub(super) fn explain(
     };
     // Performance and balanced rank by expected time (the model's median plus what the
     // timeout risk and the queue add), so that is the number said first; the median is said
-    // too where the two differ.
-    let expected = |s: &mut String, e: &Estimate| {
-        push_ms(s, e.expected_ms);
-        if (e.expected_ms - e.latency_ms).abs() > 0.005 * e.latency_ms {
+    // too where the two differ, then the 90% interval.
+    let expected = |s: &mut String| {
+        push_ms(s, c.expected_ms);
+        if (c.expected_ms - c.latency_ms).abs() > 0.005 * c.latency_ms {
             s.push_str(" (median ");
-            push_ms(s, e.latency_ms);
+            push_ms(s, c.latency_ms);
             s.push_str(" plus timeout risk and queue)");
         }
+        s.push_str(", 90% ");
+        push_ms(s, c.low_ms);
+        s.push('–');
+        push_ms(s, c.high_ms);
     };
     s.push_str(&c.backend);
     let Some(n) = next else {
@@ -73,11 +77,7 @@ pub(super) fn explain(
         }
         Strategy::Performance => {
             s.push_str(" is fastest by expected time: ");
-            expected(&mut s, c);
-            s.push_str(", 90% ");
-            push_ms(&mut s, c.low_ms);
-            s.push('–');
-            push_ms(&mut s, c.high_ms);
+            expected(&mut s);
             s.push_str("; ");
             push_fixed(&mut s, n.expected_ms / c.expected_ms, 1);
             s.push_str("× below ");
@@ -92,11 +92,7 @@ pub(super) fn explain(
             s.push('/');
             push_fixed(&mut s, cfg.cost_weight * 100.0, 0);
             s.push_str(" score of expected time and cost: ");
-            expected(&mut s, c);
-            s.push_str(", 90% ");
-            push_ms(&mut s, c.low_ms);
-            s.push('–');
-            push_ms(&mut s, c.high_ms);
+            expected(&mut s);
             s.push_str(", at ");
             push_sci3(&mut s, c.cost);
             s.push_str("; next ");
