@@ -1,5 +1,6 @@
-//! Feature extraction throughput in gates per second: the largest corpus files and a 1M-gate
-//! circuit.
+//! Feature extraction throughput in gates per second: the largest corpus files, a random
+//! circuit of about 10,000 gates on 40 qubits (#30: ≤ 1 ms with the work estimates of schema
+//! v2) and a 1M-gate circuit.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qroute::circuit::qasm;
@@ -18,6 +19,10 @@ fn bench(c: &mut Criterion) {
                 .map(|c| (f.to_string(), c))
         })
         .collect();
+    inputs.push((
+        "generated_random_10k_40q".into(),
+        common::random_circuit(40, 500),
+    ));
     inputs.push(("generated_random_1M".into(), common::million_gates()));
     for (name, circuit) in &inputs {
         let gates = features::extract(circuit)[Feature::GateCount];

@@ -120,15 +120,76 @@ fn long_range_gates_cross_every_cut_in_between() {
     assert_eq!(f[Feature::Gates3qPlus], 1.0);
 }
 
+/// #30: the work estimates of schema v2, computed by hand from docs/features.md.
+#[test]
+fn issue_30_work_estimates_match_hand_computed_values() {
+    let f =
+        feats("qreg q[3]; creg c[3]; h q[0]; cx q[0],q[1]; cx q[1],q[2]; t q[2]; measure q -> c;");
+    // Fused: h merges into the first cx, t into the second; three measurements.
+    let l2 = |x: f64| x.log2();
+    let expect = [
+        (Feature::FusedOps, 5.0),
+        (Feature::Log2SvWork, l2(5.0) + 3.0),
+        // Two cuts, each crossed once by a rank-2 gate: bond 2, work 256 + 2³ each.
+        (Feature::Log2Mps64Work, l2(1.0 + 2.0 * 264.0)),
+        (Feature::Log2Mps256Work, l2(1.0 + 2.0 * 264.0)),
+        (Feature::Mps64Saturation, 0.0),
+        // h branches once; cx and t keep 2 non-zeros: 4 gates × 2.
+        (Feature::Log2SparseWork, l2(1.0 + 8.0)),
+        // Components 1, 2, 3, 3 qubits for the gates, 3 for each measurement.
+        (
+            Feature::Log2FactoredWork,
+            l2(1.0 + 2.0 + 4.0 + 8.0 + 8.0 + 3.0 * 8.0),
+        ),
+        // 3 × (1 + 2 + 2 + 1) gate qubits + 3² × 3 measurements.
+        (Feature::Log2StabilizerWork, l2(1.0 + 18.0 + 27.0)),
+        (Feature::TnWidth, 1.0),
+    ];
+    for (feat, want) in expect {
+        assert_abs_diff_eq!(f[feat], want, epsilon = 1e-12);
+    }
+    assert!(f.check_ranges().is_ok());
+}
+
+/// #30: a brickwork on 16 qubits wants bonds past 64 but within 256 (the middle cut's exact
+/// bound is 2^8): only the χ = 64 estimate saturates, and it costs less work there.
+#[test]
+fn issue_30_mps_saturation_and_work_follow_the_bond_cap() {
+    // 10 gates across every cut: bonds want 2^10.
+    let mut gates = String::new();
+    for layer in 0..20 {
+        for a in (layer % 2..15).step_by(2) {
+            gates += &format!("ry(0.3) q[{a}]; cx q[{a}],q[{}];", a + 1);
+        }
+    }
+    let f = feats(&format!("qreg q[16]; {gates}"));
+    assert!(f[Feature::Mps64Saturation] > 0.0, "{f:?}");
+    assert_eq!(f[Feature::Mps256Saturation], 0.0);
+    assert!(f[Feature::Log2Mps256Work] > f[Feature::Log2Mps64Work] + 1.0);
+    // A brickwork in a line: the interaction graph is a path.
+    assert_eq!(f[Feature::TnWidth], 1.0);
+    // Work estimates only grow with more of the same gates.
+    let g = feats(&format!("qreg q[16]; {gates} {gates}"));
+    for w in [
+        Feature::Log2SvWork,
+        Feature::Log2Mps64Work,
+        Feature::Log2SparseWork,
+        Feature::Log2FactoredWork,
+        Feature::Log2StabilizerWork,
+    ] {
+        assert!(g[w] > f[w], "{w}: {} then {}", f[w], g[w]);
+    }
+}
+
 #[test]
 fn features_of_another_schema_version_are_refused() {
     let mut f = feats("qreg q[1]; h q[0];");
     assert!(FEATURE_SCHEMA.check(&f).is_ok());
-    f.schema_version = 2;
+    f.schema_version = 1;
     let e = FEATURE_SCHEMA.check(&f).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "features have schema version 2, but this needs version 1"
+        "features have schema version 1, but this needs version 2"
     );
     assert!(Features::from_values(vec![0.0; 3]).is_none());
 }

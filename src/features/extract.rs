@@ -1,7 +1,8 @@
-//! One pass over a circuit that computes every feature of schema v1.
+//! One pass over a circuit that computes every feature of schema v2.
 
 use rustc_hash::FxHashSet;
 
+use super::cost::{CostPass, tn_width};
 use super::{FEATURE_SCHEMA, Feature, Features, NUM_FEATURES};
 use crate::circuit::{Circuit, OpKind};
 
@@ -83,6 +84,34 @@ impl Interactions {
         self.size[big as usize] += self.size[small as usize];
     }
 
+    /// Size of the component `q` is in.
+    #[inline]
+    fn component_size(&mut self, q: u32) -> u32 {
+        let r = self.find(q);
+        self.size[r as usize]
+    }
+
+    /// Every edge (a, b), a < b.
+    fn edge_list(&self) -> Vec<(u32, u32)> {
+        if self.n > BITSET_MAX_QUBITS {
+            return self
+                .hashed
+                .iter()
+                .map(|&k| ((k >> 32) as u32, k as u32))
+                .collect();
+        }
+        let mut out = Vec::with_capacity(self.edges as usize);
+        for (w, &word) in self.bits.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let i = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                out.push(((i / self.n) as u32, (i % self.n) as u32));
+            }
+        }
+        out
+    }
+
     /// (components, largest component size)
     fn components(&mut self) -> (u64, u64) {
         let mut count = 0;
@@ -97,7 +126,7 @@ impl Interactions {
     }
 }
 
-/// Computes the features of `circuit` (schema v1; see `docs/features.md`).
+/// Computes the features of `circuit` (schema v2; see `docs/features.md`).
 pub fn extract(circuit: &Circuit) -> Features {
     let n = circuit.num_qubits() as usize;
     let nc = circuit.num_clbits() as usize;
@@ -116,6 +145,7 @@ pub fn extract(circuit: &Circuit) -> Features {
     let mut pending = 0u32;
     let mut mcm_layers: Vec<bool> = Vec::new();
     let mut graph = Interactions::new(n);
+    let mut cost = CostPass::new(n);
     // Cut c lies between qubits c and c+1.
     let mut cross_diff = vec![0i64; n + 1];
     let mut bond_diff = vec![0i64; n + 1];
@@ -258,6 +288,8 @@ pub fn extract(circuit: &Circuit) -> Features {
             bond_diff[lo as usize] += w;
             bond_diff[hi as usize] -= w;
         }
+        let component = op.qubits.first().map_or(1, |&q| graph.component_size(q));
+        cost.op(&op, component);
     }
 
     let last = key.iter().copied().max().unwrap_or(0);
@@ -335,6 +367,20 @@ pub fn extract(circuit: &Circuit) -> Features {
     set(Feature::MaxCutCrossings, max_cross as f64);
     set(Feature::Log2BondBound, max_bond as f64);
     set(Feature::DenseMemoryBytes, 16.0 * nf.exp2());
+    let costs = cost.finish();
+    set(Feature::FusedOps, costs.fused_ops);
+    set(Feature::Log2SvWork, costs.log2_sv_work);
+    set(Feature::Log2Mps64Work, costs.log2_mps_work[0]);
+    set(Feature::Mps64Saturation, costs.mps_saturation[0]);
+    set(Feature::Log2Mps256Work, costs.log2_mps_work[1]);
+    set(Feature::Mps256Saturation, costs.mps_saturation[1]);
+    set(Feature::Log2SparseWork, costs.log2_sparse_work);
+    set(Feature::Log2FactoredWork, costs.log2_factored_work);
+    set(Feature::Log2StabilizerWork, costs.log2_stabilizer_work);
+    set(
+        Feature::TnWidth,
+        f64::from(tn_width(n, graph.edge_list().into_iter())),
+    );
     Features {
         schema_version: FEATURE_SCHEMA.version,
         values: v.to_vec(),

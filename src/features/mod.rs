@@ -6,6 +6,7 @@
 //! and [`Feature`] in step. A model records the schema version it was trained on and refuses
 //! features of another ([`FeatureSchema::check`]).
 
+mod cost;
 mod extract;
 mod render;
 
@@ -19,7 +20,7 @@ pub use render::{FeatureRow, OutputFormat, render};
 
 macro_rules! features {
     ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
-        /// One feature of schema v1; its discriminant is its position in [`Features::values`].
+        /// One feature of schema v2; its discriminant is its position in [`Features::values`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
         pub enum Feature { $( $(#[$doc])* $variant, )* }
@@ -99,9 +100,29 @@ features! {
     Log2BondBound => "log2_bond_bound",
     /// Bytes of a dense complex128 state vector: 16 · 2^num_qubits.
     DenseMemoryBytes => "dense_memory_bytes",
+    /// Ops left after fusion as a state vector fuses (v2).
+    FusedOps => "fused_ops",
+    /// log2 of a dense state vector's amplitude updates: fused_ops · 2^num_qubits (v2).
+    Log2SvWork => "log2_sv_work",
+    /// log2 of the MPS work at bond cap 64 (v2).
+    Log2Mps64Work => "log2_mps64_work",
+    /// Share of cuts where bond cap 64 truncates (v2).
+    Mps64Saturation => "mps64_saturation",
+    /// log2 of the MPS work at bond cap 256 (v2).
+    Log2Mps256Work => "log2_mps256_work",
+    /// Share of cuts where bond cap 256 truncates (v2).
+    Mps256Saturation => "mps256_saturation",
+    /// log2 of the sparse engine's work: the non-zero bound summed over gates (v2).
+    Log2SparseWork => "log2_sparse_work",
+    /// log2 of the factored engine's work: 2^component size summed over ops (v2).
+    Log2FactoredWork => "log2_factored_work",
+    /// log2 of the stabilizer tableau's work (v2).
+    Log2StabilizerWork => "log2_stabilizer_work",
+    /// Upper bound on the treewidth of the interaction graph (v2).
+    TnWidth => "tn_width",
 }
 
-/// Number of features in schema v1.
+/// Number of features in schema v2.
 pub const NUM_FEATURES: usize = FEATURE_NAMES.len();
 
 impl Feature {
@@ -135,9 +156,13 @@ pub struct FeatureSchema {
 
 /// The schema this build computes.
 pub const FEATURE_SCHEMA: FeatureSchema = FeatureSchema {
-    version: 1,
+    version: 2,
     names: FEATURE_NAMES,
 };
+
+/// Features in schema v1: the first this many of [`FEATURE_NAMES`] (v2 appended the work
+/// estimates). Telemetry written with v1 holds only these.
+pub const NUM_FEATURES_V1: usize = 33;
 
 /// Features of one schema offered to something built for another.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -212,7 +237,13 @@ pub enum Domain {
     Fraction,
     /// A positive number (`dense_memory_bytes`: 16 · 2^num_qubits).
     Bytes,
+    /// log2 of a work estimate: a number from 0 to [`MAX_LOG2_WORK`].
+    Log2,
 }
+
+/// Largest log2 work estimate: each term of a work sum is capped at 2^960, and no circuit
+/// qroute can read has 2^63 of them.
+pub const MAX_LOG2_WORK: f64 = 1024.0;
 
 /// Largest count a feature may hold: 2^53, beyond which an f64 no longer holds every whole
 /// number (no circuit qroute can read comes near it).
@@ -238,7 +269,10 @@ impl Feature {
             HasMidCircuitMeasurement | HasReset | HasConditional | IsClifford => Domain::Flag,
             ProgramCommunication | CriticalDepth | EntanglementRatio | Parallelism | Liveness
             | Measurement => Domain::Fraction,
+            Mps64Saturation | Mps256Saturation => Domain::Fraction,
             DenseMemoryBytes => Domain::Bytes,
+            Log2SvWork | Log2Mps64Work | Log2Mps256Work | Log2SparseWork | Log2FactoredWork
+            | Log2StabilizerWork => Domain::Log2,
             _ => Domain::Count,
         }
     }
@@ -264,6 +298,7 @@ impl Features {
                     Domain::Flag => v == 0.0 || v == 1.0,
                     Domain::Fraction => (0.0..=1.0).contains(&v),
                     Domain::Bytes => v > 0.0,
+                    Domain::Log2 => (0.0..=MAX_LOG2_WORK).contains(&v),
                 };
             if !ok {
                 return Err(bad(
@@ -273,6 +308,7 @@ impl Features {
                         Domain::Flag => "0 or 1".into(),
                         Domain::Fraction => "a number from 0 to 1".into(),
                         Domain::Bytes => "a positive number".into(),
+                        Domain::Log2 => format!("a number from 0 to {MAX_LOG2_WORK}"),
                     },
                 ));
             }
@@ -314,7 +350,12 @@ impl Features {
                 ));
             }
         }
-        for f in [LargestComponent, InteractionComponents, MaxGateSpan] {
+        for f in [
+            LargestComponent,
+            InteractionComponents,
+            MaxGateSpan,
+            TnWidth,
+        ] {
             if self[f] > self[NumQubits] {
                 return Err(bad(f, format!("at most num_qubits = {}", self[NumQubits])));
             }
