@@ -294,6 +294,64 @@ fn frozen_v1_file_still_loads() {
     assert_eq!(r.ts_us, NOON);
 }
 
+/// #30: v1 rows upgrade to feature schema v2 from their circuit files, matched by circuit id;
+/// every other column is unchanged, and a circuit the files lack stops the upgrade.
+#[test]
+fn issue_30_v1_telemetry_upgrades_to_v2_features() {
+    use qroute::app::upgrade::UpgradeParams;
+    let src = tempfile::tempdir().unwrap();
+    let part = src.path().join("date=2026-11-23");
+    std::fs::create_dir_all(&part).unwrap();
+    std::fs::copy(fixture(), part.join("part-v1.parquet")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ghz = common::corpus_dir().join("mqtbench/ghz_5.qasm");
+    let params = UpgradeParams {
+        dir: src.path().to_path_buf(),
+        circuits: vec![ghz.clone()],
+        out: out.path().join("v2"),
+    };
+    // Training on the v1 rows is refused, saying how to upgrade them.
+    let v1 = read_dir(src.path()).unwrap().records;
+    let spec = qroute::train::TrainSpec {
+        telemetry: vec![src.path().to_path_buf()],
+        name: "v1".into(),
+        holdout_families: Vec::new(),
+        hyper: Default::default(),
+    };
+    let e = qroute::train::train_records(&v1, &spec, |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("schema v1") && e.contains("qroute telemetry upgrade"),
+        "{e}"
+    );
+    let done = params.run().unwrap();
+    assert_eq!((done.rows, done.recomputed, done.circuit_files), (1, 1, 1));
+    let before = &qroute::telemetry::reader::read_file(&fixture()).unwrap()[0];
+    let after = read_dir(&out.path().join("v2")).unwrap().records;
+    assert_eq!(after.len(), 1);
+    let want = extract(&parse_file(&ghz).unwrap());
+    assert_eq!(after[0].features, want);
+    assert_eq!(after[0].features.schema_version, 2);
+    let mut same = after[0].clone();
+    same.features = before.features.clone();
+    assert_eq!(&same, before, "only the features change");
+    // Again into the same place: refused, nothing overwritten.
+    let e = params.run().unwrap_err().to_string();
+    assert!(e.contains("already holds telemetry"), "{e}");
+    // Without the circuit's file: refused, naming it.
+    let e = UpgradeParams {
+        dir: src.path().to_path_buf(),
+        circuits: vec![common::corpus_dir().join("mqtbench/ghz_6.qasm")],
+        out: out.path().join("other"),
+    }
+    .run()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("ghz_5"), "{e}");
+    assert!(!out.path().join("other").exists(), "nothing written");
+}
+
 #[test]
 fn summary_counts_statuses_and_percentiles_per_backend() {
     let dir = tempfile::tempdir().unwrap();

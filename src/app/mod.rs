@@ -49,6 +49,7 @@ pub mod router;
 pub mod service;
 pub mod simulate;
 pub mod train;
+pub mod upgrade;
 #[cfg(feature = "redis")]
 pub mod worker;
 

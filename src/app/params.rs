@@ -286,7 +286,7 @@ pub struct RouteCommand {
     pub output: Output,
 }
 
-/// Print the feature vector (schema v1) of OpenQASM 2 circuits.
+/// Print the feature vector (schema v2) of OpenQASM 2 circuits.
 ///
 /// FILES may be files or directories (searched recursively for *.qasm). A file that fails to
 /// parse is reported as `file:line:col: message` and the others are still printed; the exit
@@ -372,6 +372,59 @@ pub enum TelemetryCommand {
         #[cfg_attr(feature = "cli", arg(long, default_value_t = 65_536))]
         row_group_rows: usize,
     },
+    /// Copy telemetry written with an older feature schema into a new directory, each row's
+    /// features recomputed from its circuit file (matched by canonical circuit id; every
+    /// other column unchanged). A model of the current schema refuses older rows.
+    Upgrade(super::upgrade::UpgradeParams),
+}
+
+/// What a telemetry command did: its text for stdout, the files it could not read (for
+/// stderr, with `skipped` after each reason).
+#[derive(Debug, Clone)]
+pub struct TelemetryDone {
+    /// Text for stdout.
+    pub text: String,
+    /// Unreadable files and why.
+    pub bad_files: Vec<(PathBuf, String)>,
+    /// What happened to an unreadable file (` (left alone)`), or empty.
+    pub skipped: &'static str,
+}
+
+impl TelemetryCommand {
+    /// Runs the command.
+    pub fn run(&self) -> crate::Result<TelemetryDone> {
+        use crate::telemetry::compact::{CompactOptions, compact};
+        let (text, bad_files, skipped) = match self {
+            TelemetryCommand::Summary { dir } => {
+                let report = crate::telemetry::read_dir(dir)?;
+                (
+                    super::render::telemetry_summary(&report.records),
+                    report.bad_files,
+                    "",
+                )
+            }
+            TelemetryCommand::Compact {
+                dir,
+                row_group_rows,
+            } => {
+                let opts = CompactOptions {
+                    row_group_rows: *row_group_rows,
+                };
+                let r = compact(dir, &opts)?;
+                let text = format!("{}\n", super::render::compacted(&r));
+                (text, r.bad_files, " (left alone)")
+            }
+            TelemetryCommand::Upgrade(p) => {
+                let r = p.run()?;
+                (super::render::upgraded(&r), r.bad_files, " (left out)")
+            }
+        };
+        Ok(TelemetryDone {
+            text,
+            bad_files,
+            skipped,
+        })
+    }
 }
 
 /// Inspect the Redis job queue.

@@ -383,6 +383,18 @@ pub fn compacted(r: &crate::telemetry::compact::CompactReport) -> String {
     s
 }
 
+/// What `qroute telemetry upgrade` did.
+pub fn upgraded(r: &super::upgrade::Upgraded) -> String {
+    format!(
+        "{} row(s) written to {} ({} with features recomputed from {} circuit file(s); feature schema v{})\n",
+        r.rows,
+        r.out.display(),
+        r.recomputed,
+        r.circuit_files,
+        crate::features::FEATURE_SCHEMA.version
+    )
+}
+
 /// A sweep and its compaction; a failed compaction is the caller's warning to show.
 pub fn collected(c: &super::collect::Collected, out: &Path) -> String {
     let mut s = collect_summary(&c.summary, out);

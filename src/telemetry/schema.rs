@@ -15,7 +15,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
 use super::record::{ExecutionRecord, Status};
-use crate::features::{FEATURE_NAMES, FEATURE_SCHEMA, Features};
+use crate::features::{FEATURE_NAMES, FEATURE_SCHEMA, Features, NUM_FEATURES_V1};
 
 /// Version of the telemetry schema; stored in each Parquet file's key-value metadata under
 /// [`VERSION_KEY`].
@@ -346,7 +346,15 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<ExecutionRecord>, SchemaError> 
         .as_primitive_opt::<TimestampMicrosecondType>()
         .ok_or_else(|| SchemaError("column `ts` is not a microsecond timestamp".into()))?;
     let versions = prim::<UInt32Type>(b, "feature_schema_version")?;
-    let features = FEATURE_NAMES
+    // A file written with feature schema v1 has only the first v1 columns (v2 appended the
+    // work estimates); its rows keep version 1 and are refused by a v2 model with a clear
+    // message (`qroute telemetry upgrade` recomputes them from the circuit files).
+    let v1_only = b.schema().index_of(FEATURE_NAMES[NUM_FEATURES_V1]).is_err();
+    let features = FEATURE_NAMES[..if v1_only {
+        NUM_FEATURES_V1
+    } else {
+        FEATURE_NAMES.len()
+    }]
         .iter()
         .map(|n| prim::<Float64Type>(b, n))
         .collect::<Result<Vec<_>, _>>()?;
@@ -396,9 +404,12 @@ pub fn from_batch(b: &RecordBatch) -> Result<Vec<ExecutionRecord>, SchemaError> 
     let mut out = Vec::with_capacity(b.num_rows());
     for i in 0..b.num_rows() {
         let version = required(versions, "feature_schema_version", i)?;
-        FEATURE_SCHEMA
-            .check_version(version)
-            .map_err(|e| SchemaError(e.to_string()))?;
+        let expected = if v1_only { 1 } else { FEATURE_SCHEMA.version };
+        if version != expected {
+            return Err(SchemaError(format!(
+                "row {i} says feature schema {version}, but the file has the columns of {expected}"
+            )));
+        }
         let values = features
             .iter()
             .map(|a| opt(a, i).unwrap_or(f64::NAN))
