@@ -80,7 +80,7 @@ fn features_walks_directories_and_prints_json() {
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows[0]["file"].as_str().unwrap().ends_with("ghz.qasm"));
-    assert_eq!(rows[0]["schema_version"], 1);
+    assert_eq!(rows[0]["schema_version"], 2);
     assert_eq!(rows[0]["features"]["num_qubits"], 3);
     assert_eq!(rows[1]["features"]["gates_2q"], 8); // 6 cp + 2 swaps on 4 qubits
     assert_eq!(rows[0]["circuit_id"].as_str().unwrap().len(), 32);
@@ -168,7 +168,10 @@ fn train_writes_a_loadable_model_set_with_its_report_and_compact_keeps_rows() {
     let set = qroute::model::ModelSet::load(&out).unwrap();
     assert_eq!(set.meta.training.rows as usize, rows);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("| rule | regret | top-1 |"), "{report}");
+    assert!(
+        report.contains("| rule | regret | geo-mean slowdown | > 2× best | > 10× best | top-1 |"),
+        "{report}"
+    );
     // A telemetry directory that does not exist is an error naming it.
     let run = qroute()
         .args(["train", "--telemetry", "/nonexistent/tel", "--out"])

@@ -32,7 +32,7 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn predict_into_allocates_nothing() {
     let set =
-        ModelSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1"))
+        ModelSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v2"))
             .unwrap();
     let f = Features::from_values(vec![3.0; NUM_FEATURES]).unwrap();
     let mut out = vec![Prediction::default(); set.backends.len()];

@@ -1,6 +1,6 @@
 //! Models: training is deterministic and honest about what it held out, model sets
-//! round-trip, a frozen v1 set still loads, and wrong versions or corrupt payloads fail
-//! clearly.
+//! round-trip, a frozen v2 set still loads, a frozen v1 set (feature schema v1) is refused
+//! clearly, and wrong versions or corrupt payloads fail clearly.
 
 mod common;
 
@@ -13,6 +13,10 @@ use qroute::model::{LatencyMode, ModelError, ModelSet};
 use qroute::train::{TrainSpec, train};
 
 fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v2")
+}
+
+fn fixture_v1() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
 }
 
@@ -44,21 +48,41 @@ fn small_spec(holdout: &[&str], seed: u64) -> TrainSpec {
     }
 }
 
+/// #30: a set of feature schema v1 (format 1) cannot read v2 features; it is refused by
+/// version, with what to do.
 #[test]
-fn frozen_v1_model_set_loads_and_predicts() {
-    let set = ModelSet::load(&fixture()).unwrap();
-    assert_eq!(set.meta.format_version, 1);
-    // Made before these settings existed: read as what it was trained with.
-    assert_eq!(set.meta.hyperparameters.residual_weight, 1.0);
-    assert_eq!(
-        set.meta.hyperparameters.mode_criterion,
-        ModeCriterion::MedianApe
+fn issue_30_frozen_v1_model_set_is_refused_clearly() {
+    let e = ModelSet::load(&fixture_v1()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ModelError::FormatVersion {
+                found: 1,
+                expected: 2,
+                ..
+            }
+        ),
+        "{e}"
     );
-    // Its metrics predate the list of largest losses.
-    assert!(set.meta.metrics.cv.selection.largest_losses.is_empty());
-    // ... and the measurements' own repeatability.
-    assert!(set.meta.metrics.cv.repeatability.is_none());
+    assert!(e.to_string().contains("retrain with `qroute train`"), "{e}");
+}
+
+#[test]
+fn frozen_v2_model_set_loads_and_predicts() {
+    let set = ModelSet::load(&fixture()).unwrap();
+    assert_eq!(set.meta.format_version, 2);
+    assert_eq!(set.meta.feature_schema_version, 2);
     assert!(set.index_of("statevector").is_some());
+    // Every backend carries a calibration on a work term.
+    for b in &set.backends {
+        assert!(
+            b.calibration.term_name().starts_with("ln_")
+                && b.calibration.term_name().ends_with("_work"),
+            "{}: {}",
+            b.name,
+            b.calibration.term_name()
+        );
+    }
     let c = parse_file(common::corpus_dir().join("mqtbench/qft_8.qasm")).unwrap();
     let preds = set.predict(&extract(&c), 1024, 1).unwrap();
     assert_eq!(preds.len(), set.backends.len());
@@ -98,14 +122,14 @@ fn edit_meta(dir: &Path, from: &str, to: &str) {
 #[test]
 fn another_format_version_fails_by_version() {
     let dir = copy_fixture();
-    edit_meta(dir.path(), "\"format_version\": 1", "\"format_version\": 2");
+    edit_meta(dir.path(), "\"format_version\": 2", "\"format_version\": 3");
     let e = ModelSet::load(dir.path()).unwrap_err();
     assert!(
         matches!(
             e,
             ModelError::FormatVersion {
-                found: 2,
-                expected: 1,
+                found: 3,
+                expected: 2,
                 ..
             }
         ),
@@ -119,7 +143,7 @@ fn another_feature_schema_fails_by_version() {
     let dir = copy_fixture();
     edit_meta(
         dir.path(),
-        "\"feature_schema_version\": 1",
+        "\"feature_schema_version\": 2",
         "\"feature_schema_version\": 7",
     );
     let e = ModelSet::load(dir.path()).unwrap_err();
@@ -207,7 +231,7 @@ fn training_is_deterministic_and_evaluates_held_out_families_only() {
     assert!(gaps.iter().all(|&g| g > 0.0), "{gaps:?}");
     assert!(gaps.windows(2).all(|w| w[0] >= w[1]), "{gaps:?}");
     assert!(gaps.iter().sum::<f64>() <= s.lost_ms * (1.0 + 1e-12));
-    let report = qroute::train::report::render(&a.meta);
+    let report = qroute::train::report::render(&a);
     assert!(report.contains("## Cross-validation (leave family out)"));
     assert!(report.contains("## Held-out families (ghz)"));
     assert!(report.contains("Where the models' choices lost the most time"));

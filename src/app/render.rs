@@ -484,12 +484,15 @@ pub fn trained(t: &super::train::Trained, out: &Path) -> String {
     let sel = &t.set.meta.metrics.cv.selection;
     format!(
         "{} backends trained in {:.1} s -> {} (report: {})\nleave-family-out: regret {:.3}, \
-         top-1 {:.1}%, within 10% of best {:.1}% over {} circuits",
+         geo-mean slowdown {:.2}, {} circuit(s) > 10× their best, top-1 {:.1}%, within 10% of \
+         best {:.1}% over {} circuits",
         t.set.backends.len(),
         t.elapsed.as_secs_f64(),
         out.display(),
         t.report.display(),
         sel.model.regret,
+        sel.model.geo_mean_slowdown,
+        sel.model.over_10x,
         100.0 * sel.model.top1,
         100.0 * sel.model.within_10pct,
         sel.circuits

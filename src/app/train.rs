@@ -51,7 +51,7 @@ pub fn run(
     })?;
     set.save(out)?;
     let report = out.join("report.md");
-    std::fs::write(&report, crate::train::report::render(&set.meta))
+    std::fs::write(&report, crate::train::report::render(&set))
         .map_err(|e| AppError::io("write", &report, e))?;
     Ok(Trained {
         set,
@@ -103,10 +103,12 @@ pub struct TrainParams {
     /// `residual`, in [0, 1] (a learning rate: the forest's leaves are scaled by it).
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 1.0))]
     pub residual_weight: f64,
-    /// How each backend's latency mode is chosen: per backend by the lowest held-out
-    /// `median-ape` or `mean-log-error` (timeouts counted one-sided), or `residual` for
-    /// every backend. docs/models.md compares them.
-    #[cfg_attr(feature = "cli", arg(long, default_value = "median-ape"))]
+    /// How each backend's latency mode is chosen: per backend by the lowest held-out `tail`
+    /// (90th percentile of the absolute ln error), `median-ape` or `mean-log-error`
+    /// (timeouts counted one-sided); `regret` (from the tail choice, per backend the mode
+    /// that lowers the held-out routing regret); or `residual` for every backend.
+    /// docs/models.md compares them.
+    #[cfg_attr(feature = "cli", arg(long, default_value = "tail"))]
     pub mode_criterion: ModeCriterion,
     /// Folds of the leave-family-out cross-validation: at least 2, at most one per
     /// training family (more are cut to that).

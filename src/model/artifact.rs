@@ -3,7 +3,8 @@
 //!
 //! `model.bin`: the magic `QRMODEL1`, then per backend in `meta.backends` order: name, latency
 //! mode (u8), ln-latency regression, forest, log sigma (f64), risk forest, cost regression,
-//! domain minimum and maximum (f64 arrays). A regression is `u32 k, f64 intercept, k × f64`;
+//! domain minimum and maximum (f64 arrays), and (format 2) the calibration: term (u8), knee,
+//! intercept and slope (f64). A regression is `u32 k, f64 intercept, k × f64`;
 //! a forest `u32 features, u32 trees, u32 nodes, trees × u32 root, nodes × (f64 value,
 //! u32 feature, u32 right)` with each tree in preorder (a split's left child is the next
 //! node; feature `u32::MAX` marks a leaf); strings and arrays carry a u32 length.
@@ -15,11 +16,12 @@ use serde::{Deserialize, Serialize};
 use super::evaluation::Metrics;
 use super::forest::{Forest, ForestParams, Node};
 use super::linear::Linear;
-use super::{BackendModel, LatencyMode, ModelError, ModelSet};
+use super::{BackendModel, Calibration, LatencyMode, ModelError, ModelSet};
 use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
 
-/// Version of the model-set format (meta.json and model.bin together).
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the model-set format (meta.json and model.bin together). 2 (feature schema
+/// v2) added each backend's [`Calibration`] after its domain.
+pub const FORMAT_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"QRMODEL1";
 const PAYLOAD: &str = "model.bin";
@@ -68,9 +70,8 @@ pub struct Hyperparameters {
     /// before it existed used 1.
     #[serde(default = "one")]
     pub residual_weight: f64,
-    /// How each backend's latency mode is chosen: `residual` for every backend, or per backend
-    /// by the lowest held-out median absolute percentage error or mean absolute error of ln
-    /// latency (timeouts counted one-sided). Model sets made before it existed used the median.
+    /// How each backend's latency mode is chosen ([`ModeCriterion`]). Model sets made before
+    /// it existed used the median APE; from feature schema v2 the default is the tail.
     #[serde(default)]
     pub mode_criterion: ModeCriterion,
 }
@@ -99,7 +100,7 @@ impl Default for Hyperparameters {
             risk_penalty_ms: 20_000.0,
             seed: 0,
             residual_weight: 1.0,
-            mode_criterion: ModeCriterion::MedianApe,
+            mode_criterion: ModeCriterion::Tail,
         }
     }
 }
@@ -111,10 +112,12 @@ impl std::str::FromStr for ModeCriterion {
             "median-ape" => Ok(ModeCriterion::MedianApe),
             "mean-log-error" => Ok(ModeCriterion::MeanLogError),
             "residual" => Ok(ModeCriterion::Residual),
+            "tail" => Ok(ModeCriterion::Tail),
+            "regret" => Ok(ModeCriterion::Regret),
             _ => Err(crate::UnknownName::new(
                 "mode choice",
                 s,
-                "residual, median-ape or mean-log-error",
+                "regret, tail, residual, median-ape or mean-log-error",
             )),
         }
     }
@@ -124,7 +127,8 @@ fn one() -> f64 {
     1.0
 }
 
-/// How a backend's latency mode is chosen.
+/// How a backend's latency mode is chosen. (The `Default` is what a set saved before the
+/// field existed was made with; new sets default to [`ModeCriterion::Tail`].)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModeCriterion {
@@ -135,6 +139,13 @@ pub enum ModeCriterion {
     MeanLogError,
     /// `residual` for every backend (the regression, corrected by the shrunk forest).
     Residual,
+    /// Per backend, the lowest held-out 90th percentile of the absolute ln error (timeouts
+    /// one-sided): the tail that makes up regret.
+    Tail,
+    /// From the tail choice, per backend in turn the mode that lowers the held-out routing
+    /// regret of the whole set, until no change lowers it (a choice made on the
+    /// cross-validation it is then scored on: ten discrete choices, a small optimism).
+    Regret,
 }
 
 /// Where the payload is and its checksum.
@@ -306,6 +317,11 @@ fn encode(backends: &[BackendModel]) -> Vec<u8> {
         e.linear(&b.cost);
         e.f64s(&b.domain_min);
         e.f64s(&b.domain_max);
+        let c = &b.calibration;
+        e.u8(c.term as u8);
+        e.f64(c.knee);
+        e.f64(c.intercept);
+        e.f64(c.slope);
     }
     e.0
 }
@@ -330,6 +346,19 @@ fn decode(bytes: &[u8], names: &[String]) -> Result<Vec<BackendModel>, String> {
         let cost = d.linear()?;
         let domain_min = d.f64s()?;
         let domain_max = d.f64s()?;
+        let calibration = Calibration {
+            term: d.u8()? as usize,
+            knee: d.f64()?,
+            intercept: d.f64()?,
+            slope: d.f64()?,
+        };
+        if calibration.term >= super::N_TERMS {
+            return Err(format!(
+                "backend `{name}`: calibration on term {} of {}",
+                calibration.term,
+                super::N_TERMS
+            ));
+        }
         if linear.coef.len() != super::N_TERMS || cost.coef.len() != 2 {
             return Err(format!("backend `{name}`: regression of the wrong size"));
         }
@@ -340,6 +369,7 @@ fn decode(bytes: &[u8], names: &[String]) -> Result<Vec<BackendModel>, String> {
             name,
             mode,
             linear,
+            calibration,
             forest,
             log_sigma,
             risk,

@@ -49,6 +49,16 @@ pub struct RuleScore {
     pub top1: f64,
     /// Share where its choice took at most 10% longer than the best.
     pub within_10pct: f64,
+    /// Geometric mean over circuits of its choice's time / the best time (#30; 0 in sets
+    /// made before it existed).
+    #[serde(default)]
+    pub geo_mean_slowdown: f64,
+    /// Circuits where its choice took more than twice the best time.
+    #[serde(default)]
+    pub over_2x: u64,
+    /// Circuits where its choice took more than ten times the best time.
+    #[serde(default)]
+    pub over_10x: u64,
 }
 
 /// A circuit on which the models' choice took longer than the best backend.

@@ -14,7 +14,7 @@ use super::ModelError;
 use crate::features::Feature;
 
 /// Engineered terms, in order (docs/models.md explains each).
-pub const TERM_NAMES: [&str; 12] = [
+pub const TERM_NAMES: [&str; 20] = [
     "num_qubits",
     "ln_gates",
     "ln_multi_qubit_gates",
@@ -22,19 +22,32 @@ pub const TERM_NAMES: [&str; 12] = [
     "log2_bond_bound",
     "min_bond_6",
     "min_bond_8",
-    "ln_dense_work",
+    "ln_sv_work",
     "is_clifford",
     "ln_non_clifford",
     "ln_measurements",
     "mid_circuit_measurement",
+    "ln_mps64_work",
+    "ln_mps256_work",
+    "ln_sparse_work",
+    "ln_factored_work",
+    "ln_stabilizer_work",
+    "ln_tn_work",
+    "mps64_saturation",
+    "mps256_saturation",
 ];
 
 /// Number of engineered terms.
 pub const N_TERMS: usize = TERM_NAMES.len();
 
+/// The terms that are the ln of an engine's work estimate (features schema v2): the
+/// candidates a calibrated latency model lines ln(time) up against.
+pub const WORK_TERMS: [usize; 7] = [7, 12, 13, 14, 15, 16, 17];
+
 /// The engineered terms of a feature vector (values in schema order).
 #[inline]
 pub fn terms(x: &[f64]) -> [f64; N_TERMS] {
+    use std::f64::consts::LN_2;
     let f = |k: Feature| x[k as usize];
     let n = f(Feature::NumQubits);
     let gates = f(Feature::GateCount);
@@ -47,12 +60,21 @@ pub fn terms(x: &[f64]) -> [f64; N_TERMS] {
         bond,
         bond.min(6.0),
         bond.min(8.0),
-        // ln(2^n × gates): a dense state vector's work.
-        n * std::f64::consts::LN_2 + gates.ln_1p(),
+        // ln(fused ops × 2^n): a dense state vector's work.
+        f(Feature::Log2SvWork) * LN_2,
         f(Feature::IsClifford),
         f(Feature::NonCliffordCount).ln_1p(),
         f(Feature::MeasureCount).ln_1p(),
         f(Feature::HasMidCircuitMeasurement),
+        f(Feature::Log2Mps64Work) * LN_2,
+        f(Feature::Log2Mps256Work) * LN_2,
+        f(Feature::Log2SparseWork) * LN_2,
+        f(Feature::Log2FactoredWork) * LN_2,
+        f(Feature::Log2StabilizerWork) * LN_2,
+        // A contraction at width w over the circuit's gates: ln(2^w × gates).
+        f(Feature::TnWidth) * LN_2 + gates.ln_1p(),
+        f(Feature::Mps64Saturation),
+        f(Feature::Mps256Saturation),
     ]
 }
 

@@ -8,6 +8,7 @@
 //! `docs/models.md`.
 
 pub mod artifact;
+pub mod calibrated;
 pub mod evaluation;
 pub mod expected;
 pub mod forest;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::{FEATURE_SCHEMA, Features, NUM_FEATURES};
 pub use artifact::{FORMAT_VERSION, ModelMeta};
+pub use calibrated::Calibration;
 pub use forest::{Forest, ForestParams, Row};
 pub use linear::{Linear, N_TERMS, terms};
 
@@ -106,14 +108,22 @@ pub enum LatencyMode {
     Linear,
     /// The regression plus a forest fitted on its residuals.
     Residual,
+    /// ln(time) against the ln of one work estimate ([`Calibration`]), fitted with timeouts
+    /// as censored observations: it extrapolates as the work does.
+    Calibrated,
+    /// The calibrated line plus a forest fitted on its residuals (bounded: a forest's output
+    /// stays within the residuals it saw).
+    CalibratedResidual,
 }
 
 impl LatencyMode {
     /// Every mode, in a fixed order.
-    pub const ALL: [LatencyMode; 3] = [
+    pub const ALL: [LatencyMode; 5] = [
         LatencyMode::Forest,
         LatencyMode::Linear,
         LatencyMode::Residual,
+        LatencyMode::Calibrated,
+        LatencyMode::CalibratedResidual,
     ];
 
     /// Its name.
@@ -122,6 +132,8 @@ impl LatencyMode {
             LatencyMode::Forest => "forest",
             LatencyMode::Linear => "linear",
             LatencyMode::Residual => "residual",
+            LatencyMode::Calibrated => "calibrated",
+            LatencyMode::CalibratedResidual => "calibrated_residual",
         }
     }
 
@@ -143,7 +155,10 @@ pub struct BackendModel {
     pub mode: LatencyMode,
     /// Regression of ln(wall ms) on the engineered terms.
     pub linear: Linear,
-    /// Forest on ln(wall ms) (mode `forest`) or on the regression's residual (`residual`).
+    /// ln(wall ms) against one work estimate (modes `calibrated`, `calibrated_residual`).
+    pub calibration: Calibration,
+    /// Forest on ln(wall ms) (mode `forest`) or on the regression's residual (`residual`,
+    /// `calibrated_residual`).
     pub forest: Forest,
     /// Standard deviation of ln(actual/predicted) on held-out families.
     pub log_sigma: f64,
@@ -201,9 +216,14 @@ impl BackendModel {
         match self.mode {
             LatencyMode::Forest => self.forest.predict_spread_row(row),
             LatencyMode::Linear => (self.linear.predict(t), 0.0),
+            LatencyMode::Calibrated => (self.calibration.predict(t), 0.0),
             LatencyMode::Residual => {
                 let (r, s) = self.forest.predict_spread_row(row);
                 (self.linear.predict(t) + r, s)
+            }
+            LatencyMode::CalibratedResidual => {
+                let (r, s) = self.forest.predict_spread_row(row);
+                (self.calibration.predict(t) + r, s)
             }
         }
     }

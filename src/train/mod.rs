@@ -16,15 +16,19 @@
 pub mod eval;
 pub mod noise;
 pub mod report;
+mod tobit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::features::{FEATURE_SCHEMA, NUM_FEATURES};
-use crate::model::artifact::{Hyperparameters, ModelMeta, PayloadInfo, TrainingInfo};
+use crate::model::artifact::{
+    Hyperparameters, ModeCriterion, ModelMeta, PayloadInfo, TrainingInfo,
+};
+use crate::model::calibrated::softplus;
 use crate::model::forest::{Forest, ForestParams};
-use crate::model::linear::{Linear, terms};
-use crate::model::{BackendModel, LatencyMode, ModelError, ModelSet};
+use crate::model::linear::{Linear, WORK_TERMS, terms};
+use crate::model::{BackendModel, Calibration, LatencyMode, ModelError, ModelSet};
 use crate::rng::Rng;
 use crate::telemetry::{ExecutionRecord, Status};
 use eval::{CvPred, Metrics};
@@ -105,10 +109,13 @@ impl Obs {
         }
     }
 
-    /// Share of eligible attempts that failed or timed out.
+    /// Share of eligible attempts that gave no usable result: failed, timed out, or fell
+    /// below the fidelity floor (a truncated MPS: the job must run again, as after a failure).
     pub(crate) fn risk_target(&self) -> Option<f64> {
         let n = self.attempts - self.ineligible;
-        (n > 0).then(|| (self.timeouts + self.failures) as f64 / n as f64)
+        (n > 0).then(|| {
+            (self.timeouts + self.failures + self.approx_ms.len() as u32) as f64 / n as f64
+        })
     }
 
     pub(crate) fn outcome(&self) -> Outcome {
@@ -187,7 +194,14 @@ impl Dataset {
         let mut hasher = blake3::Hasher::new();
         let mut keys: Vec<String> = Vec::with_capacity(records.len());
         for r in records {
-            FEATURE_SCHEMA.check_version(r.features.schema_version)?;
+            if r.features.schema_version != FEATURE_SCHEMA.version {
+                return Err(ModelError::Data(format!(
+                    "telemetry of circuit `{}` has features of schema v{}, but this build \
+                     computes v{}: `qroute telemetry upgrade DIR --circuits CIRCUITS... --out \
+                     NEW` recomputes them from the circuit files",
+                    r.circuit_name, r.features.schema_version, FEATURE_SCHEMA.version
+                )));
+            }
             if r.features.values.len() != NUM_FEATURES {
                 return Err(ModelError::Data(format!(
                     "job {}: {} feature values, expected {NUM_FEATURES}",
@@ -271,7 +285,49 @@ pub(crate) struct Fitted {
     pub(crate) linear: Linear,
     pub(crate) direct: Forest,
     pub(crate) residual: Forest,
+    /// The law in the best-fitting work estimate ([`calibrate`]).
+    pub(crate) calibrated: Calibration,
+    pub(crate) calibrated_residual: Forest,
     pub(crate) risk: Forest,
+}
+
+/// Slopes a calibrated law may take past its knee: time grows with an engine's work
+/// estimate, and not faster than its square.
+const SLOPE_RANGE: (f64, f64) = (0.0, 2.0);
+
+/// Knees tried, as log2 of the work: every second power of two up to 2^40.
+const KNEES_LOG2: std::ops::RangeInclusive<u32> = 0..=20;
+
+/// The calibration ([`Calibration`]) that fits best (least σ of the censored fit) over every
+/// work term and knee; `rows` are (terms, ln ms, censored), a censored value being
+/// `ln(censor_factor × timeout)`. `None` when nothing can be fitted.
+fn calibrate(rows: &[(&[f64], f64, bool)], censor_factor: f64) -> Option<Calibration> {
+    let shift = censor_factor.max(1e-9).ln();
+    let mut best: Option<(f64, Calibration)> = None;
+    let mut points: Vec<tobit::Point> = Vec::with_capacity(rows.len());
+    for &k in &WORK_TERMS {
+        for knee in KNEES_LOG2.map(|j| f64::from(2 * j) * std::f64::consts::LN_2) {
+            points.clear();
+            points.extend(
+                rows.iter()
+                    .map(|&(t, y, c)| (softplus(t[k] - knee), if c { y - shift } else { y }, c)),
+            );
+            if let Some(f) = tobit::fit(&points, SLOPE_RANGE)
+                && best.as_ref().is_none_or(|b| f.sigma < b.0)
+            {
+                best = Some((
+                    f.sigma,
+                    Calibration {
+                        term: k,
+                        knee,
+                        intercept: f.intercept,
+                        slope: f.slope,
+                    },
+                ));
+            }
+        }
+    }
+    best.map(|b| b.1)
 }
 
 fn seed_for(base: u64, backend: &str, fold: usize) -> u64 {
@@ -293,15 +349,17 @@ pub(crate) fn fit_backend(
     let mut xs = Vec::new();
     let mut ts = Vec::new();
     let mut ys = Vec::new();
+    let mut cens = Vec::new();
     let mut rx = Vec::new();
     let mut ry = Vec::new();
     for &c in train {
         let o = &ds.obs[c][b];
         let x = &ds.circuits[c].x;
-        if let Some((y, _)) = o.latency_target(h.censor_factor) {
+        if let Some((y, censored)) = o.latency_target(h.censor_factor) {
             xs.push(x.clone());
             ts.push(terms(x).to_vec());
             ys.push(y);
+            cens.push(censored);
         }
         if let Some(r) = o.risk_target() {
             rx.push(x.clone());
@@ -322,6 +380,26 @@ pub(crate) fn fit_backend(
         .collect();
     let mut residual = Forest::fit(&xs, &resid, &fp)?;
     residual.scale(h.residual_weight);
+    let rows: Vec<(&[f64], f64, bool)> = ts
+        .iter()
+        .zip(&ys)
+        .zip(&cens)
+        .map(|((t, &y), &c)| (t.as_slice(), y, c))
+        .collect();
+    // Without a fit (every observation censored) the floor is the mean observation.
+    let calibrated = calibrate(&rows, h.censor_factor).unwrap_or(Calibration {
+        term: WORK_TERMS[0],
+        knee: 0.0,
+        intercept: ys.iter().sum::<f64>() / ys.len() as f64,
+        slope: 0.0,
+    });
+    let resid: Vec<f64> = ys
+        .iter()
+        .zip(&ts)
+        .map(|(y, t)| y - calibrated.predict(&terms_array(t)))
+        .collect();
+    let mut calibrated_residual = Forest::fit(&xs, &resid, &fp)?;
+    calibrated_residual.scale(h.residual_weight);
     let risk = Forest::fit(
         &rx,
         &ry,
@@ -334,22 +412,36 @@ pub(crate) fn fit_backend(
         linear,
         direct,
         residual,
+        calibrated,
+        calibrated_residual,
         risk,
     }))
 }
 
+/// Terms stored as a row, back as an array.
+fn terms_array(t: &[f64]) -> [f64; crate::model::N_TERMS] {
+    let mut a = [0.0; crate::model::N_TERMS];
+    a.copy_from_slice(t);
+    a
+}
+
 /// Every mode's prediction for a feature row, held out of `f`'s training.
 pub(crate) fn predict_modes(f: &Fitted, x: &[f64]) -> CvPred {
-    let lin = f.linear.predict(&terms(x));
+    let t = terms(x);
+    let lin = f.linear.predict(&t);
+    let cal = f.calibrated.predict(&t);
     let (direct, direct_sd) = f.direct.predict_spread(x);
     let (resid, resid_sd) = f.residual.predict_spread(x);
-    let mut log_ms = [0.0; 3];
-    let mut spread = [0.0; 3];
+    let (cal_resid, cal_resid_sd) = f.calibrated_residual.predict_spread(x);
+    let mut log_ms = [0.0; LatencyMode::ALL.len()];
+    let mut spread = [0.0; LatencyMode::ALL.len()];
     for (i, m) in LatencyMode::ALL.iter().enumerate() {
         (log_ms[i], spread[i]) = match m {
             LatencyMode::Forest => (direct, direct_sd),
             LatencyMode::Linear => (lin, 0.0),
             LatencyMode::Residual => (lin + resid, resid_sd),
+            LatencyMode::Calibrated => (cal, 0.0),
+            LatencyMode::CalibratedResidual => (cal + cal_resid, cal_resid_sd),
         };
     }
     CvPred {
@@ -510,12 +602,15 @@ pub fn train_records(
             progress(Step::Fitted);
         }
     }
-    let modes = eval::choose_modes(&ds, &pool, &cv, h.mode_criterion);
+    let mut modes = eval::choose_modes(&ds, &pool, &cv, h.mode_criterion);
     let fold: Vec<usize> = ds
         .circuits
         .iter()
         .map(|c| fold_of.get(c.family.as_str()).copied().unwrap_or(0))
         .collect();
+    if h.mode_criterion == ModeCriterion::Regret {
+        modes = lower_regret(&ds, &pool, &cv, modes, &fold, folds, h);
+    }
     let cv_sigma = eval::fold_sigmas(&ds, &pool, &cv, &modes, &fold, folds);
     let cv_eval = eval::evaluate(&ds, &pool, &cv, &modes, &cv_sigma, h);
 
@@ -555,8 +650,10 @@ pub fn train_records(
             name: name.clone(),
             mode,
             linear: f.linear,
+            calibration: f.calibrated,
             forest: match mode {
                 LatencyMode::Residual => f.residual,
+                LatencyMode::CalibratedResidual => f.calibrated_residual,
                 _ => f.direct,
             },
             log_sigma,
@@ -603,6 +700,44 @@ pub fn train_records(
         },
     };
     Ok(ModelSet { meta, backends })
+}
+
+/// Coordinate descent on the held-out regret: per backend in turn, the mode that lowers it
+/// most, until a full pass changes nothing (at most four passes).
+fn lower_regret(
+    ds: &Dataset,
+    pool: &[usize],
+    cv: &[Vec<Option<CvPred>>],
+    mut modes: Vec<LatencyMode>,
+    fold: &[usize],
+    folds: usize,
+    h: &Hyperparameters,
+) -> Vec<LatencyMode> {
+    let regret = |modes: &[LatencyMode]| {
+        let sigma = eval::fold_sigmas(ds, pool, cv, modes, fold, folds);
+        eval::model_regret(ds, pool, cv, modes, &sigma, h)
+    };
+    let mut best = regret(&modes);
+    for _ in 0..4 {
+        let mut changed = false;
+        for b in 0..modes.len() {
+            for m in LatencyMode::ALL {
+                if m == modes[b] {
+                    continue;
+                }
+                let mut trial = modes.clone();
+                trial[b] = m;
+                let r = regret(&trial);
+                if r < best - 1e-9 {
+                    (best, modes, changed) = (r, trial, true);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    modes
 }
 
 fn now_rfc3339() -> String {

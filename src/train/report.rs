@@ -5,8 +5,8 @@ use std::fmt::Write;
 use super::eval::{Evaluation, RuleScore};
 use super::noise::Repeatability;
 use crate::display::human_ms;
-use crate::model::ModelMeta;
 use crate::model::artifact::ModeCriterion;
+use crate::model::{LatencyMode, ModelSet};
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))
@@ -19,9 +19,12 @@ fn num(x: Option<f64>) -> String {
 fn rule_row(out: &mut String, r: &RuleScore) {
     let _ = writeln!(
         out,
-        "| {} | {:.3} | {:.1}% | {:.1}% |",
+        "| {} | {:.3} | {:.2} | {} | {} | {:.1}% | {:.1}% |",
         r.name,
         r.regret,
+        r.geo_mean_slowdown,
+        r.over_2x,
+        r.over_10x,
         100.0 * r.top1,
         100.0 * r.within_10pct
     );
@@ -36,7 +39,7 @@ fn repeatability(out: &mut String, r: &Repeatability) {
          on the other, and a perfect model of each pair's mean time scored against runs \
          re-drawn with that noise (median APE {:.0}%; the taken means are noisy too, so this \
          ceiling is if anything high), bound what any model can score here:\n\n\
-         | reference | regret | top-1 | within 10% of best |\n|---|---:|---:|---:|",
+         | reference | regret | geo-mean slowdown | > 2× best | > 10× best | top-1 | within 10% of best |\n|---|---:|---:|---:|---:|---:|---:|",
         r.circuits,
         r.sigma_ln,
         100.0 * r.typical_run_error(),
@@ -56,18 +59,43 @@ fn repeatability(out: &mut String, r: &Repeatability) {
     );
 }
 
+/// Each backend's calibrated law, fitted on every training family.
+fn calibrations(out: &mut String, set: &ModelSet) {
+    let _ = writeln!(
+        out,
+        "## Calibrated laws\n\nPer backend, ln ms = ln floor + slope · softplus(ln work − ln \
+         knee) in the work estimate that fitted best (docs/models.md); used where the mode is \
+         `calibrated` or `calibrated_residual`.\n\n| backend | mode | work term | knee (log2 \
+         work) | floor | slope |\n|---|---|---|---:|---:|---:|"
+    );
+    for b in &set.backends {
+        let c = &b.calibration;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {} | {:.3} |",
+            b.name,
+            b.mode.as_str(),
+            c.term_name(),
+            c.knee / std::f64::consts::LN_2,
+            human_ms(c.intercept.exp()),
+            c.slope
+        );
+    }
+    let _ = writeln!(out);
+}
+
 fn evaluation(out: &mut String, e: &Evaluation) {
     let _ = writeln!(
         out,
         "{} circuits from {} families.\n\n### Latency, per backend\n\n\
-         | backend | mode | measured | censored | median APE | p90 APE | R² (ln) | Spearman | risk Brier (base) | median APE forest / linear / residual |\n\
+         | backend | mode | measured | censored | median APE | p90 APE | R² (ln) | Spearman | risk Brier (base) | median APE forest / linear / residual / calibrated / calibrated_residual |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         e.circuits, e.families
     );
     for b in &e.backends {
-        let modes = ["forest", "linear", "residual"]
+        let modes = LatencyMode::ALL
             .iter()
-            .map(|m| pct(b.mode_median_ape.get(*m).copied()))
+            .map(|m| pct(b.mode_median_ape.get(m.as_str()).copied()))
             .collect::<Vec<_>>()
             .join(" / ");
         let _ = writeln!(
@@ -90,7 +118,7 @@ fn evaluation(out: &mut String, e: &Evaluation) {
     let _ = writeln!(
         out,
         "\n### Routing, per circuit\n\n{} circuits scored ({} without any successful backend \
-         are not).\n\n| rule | regret | top-1 | within 10% of best |\n|---|---:|---:|---:|",
+         are not).\n\n| rule | regret | geo-mean slowdown | > 2× best | > 10× best | top-1 | within 10% of best |\n|---|---:|---:|---:|---:|---:|---:|",
         s.circuits, s.unscorable
     );
     let mut rows = vec![&s.model];
@@ -130,7 +158,8 @@ fn evaluation(out: &mut String, e: &Evaluation) {
 }
 
 /// The report of a model set.
-pub fn render(meta: &ModelMeta) -> String {
+pub fn render(set: &ModelSet) -> String {
+    let meta = &set.meta;
     let h = &meta.hyperparameters;
     let t = &meta.training;
     let mut out = String::new();
@@ -152,11 +181,14 @@ pub fn render(meta: &ModelMeta) -> String {
     let _ = writeln!(
         out,
         "Per backend: ln(wall time) by a ridge regression on engineered terms, a random forest \
-         ({} trees, depth ≤ {}, leaves ≥ {}, {} features tried per split), or the regression \
-         plus a forest on its residuals{} — {} (column `mode`); a risk forest ({} trees, depth ≤ {}) on the share of attempts that \
-         failed or timed out; cost by regression on core-seconds and shots. A timed-out \
-         attempt is trained as {}× its timeout (a censored observation: its true time is \
-         above the timeout) and left out of the latency errors below.\n",
+         ({} trees, depth ≤ {}, leaves ≥ {}, {} features tried per split), the regression \
+         plus a forest on its residuals, a calibrated law in one engine's work estimate \
+         (floor plus power of the work past a knee, fitted with timeouts as censored \
+         observations), or that law plus a forest on its residuals{} — {} (column `mode`); a \
+         risk forest ({} trees, depth ≤ {}) on the share of attempts that failed or timed \
+         out; cost by regression on core-seconds and shots. Except in the calibrated law, a \
+         timed-out attempt is trained as {}× its timeout (its true time is above the \
+         timeout); it is left out of the latency errors below.\n",
         h.forest.n_trees,
         h.forest.max_depth,
         h.forest.min_samples_leaf,
@@ -172,7 +204,15 @@ pub fn render(meta: &ModelMeta) -> String {
                 "whichever had the lowest held-out mean absolute error of ln latency \
                  (a timeout counts only when predicted below it)"
             }
-            ModeCriterion::Residual => "the last for every backend",
+            ModeCriterion::Residual => "the regression plus its residual forest for every backend",
+            ModeCriterion::Tail => {
+                "whichever had the lowest held-out 90th percentile of the absolute ln error \
+                 (a timeout counts only when predicted below it)"
+            }
+            ModeCriterion::Regret => {
+                "chosen, from the lowest held-out 90th percentile of the absolute ln error, \
+                 per backend in turn to lower the held-out routing regret of the whole set"
+            }
         },
         h.risk_forest.n_trees,
         h.risk_forest.max_depth,
@@ -198,6 +238,7 @@ pub fn render(meta: &ModelMeta) -> String {
             meta.metrics.unmodelled_backends.join(", ")
         );
     }
+    calibrations(&mut out, set);
     let _ = writeln!(out, "## Cross-validation (leave family out)\n");
     evaluation(&mut out, &meta.metrics.cv);
     if let Some(hold) = &meta.metrics.holdout {

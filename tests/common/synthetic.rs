@@ -6,11 +6,13 @@ use qroute::backend::Registry;
 use qroute::backend::registry::builtin;
 use qroute::config::default_price;
 use qroute::features::NUM_FEATURES;
-use qroute::model::{BackendModel, Forest, ForestParams, LatencyMode, Linear, ModelSet, N_TERMS};
+use qroute::model::{
+    BackendModel, Calibration, Forest, ForestParams, LatencyMode, Linear, ModelSet, N_TERMS,
+};
 
-/// The frozen v1 model set.
+/// The frozen v2 model set.
 pub fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v1")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model_v2")
 }
 
 /// In-process built-in backends by name, at the default price.
@@ -64,6 +66,12 @@ pub fn synthetic(backends: &[(&str, Fixed)], sigma: f64) -> ModelSet {
             name: name.to_string(),
             mode: LatencyMode::Linear,
             linear: Linear::fit(&term_rows, &vec![f.ms.ln(); n], 1.0).unwrap(),
+            calibration: Calibration {
+                term: 7,
+                knee: 0.0,
+                intercept: f.ms.ln(),
+                slope: 0.0,
+            },
             forest: Forest::fit(&feat_rows, &vec![0.0; n], &params).unwrap(),
             log_sigma: sigma,
             risk: Forest::fit(&feat_rows, &vec![f.risk; n], &params).unwrap(),

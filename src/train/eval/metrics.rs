@@ -71,7 +71,29 @@ pub(super) fn mean_log_error(
     (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
 }
 
-/// Per backend, the mode `criterion` picks from the held-out predictions.
+/// The 90th percentile of the absolute ln error over backend `b`'s held-out pairs under
+/// mode `m`, timeouts one-sided as in [`mean_log_error`]: how far off the worst tenth is.
+pub(super) fn p90_log_error(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    b: usize,
+    m: usize,
+) -> Option<f64> {
+    let mut errs: Vec<f64> = held_out(ds, circuits, preds, b, m)
+        .map(|(p, y, censored)| {
+            if censored {
+                (y - p).max(0.0)
+            } else {
+                (p - y).abs()
+            }
+        })
+        .collect();
+    quantile(&mut errs, 0.9)
+}
+
+/// Per backend, the mode `criterion` picks from the held-out predictions (for
+/// [`ModeCriterion::Regret`], its starting point: the tail choice).
 pub(crate) fn choose_modes(
     ds: &Dataset,
     circuits: &[usize],
@@ -85,6 +107,9 @@ pub(crate) fn choose_modes(
                 let err = match criterion {
                     ModeCriterion::MedianApe => median_ape(&pairs(ds, circuits, preds, b, m)),
                     ModeCriterion::MeanLogError => mean_log_error(ds, circuits, preds, b, m),
+                    ModeCriterion::Tail | ModeCriterion::Regret => {
+                        p90_log_error(ds, circuits, preds, b, m)
+                    }
                     ModeCriterion::Residual => return LatencyMode::Residual,
                 };
                 if let Some(e) = err

@@ -24,9 +24,9 @@ use crate::model::artifact::Hyperparameters;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct CvPred {
     /// ln(ms) by each [`LatencyMode`], in [`LatencyMode::ALL`] order.
-    pub(crate) log_ms: [f64; 3],
+    pub(crate) log_ms: [f64; LatencyMode::ALL.len()],
     /// The spread of that mode's forest across its trees (0 for the regression alone).
-    pub(crate) spread: [f64; 3],
+    pub(crate) spread: [f64; LatencyMode::ALL.len()],
     pub(crate) risk: f64,
 }
 
@@ -124,6 +124,38 @@ pub(crate) fn evaluate(
     }
 }
 
+/// The held-out routing regret of the models' choices alone (what [`evaluate`] reports as
+/// `qroute models`).
+pub(crate) fn model_regret(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    modes: &[LatencyMode],
+    sigma: &[Vec<f64>],
+    h: &Hyperparameters,
+) -> f64 {
+    let scored: Vec<(usize, f64, usize)> = circuits
+        .iter()
+        .filter_map(|&c| {
+            (0..ds.backends.len())
+                .filter_map(|b| match ds.obs[c][b].outcome() {
+                    Outcome::Ok(ms) => Some((b, ms)),
+                    _ => None,
+                })
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(b, ms)| (c, ms, b))
+        })
+        .collect();
+    score_rule(
+        "",
+        ds,
+        &scored,
+        |c| model_choice(ds, c, preds, modes, sigma, h.risk_penalty_ms),
+        |_, _, _| {},
+    )
+    .regret
+}
+
 /// The largest losses of the models' choices and their total, ms, from each scored circuit's
 /// (circuit, pick, time taken) in `scored` order.
 fn losses(
@@ -206,8 +238,8 @@ mod tests {
             .iter()
             .map(|e| {
                 vec![Some(CvPred {
-                    log_ms: [100f64.ln() + e; 3],
-                    spread: [0.0; 3],
+                    log_ms: [100f64.ln() + e; LatencyMode::ALL.len()],
+                    spread: [0.0; LatencyMode::ALL.len()],
                     risk: 0.0,
                 })]
             })

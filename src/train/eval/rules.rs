@@ -67,6 +67,11 @@ pub(crate) struct Tally {
     within: u64,
     taken: f64,
     best: f64,
+    /// Σ ln(taken / best) over circuits with a positive best time.
+    log_slowdown: f64,
+    logged: u64,
+    over_2x: u64,
+    over_10x: u64,
 }
 
 impl Tally {
@@ -78,6 +83,12 @@ impl Tally {
         self.within += u64::from(taken <= best * 1.1);
         self.taken += taken;
         self.best += best;
+        if best > 0.0 {
+            self.log_slowdown += (taken / best).max(1.0).ln();
+            self.logged += 1;
+        }
+        self.over_2x += u64::from(taken > 2.0 * best);
+        self.over_10x += u64::from(taken > 10.0 * best);
     }
 
     pub(crate) fn score(&self, name: &str) -> RuleScore {
@@ -91,6 +102,13 @@ impl Tally {
             },
             top1: self.top1 as f64 / n,
             within_10pct: self.within as f64 / n,
+            geo_mean_slowdown: if self.logged > 0 {
+                (self.log_slowdown / self.logged as f64).exp()
+            } else {
+                1.0
+            },
+            over_2x: self.over_2x,
+            over_10x: self.over_10x,
         }
     }
 }
