@@ -35,6 +35,7 @@
 pub mod backends;
 pub mod batch;
 pub mod collect;
+pub mod eval;
 pub mod executor;
 pub mod experiment;
 pub mod jobs;

@@ -522,6 +522,59 @@ pub fn replayed(x: &super::experiment::Experiment, out: &Path) -> String {
     s
 }
 
+/// `qroute eval`: each policy's scores, then the configured strategy's worst losses.
+pub fn evaluated(e: &super::eval::Evaluated) -> String {
+    use crate::display::human_ms;
+    let r = &e.replay;
+    let mut s = format!(
+        "{} circuit(s) scored ({} left out: no backend finished them), model set {}\n\n\
+         {:<14} {:>8} {:>10} {:>7} {:>8} {:>11} {:>5}\n",
+        r.circuits.len(),
+        r.unscorable,
+        r.model_versions.join(", "),
+        "policy",
+        "regret",
+        "geo-mean",
+        "> 2×",
+        "> 10×",
+        "within 10%",
+        "lost"
+    );
+    for p in &r.results {
+        s += &format!(
+            "{:<14} {:>8.3} {:>10.2} {:>7} {:>8} {:>10.1}% {:>5}\n",
+            p.policy,
+            p.regret,
+            p.slowdown_geo_mean,
+            p.over_2x,
+            p.over_10x,
+            100.0 * p.within_10pct,
+            p.lost
+        );
+    }
+    if e.worst.is_empty() {
+        return s;
+    }
+    s += &format!(
+        "\nworst losses of {}:\n{:<36} {:<16} {:>10} {:>10} {:<16} {:>10}\n",
+        e.strategy, "circuit", "chosen", "predicted", "took", "best", "its time"
+    );
+    for &i in &e.worst {
+        let c = &r.choices[i];
+        let circ = &r.circuits[c.circuit];
+        s += &format!(
+            "{:<36} {:<16} {:>10} {:>10} {:<16} {:>10}\n",
+            short(&circ.name),
+            format!("{}{}", c.backend, if c.lost { " (lost)" } else { "" }),
+            c.predicted_ms.map_or("-".into(), human_ms),
+            human_ms(c.time_ms),
+            circ.oracle_backend,
+            human_ms(circ.oracle_ms)
+        );
+    }
+    s
+}
+
 /// What a Redis worker says when it starts.
 #[cfg(feature = "redis")]
 pub fn worker_started(o: &crate::queue::WorkerOptions, url: &str) -> String {

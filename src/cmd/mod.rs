@@ -5,6 +5,7 @@
 pub(crate) mod api_key;
 pub(crate) mod backends;
 pub(crate) mod collect;
+pub(crate) mod eval;
 pub(crate) mod executor;
 pub(crate) mod features;
 pub(crate) mod generate;

@@ -262,6 +262,14 @@ pub struct PolicyResult {
     pub slowdown_p95: f64,
     /// 99th percentile of the slowdown.
     pub slowdown_p99: f64,
+    /// Geometric mean of the per-circuit slowdown.
+    pub slowdown_geo_mean: f64,
+    /// Circuits more than twice as slow as on the fastest backend.
+    pub over_2x: u64,
+    /// Circuits more than ten times as slow as on the fastest backend.
+    pub over_10x: u64,
+    /// Share of circuits at most 10% slower than on the fastest backend.
+    pub within_10pct: f64,
     /// Circuits over the deadline.
     pub deadline_misses: u64,
     /// Choices that did not give a usable result.
@@ -667,6 +675,10 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
             slowdown_p50: 0.0,
             slowdown_p95: 0.0,
             slowdown_p99: 0.0,
+            slowdown_geo_mean: 0.0,
+            over_2x: 0,
+            over_10x: 0,
+            within_10pct: 0.0,
             deadline_misses: 0,
             lost: 0,
             hedged: 0,
@@ -751,6 +763,10 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
         r.slowdown_p50 = percentile(s, 0.5);
         r.slowdown_p95 = percentile(s, 0.95);
         r.slowdown_p99 = percentile(s, 0.99);
+        r.slowdown_geo_mean = (s.iter().map(|x| x.max(1.0).ln()).sum::<f64>() / n).exp();
+        r.over_2x = s.iter().filter(|&&x| x > 2.0).count() as u64;
+        r.over_10x = s.iter().filter(|&&x| x > 10.0).count() as u64;
+        r.within_10pct = s.iter().filter(|&&x| x <= 1.1).count() as f64 / n;
     }
     Ok(Replay {
         circuits,
