@@ -66,7 +66,7 @@ pub struct RouteParams {
     /// OpenQASM 2 files or directories (searched recursively for *.qasm).
     #[cfg_attr(feature = "cli", arg(required = true))]
     pub files: Vec<PathBuf>,
-    /// Strategy (default: the configuration's, else `predictive`).
+    /// Strategy (default: the configuration's, else `performance`).
     #[cfg_attr(feature = "cli", arg(long, value_enum))]
     pub strategy: Option<Strategy>,
     /// Most a circuit may cost.

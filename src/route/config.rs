@@ -14,7 +14,7 @@ pub const MAX_EXPLORE_RATE: f64 = 0.2;
 ///
 /// ```toml
 /// [router]
-/// strategy = "predictive"        # performance | cost | balanced | predictive | adaptive
+/// strategy = "performance"       # performance (default) | cost | balanced | predictive | adaptive
 /// performance_weight = 0.7       # balanced: weight of normalised latency
 /// cost_weight = 0.3              # balanced: weight of normalised cost
 /// cost_threshold = 0.5           # most a circuit may cost (default: no limit)
@@ -182,7 +182,7 @@ fn seconds(key: &'static str, v: f64) -> Result<Duration, RouterConfigError> {
 impl RouterSection {
     /// Checks every value and fills in defaults.
     pub fn check(&self) -> Result<RouterConfig, RouterConfigError> {
-        let strategy = self.strategy.unwrap_or(Strategy::Predictive);
+        let strategy = self.strategy.unwrap_or(Strategy::Performance);
         let pw = finite_in(
             "performance_weight",
             self.performance_weight.unwrap_or(0.7),
@@ -328,7 +328,7 @@ mod tests {
     #[test]
     fn defaults_normalise_weights() {
         let c = RouterConfig::default();
-        assert_eq!(c.strategy, Strategy::Predictive);
+        assert_eq!(c.strategy, Strategy::Performance);
         assert!((c.performance_weight - 0.7).abs() < 1e-12);
         assert!((c.cost_weight - 0.3).abs() < 1e-12);
         let c = RouterSection {
