@@ -201,6 +201,28 @@ pub fn aer_python() -> Option<String> {
     None
 }
 
+/// `QROUTE_REQUIRE_DATAFRAMES=1`: fail the Python-reader tests when polars or duckdb is
+/// missing instead of skipping them (CI sets it).
+pub const ENV_REQUIRE_DATAFRAMES: &str = "QROUTE_REQUIRE_DATAFRAMES";
+
+/// The Python (`QROUTE_PYTHON`, default `python3`) with polars and duckdb, or `None` (after
+/// saying why) when the tests should skip.
+pub fn dataframe_python() -> Option<String> {
+    let python = std::env::var(ENV_PYTHON).unwrap_or_else(|_| "python3".into());
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import polars, duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(python);
+    }
+    if std::env::var(ENV_REQUIRE_DATAFRAMES).is_ok_and(|v| v == "1") {
+        panic!("{ENV_REQUIRE_DATAFRAMES}=1 but `{python}` cannot import polars and duckdb");
+    }
+    eprintln!("skipping: `{python}` has no polars or duckdb (set {ENV_PYTHON})");
+    None
+}
+
 /// The exact state of a measurement-free circuit from |0…0⟩, by multiplying gate matrices.
 pub fn reference_probabilities(c: &Circuit) -> Vec<f64> {
     let n = c.num_qubits() as usize;
