@@ -40,7 +40,8 @@ n, circuits, ok = duckdb.sql(
 print(df.height, n, circuits, ok, df["circuit_id"].n_unique(), sorted(df["feature_schema_version"].unique().to_list()))
 "#;
 
-fn rust_counts(dir: &Path) -> (usize, usize, usize) {
+/// polars and duckdb count the rows, circuits and successes of `dir` as qroute's reader does.
+fn reads_like_qroute(py: &str, dir: &Path) {
     let rows = read_dir(dir).unwrap().records;
     let circuits: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.circuit_id.as_str()).collect();
@@ -48,7 +49,11 @@ fn rust_counts(dir: &Path) -> (usize, usize, usize) {
         .iter()
         .filter(|r| r.status == qroute::telemetry::Status::Ok)
         .count();
-    (rows.len(), circuits.len(), ok)
+    let (n, c) = (rows.len(), circuits.len());
+    assert_eq!(
+        python(py, TELEMETRY, &[dir]),
+        format!("{n} {n} {c} {ok} {c} [2]")
+    );
 }
 
 #[test]
@@ -56,11 +61,9 @@ fn polars_and_duckdb_read_the_reference_telemetry_as_qroute_does() {
     let Some(py) = common::dataframe_python() else {
         return;
     };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference");
-    let (n, circuits, ok) = rust_counts(&dir);
-    assert_eq!(
-        python(&py, TELEMETRY, &[&dir]),
-        format!("{n} {n} {circuits} {ok} {circuits} [2]")
+    reads_like_qroute(
+        &py,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference"),
     );
 }
 
@@ -85,11 +88,7 @@ fn polars_and_duckdb_read_a_writers_fresh_partitions() {
     }
     let stats = w.close().unwrap();
     assert!(stats.files.len() >= 3, "{} files", stats.files.len());
-    let (n, circuits, ok) = rust_counts(dir.path());
-    assert_eq!(
-        python(&py, TELEMETRY, &[dir.path()]),
-        format!("{n} {n} {circuits} {ok} {circuits} [2]")
-    );
+    reads_like_qroute(&py, dir.path());
 }
 
 #[test]

@@ -49,9 +49,28 @@ pub(super) fn median_ape(pairs: &[(f64, f64)]) -> Option<f64> {
     quantile(&mut ape, 0.5)
 }
 
-/// Mean absolute error of ln latency over backend `b`'s held-out pairs under mode `m`,
-/// timeouts included: a timed-out pair only says the time exceeds the timeout, so its error
-/// is how far the prediction falls below the timeout (zero above it).
+/// The absolute ln errors of backend `b`'s held-out pairs under mode `m`, timeouts included:
+/// a timed-out pair only says the time exceeds the timeout, so its error is how far the
+/// prediction falls below the timeout (zero above it).
+fn log_errors(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    b: usize,
+    m: usize,
+) -> Vec<f64> {
+    held_out(ds, circuits, preds, b, m)
+        .map(|(p, y, censored)| {
+            if censored {
+                (y - p).max(0.0)
+            } else {
+                (p - y).abs()
+            }
+        })
+        .collect()
+}
+
+/// Mean of [`log_errors`].
 pub(super) fn mean_log_error(
     ds: &Dataset,
     circuits: &[usize],
@@ -59,20 +78,11 @@ pub(super) fn mean_log_error(
     b: usize,
     m: usize,
 ) -> Option<f64> {
-    let errs: Vec<f64> = held_out(ds, circuits, preds, b, m)
-        .map(|(p, y, censored)| {
-            if censored {
-                (y - p).max(0.0)
-            } else {
-                (p - y).abs()
-            }
-        })
-        .collect();
+    let errs = log_errors(ds, circuits, preds, b, m);
     (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
 }
 
-/// The 90th percentile of the absolute ln error over backend `b`'s held-out pairs under
-/// mode `m`, timeouts one-sided as in [`mean_log_error`]: how far off the worst tenth is.
+/// The 90th percentile of [`log_errors`]: how far off the worst tenth is.
 pub(super) fn p90_log_error(
     ds: &Dataset,
     circuits: &[usize],
@@ -80,16 +90,7 @@ pub(super) fn p90_log_error(
     b: usize,
     m: usize,
 ) -> Option<f64> {
-    let mut errs: Vec<f64> = held_out(ds, circuits, preds, b, m)
-        .map(|(p, y, censored)| {
-            if censored {
-                (y - p).max(0.0)
-            } else {
-                (p - y).abs()
-            }
-        })
-        .collect();
-    quantile(&mut errs, 0.9)
+    quantile(&mut log_errors(ds, circuits, preds, b, m), 0.9)
 }
 
 /// Per backend, the mode `criterion` picks from the held-out predictions (for

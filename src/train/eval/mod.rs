@@ -56,20 +56,8 @@ pub(crate) fn evaluate(
     let backends = (0..ds.backends.len())
         .map(|b| backend_metrics(ds, circuits, preds, b, modes[b]))
         .collect();
-    let mut scored = Vec::new();
-    let mut unscorable = 0;
-    for &c in circuits {
-        let best = (0..ds.backends.len())
-            .filter_map(|b| match ds.obs[c][b].outcome() {
-                Outcome::Ok(ms) => Some((b, ms)),
-                _ => None,
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        match best {
-            Some((b, ms)) => scored.push((c, ms, b)),
-            None => unscorable += 1,
-        }
-    }
+    let scored = best_per_circuit(ds, circuits);
+    let unscorable = (circuits.len() - scored.len()) as u64;
     let mut taken = Vec::with_capacity(scored.len());
     let model = score_rule(
         "qroute models",
@@ -124,17 +112,9 @@ pub(crate) fn evaluate(
     }
 }
 
-/// The held-out routing regret of the models' choices alone (what [`evaluate`] reports as
-/// `qroute models`).
-pub(crate) fn model_regret(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    modes: &[LatencyMode],
-    sigma: &[Vec<f64>],
-    h: &Hyperparameters,
-) -> f64 {
-    let scored: Vec<(usize, f64, usize)> = circuits
+/// (circuit, time, backend) of the fastest success of each of `circuits` that has one.
+fn best_per_circuit(ds: &Dataset, circuits: &[usize]) -> Vec<(usize, f64, usize)> {
+    circuits
         .iter()
         .filter_map(|&c| {
             (0..ds.backends.len())
@@ -145,7 +125,20 @@ pub(crate) fn model_regret(
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(b, ms)| (c, ms, b))
         })
-        .collect();
+        .collect()
+}
+
+/// The held-out routing regret of the models' choices alone (what [`evaluate`] reports as
+/// `qroute models`).
+pub(crate) fn model_regret(
+    ds: &Dataset,
+    circuits: &[usize],
+    preds: &[Vec<Option<CvPred>>],
+    modes: &[LatencyMode],
+    sigma: &[Vec<f64>],
+    h: &Hyperparameters,
+) -> f64 {
+    let scored = best_per_circuit(ds, circuits);
     score_rule(
         "",
         ds,
