@@ -182,45 +182,38 @@ pub const ENV_PYTHON: &str = "QROUTE_PYTHON";
 /// them (CI sets it).
 pub const ENV_REQUIRE_AER: &str = "QROUTE_REQUIRE_AER";
 
-/// The Python with qiskit-aer, or `None` (after saying why) when the tests should skip.
-pub fn aer_python() -> Option<String> {
+/// The Python (`QROUTE_PYTHON`, default `python3`) that can `import modules`, or `None`
+/// (after saying why) when the tests should skip; a panic when `require` is set to 1.
+fn python_with(modules: &str, require: &str) -> Option<String> {
     let python = std::env::var(ENV_PYTHON).unwrap_or_else(|_| "python3".into());
     let ok = std::process::Command::new(&python)
-        .args(["-c", "import qiskit_aer, qiskit"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if ok {
         return Some(python);
     }
-    if std::env::var(ENV_REQUIRE_AER).is_ok_and(|v| v == "1") {
-        panic!("{ENV_REQUIRE_AER}=1 but `{python}` cannot import qiskit_aer (set {ENV_PYTHON})");
+    if std::env::var(require).is_ok_and(|v| v == "1") {
+        panic!("{require}=1 but `{python}` cannot import {modules} (set {ENV_PYTHON})");
     }
     eprintln!(
-        "skipping: `{python}` has no qiskit-aer (set {ENV_PYTHON}, or {ENV_REQUIRE_AER}=1 to fail)"
+        "skipping: `{python}` cannot import {modules} (set {ENV_PYTHON}, or {require}=1 to fail)"
     );
     None
+}
+
+/// The Python with qiskit-aer, or `None` (after saying why) when the tests should skip.
+pub fn aer_python() -> Option<String> {
+    python_with("qiskit_aer, qiskit", ENV_REQUIRE_AER)
 }
 
 /// `QROUTE_REQUIRE_DATAFRAMES=1`: fail the Python-reader tests when polars or duckdb is
 /// missing instead of skipping them (CI sets it).
 pub const ENV_REQUIRE_DATAFRAMES: &str = "QROUTE_REQUIRE_DATAFRAMES";
 
-/// The Python (`QROUTE_PYTHON`, default `python3`) with polars and duckdb, or `None` (after
-/// saying why) when the tests should skip.
+/// The Python with polars and duckdb, or `None` (after saying why) when the tests should skip.
 pub fn dataframe_python() -> Option<String> {
-    let python = std::env::var(ENV_PYTHON).unwrap_or_else(|_| "python3".into());
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import polars, duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    if std::env::var(ENV_REQUIRE_DATAFRAMES).is_ok_and(|v| v == "1") {
-        panic!("{ENV_REQUIRE_DATAFRAMES}=1 but `{python}` cannot import polars and duckdb");
-    }
-    eprintln!("skipping: `{python}` has no polars or duckdb (set {ENV_PYTHON})");
-    None
+    python_with("polars, duckdb", ENV_REQUIRE_DATAFRAMES)
 }
 
 /// The exact state of a measurement-free circuit from |0…0⟩, by multiplying gate matrices.
