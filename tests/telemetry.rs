@@ -305,9 +305,12 @@ fn issue_30_v1_telemetry_upgrades_to_v2_features() {
     std::fs::copy(fixture(), part.join("part-v1.parquet")).unwrap();
     let out = tempfile::tempdir().unwrap();
     let ghz = common::corpus_dir().join("mqtbench/ghz_5.qasm");
+    // A circuit file that does not parse is named and passed over, not fatal.
+    let broken = out.path().join("broken.qasm");
+    std::fs::write(&broken, "OPENQASM 2.0;\nqreg q[2];\nfoo q[0];\n").unwrap();
     let params = UpgradeParams {
         dir: src.path().to_path_buf(),
-        circuits: vec![ghz.clone()],
+        circuits: vec![ghz.clone(), broken],
         out: out.path().join("v2"),
     };
     // Training on the v1 rows is refused, saying how to upgrade them.
@@ -326,7 +329,9 @@ fn issue_30_v1_telemetry_upgrades_to_v2_features() {
         "{e}"
     );
     let done = params.run().unwrap();
-    assert_eq!((done.rows, done.recomputed, done.circuit_files), (1, 1, 1));
+    assert_eq!((done.rows, done.recomputed, done.circuit_files), (1, 1, 2));
+    assert_eq!(done.bad_circuits.len(), 1);
+    assert!(done.bad_circuits[0].contains("broken.qasm"), "{:?}", done.bad_circuits);
     let before = &qroute::telemetry::reader::read_file(&fixture()).unwrap()[0];
     let after = read_dir(&out.path().join("v2")).unwrap().records;
     assert_eq!(after.len(), 1);

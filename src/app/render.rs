@@ -386,11 +386,16 @@ pub fn compacted(r: &crate::telemetry::compact::CompactReport) -> String {
 /// What `qroute telemetry upgrade` did.
 pub fn upgraded(r: &super::upgrade::Upgraded) -> String {
     format!(
-        "{} row(s) written to {} ({} with features recomputed from {} circuit file(s); feature schema v{})\n",
+        "{} row(s) written to {} ({} with features recomputed from {} circuit file(s){}; \
+         feature schema v{})\n",
         r.rows,
         r.out.display(),
         r.recomputed,
         r.circuit_files,
+        match r.bad_circuits.len() {
+            0 => String::new(),
+            n => format!(", {n} of which did not parse, e.g. {}", r.bad_circuits[0]),
+        },
         crate::features::FEATURE_SCHEMA.version
     )
 }

@@ -39,6 +39,8 @@ pub struct Upgraded {
     pub circuit_files: usize,
     /// Unreadable telemetry files (left out), and why.
     pub bad_files: Vec<(PathBuf, String)>,
+    /// Circuit files that did not parse (their circuits count as missing), with why.
+    pub bad_circuits: Vec<String>,
     /// Where the rows went.
     pub out: PathBuf,
 }
@@ -47,8 +49,8 @@ impl UpgradeParams {
     /// Reads the telemetry and the circuits, writes every row with current features.
     ///
     /// # Errors
-    /// When the output already holds telemetry, a circuit file does not parse, or a row's
-    /// circuit is in none of the files (all such circuits are named, none is written).
+    /// When the output already holds telemetry, or a row's circuit is in none of the files
+    /// that parse (the first five such circuits are named; nothing is written).
     pub fn run(&self) -> crate::Result<Upgraded> {
         if has_telemetry(&self.out) {
             return Err(AppError::Invalid(format!(
@@ -60,9 +62,14 @@ impl UpgradeParams {
         let report = crate::telemetry::read_dir(&self.dir)?;
         let files = crate::circuit::files::discover(&self.circuits)?;
         let mut features = HashMap::with_capacity(files.len());
+        let mut bad_circuits = Vec::new();
         for path in &files {
-            let circuit = parse_file(path)?;
-            features.insert(circuit.id().to_string(), extract(&circuit));
+            match parse_file(path) {
+                Ok(circuit) => {
+                    features.insert(circuit.id().to_string(), extract(&circuit));
+                }
+                Err(e) => bad_circuits.push(e.to_string()),
+            }
         }
         let mut missing: Vec<&str> = report
             .records
@@ -102,6 +109,7 @@ impl UpgradeParams {
             recomputed,
             circuit_files: files.len(),
             bad_files: report.bad_files,
+            bad_circuits,
             out: self.out.clone(),
         })
     }

@@ -196,7 +196,7 @@ impl CostPass {
                     return;
                 }
                 // Single-qubit runs just before it merge into it.
-                for (o, _) in [(oa, a), (ob, b)] {
+                for o in [oa, ob] {
                     if o.0 != NONE && o.1 == NONE {
                         self.fused_ops -= 1;
                     }
