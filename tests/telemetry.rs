@@ -331,7 +331,11 @@ fn issue_30_v1_telemetry_upgrades_to_v2_features() {
     let done = params.run().unwrap();
     assert_eq!((done.rows, done.recomputed, done.circuit_files), (1, 1, 2));
     assert_eq!(done.bad_circuits.len(), 1);
-    assert!(done.bad_circuits[0].contains("broken.qasm"), "{:?}", done.bad_circuits);
+    assert!(
+        done.bad_circuits[0].contains("broken.qasm"),
+        "{:?}",
+        done.bad_circuits
+    );
     let before = &qroute::telemetry::reader::read_file(&fixture()).unwrap()[0];
     let after = read_dir(&out.path().join("v2")).unwrap().records;
     assert_eq!(after.len(), 1);
