@@ -68,6 +68,58 @@ pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
     pearson(&ranks(a), &ranks(b))
 }
 
+/// How much slower a set of choices was than the best per circuit: the geometric mean of
+/// taken / best, and the circuits more than 2× and 10× the best or within 10% of it. One
+/// definition for training's evaluation and replay (#30).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slowdowns {
+    n: u64,
+    /// Σ ln(taken / best), at least 0 each, over circuits with a positive best time.
+    log_sum: f64,
+    logged: u64,
+    over_2x: u64,
+    over_10x: u64,
+    within_10pct: u64,
+}
+
+impl Slowdowns {
+    /// One circuit: the time its choice took and the best time.
+    pub fn add(&mut self, taken: f64, best: f64) {
+        self.n += 1;
+        if best > 0.0 {
+            self.log_sum += (taken / best).max(1.0).ln();
+            self.logged += 1;
+        }
+        self.over_2x += u64::from(taken > 2.0 * best);
+        self.over_10x += u64::from(taken > 10.0 * best);
+        self.within_10pct += u64::from(taken <= best * 1.1);
+    }
+
+    /// Geometric mean of taken / best (1 with no circuit).
+    pub fn geo_mean(&self) -> f64 {
+        if self.logged > 0 {
+            (self.log_sum / self.logged as f64).exp()
+        } else {
+            1.0
+        }
+    }
+
+    /// Circuits more than twice the best.
+    pub fn over_2x(&self) -> u64 {
+        self.over_2x
+    }
+
+    /// Circuits more than ten times the best.
+    pub fn over_10x(&self) -> u64 {
+        self.over_10x
+    }
+
+    /// Share of circuits at most 10% slower than the best (0 with no circuit).
+    pub fn within_10pct(&self) -> f64 {
+        self.within_10pct as f64 / self.n.max(1) as f64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

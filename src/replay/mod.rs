@@ -689,6 +689,7 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
     let mut choices = Vec::new();
     let mut slowdowns: Vec<Vec<f64>> = vec![Vec::new(); spec.policies.len()];
     let mut best_hits = vec![0u64; spec.policies.len()];
+    let mut slow = vec![crate::stats::Slowdowns::default(); spec.policies.len()];
     let mut oracle_total = 0.0;
     for &c in &prep.order {
         let circ = &ds.circuits[c];
@@ -742,6 +743,7 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
             fam.1 += oms;
             best_hits[pi] += (b == ob) as u64;
             slowdowns[pi].push(time_ms / oms.max(1e-9));
+            slow[pi].add(time_ms, oms.max(1e-9));
             choices.push(Choice {
                 circuit: ci,
                 policy: pi,
@@ -763,10 +765,10 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
         r.slowdown_p50 = percentile(s, 0.5);
         r.slowdown_p95 = percentile(s, 0.95);
         r.slowdown_p99 = percentile(s, 0.99);
-        r.slowdown_geo_mean = (s.iter().map(|x| x.max(1.0).ln()).sum::<f64>() / n).exp();
-        r.over_2x = s.iter().filter(|&&x| x > 2.0).count() as u64;
-        r.over_10x = s.iter().filter(|&&x| x > 10.0).count() as u64;
-        r.within_10pct = s.iter().filter(|&&x| x <= 1.1).count() as f64 / n;
+        r.slowdown_geo_mean = slow[pi].geo_mean();
+        r.over_2x = slow[pi].over_2x();
+        r.over_10x = slow[pi].over_10x();
+        r.within_10pct = slow[pi].within_10pct();
     }
     Ok(Replay {
         circuits,

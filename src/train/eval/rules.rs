@@ -4,6 +4,7 @@
 use super::{CvPred, RuleScore, mode_index};
 use crate::model::LatencyMode;
 use crate::model::expected::expected_ms;
+use crate::stats::Slowdowns;
 use crate::train::{Dataset, Outcome};
 
 /// The models' choice for circuit `c`: the eligible backend with the least expected time
@@ -64,14 +65,9 @@ pub(super) fn score_rule(
 pub(crate) struct Tally {
     n: u64,
     top1: u64,
-    within: u64,
     taken: f64,
     best: f64,
-    /// Σ ln(taken / best) over circuits with a positive best time.
-    log_slowdown: f64,
-    logged: u64,
-    over_2x: u64,
-    over_10x: u64,
+    slow: Slowdowns,
 }
 
 impl Tally {
@@ -80,15 +76,9 @@ impl Tally {
     pub(crate) fn add(&mut self, picked_best: bool, taken: f64, best: f64) {
         self.n += 1;
         self.top1 += u64::from(picked_best);
-        self.within += u64::from(taken <= best * 1.1);
         self.taken += taken;
         self.best += best;
-        if best > 0.0 {
-            self.log_slowdown += (taken / best).max(1.0).ln();
-            self.logged += 1;
-        }
-        self.over_2x += u64::from(taken > 2.0 * best);
-        self.over_10x += u64::from(taken > 10.0 * best);
+        self.slow.add(taken, best);
     }
 
     pub(crate) fn score(&self, name: &str) -> RuleScore {
@@ -101,14 +91,10 @@ impl Tally {
                 1.0
             },
             top1: self.top1 as f64 / n,
-            within_10pct: self.within as f64 / n,
-            geo_mean_slowdown: if self.logged > 0 {
-                (self.log_slowdown / self.logged as f64).exp()
-            } else {
-                1.0
-            },
-            over_2x: self.over_2x,
-            over_10x: self.over_10x,
+            within_10pct: self.slow.within_10pct(),
+            geo_mean_slowdown: self.slow.geo_mean(),
+            over_2x: self.slow.over_2x(),
+            over_10x: self.slow.over_10x(),
         }
     }
 }
