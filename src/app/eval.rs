@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 
 use super::params::Output;
-use crate::replay::{ModelSource, Policy, Replay, ReplaySpec, prepare, replay_prepared};
+use crate::replay::{ModelSource, Policy, Replay, ReplaySpec, replay};
 use crate::route::{RouterConfig, Strategy};
 
 /// Score a model set on full-information telemetry it was not trained on: per router
@@ -56,13 +56,11 @@ impl EvalParams {
     /// Reads the traces and the model set and scores every policy.
     pub fn run(&self, router: RouterConfig) -> crate::Result<Evaluated> {
         crate::bounds::at_most("--worst", self.worst as u64, 10_000)?;
-        let mut traces = Vec::new();
-        let mut bad_files = Vec::new();
-        for d in &self.traces {
-            let r = crate::telemetry::read_dir(d)?;
-            traces.extend(r.records);
-            bad_files.extend(r.bad_files);
-        }
+        let crate::telemetry::ReadReport {
+            records: traces,
+            bad_files,
+            ..
+        } = crate::telemetry::read_dirs(&self.traces)?;
         if traces.is_empty() {
             let why = bad_files.first().map_or(String::new(), |(p, why)| {
                 format!(
@@ -92,8 +90,7 @@ impl EvalParams {
             seed: 0,
             deadline_ms: None,
         };
-        let prep = prepare(&spec, |_| {})?;
-        let replay = replay_prepared(&spec, &prep)?;
+        let replay = replay(&spec, |_| {})?;
         let pi = Strategy::ALL
             .iter()
             .position(|&s| s == strategy)

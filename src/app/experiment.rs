@@ -14,7 +14,7 @@ use crate::replay::{
     write_drift_report, write_load_report, write_report, write_results,
 };
 use crate::route::RouterConfig;
-use crate::telemetry::{ExecutionRecord, read_dir};
+use crate::telemetry::{ExecutionRecord, read_dirs};
 
 /// Where the routing models of a replay come from.
 #[derive(Debug, Clone)]
@@ -118,13 +118,9 @@ pub fn run(
     }
     let mut bad_files = Vec::new();
     let mut read = |dirs: &[PathBuf]| -> crate::Result<Vec<ExecutionRecord>> {
-        let mut rows = Vec::new();
-        for d in dirs {
-            let r = read_dir(d)?;
-            bad_files.extend(r.bad_files);
-            rows.extend(r.records);
-        }
-        Ok(rows)
+        let r = read_dirs(dirs)?;
+        bad_files.extend(r.bad_files);
+        Ok(r.records)
     };
     let traces = read(&spec.traces)?;
     let (models, folds) = match &spec.models {

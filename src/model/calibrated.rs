@@ -8,7 +8,7 @@
 //! work past the knee otherwise. The term (which engine's work) and the knee are chosen per
 //! backend in training; a, b by a censored fit (timeouts say only "longer than").
 
-use super::linear::{N_TERMS, TERM_NAMES};
+use super::linear::TERM_NAMES;
 
 /// ln t = intercept + slope · softplus(terms\[term\] − knee).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,9 +30,9 @@ pub fn softplus(u: f64) -> f64 {
 }
 
 impl Calibration {
-    /// The prediction for one row of terms.
+    /// The prediction for one row of terms ([`super::N_TERMS`] of them).
     #[inline]
-    pub fn predict(&self, t: &[f64; N_TERMS]) -> f64 {
+    pub fn predict(&self, t: &[f64]) -> f64 {
         self.intercept + self.slope * softplus(t[self.term] - self.knee)
     }
 
@@ -45,6 +45,7 @@ impl Calibration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::linear::N_TERMS;
 
     #[test]
     fn floor_below_the_knee_and_the_work_law_above_it() {

@@ -15,7 +15,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use reader::{ReadReport, read_dir};
+pub use reader::{ReadReport, read_dir, read_dirs};
 pub use record::{ExecutionRecord, Status};
 pub use schema::TELEMETRY_SCHEMA_VERSION;
 pub use writer::{TelemetryWriter, WriterOptions, WriterStats};

@@ -264,6 +264,18 @@ pub(crate) fn snapshot(dir: &Path) -> Result<Snapshot, TelemetryError> {
     })
 }
 
+/// Reads every file under each of `dirs`, in order: one report for all of them.
+pub fn read_dirs(dirs: &[PathBuf]) -> Result<ReadReport, TelemetryError> {
+    let mut all = ReadReport::default();
+    for d in dirs {
+        let r = read_dir(d)?;
+        all.records.extend(r.records);
+        all.files.extend(r.files);
+        all.bad_files.extend(r.bad_files);
+    }
+    Ok(all)
+}
+
 /// Reads every file under `dir`.
 pub fn read_dir(dir: &Path) -> Result<ReadReport, TelemetryError> {
     let snap = snapshot(dir)?;

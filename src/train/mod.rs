@@ -396,7 +396,7 @@ pub(crate) fn fit_backend(
     let resid: Vec<f64> = ys
         .iter()
         .zip(&ts)
-        .map(|(y, t)| y - calibrated.predict(&terms_array(t)))
+        .map(|(y, t)| y - calibrated.predict(t))
         .collect();
     let mut calibrated_residual = Forest::fit(&xs, &resid, &fp)?;
     calibrated_residual.scale(h.residual_weight);
@@ -416,13 +416,6 @@ pub(crate) fn fit_backend(
         calibrated_residual,
         risk,
     }))
-}
-
-/// Terms stored as a row, back as an array.
-fn terms_array(t: &[f64]) -> [f64; crate::model::N_TERMS] {
-    let mut a = [0.0; crate::model::N_TERMS];
-    a.copy_from_slice(t);
-    a
 }
 
 /// Every mode's prediction for a feature row, held out of `f`'s training.
@@ -492,13 +485,9 @@ pub enum Step {
 /// Trains a model set: reads the telemetry, cross-validates by family, fits on every
 /// training family, evaluates the held-out families.
 pub fn train(spec: &TrainSpec, mut progress: impl FnMut(Step)) -> crate::Result<ModelSet> {
-    let mut records = Vec::new();
-    let mut bad_files = Vec::new();
-    for dir in &spec.telemetry {
-        let r = crate::telemetry::read_dir(dir)?;
-        records.extend(r.records);
-        bad_files.extend(r.bad_files);
-    }
+    let crate::telemetry::ReadReport {
+        records, bad_files, ..
+    } = crate::telemetry::read_dirs(&spec.telemetry)?;
     progress(Step::Read {
         rows: records.len() as u64,
         bad_files,
