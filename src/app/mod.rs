@@ -48,6 +48,7 @@ pub mod route;
 pub mod router;
 #[cfg(feature = "server")]
 pub mod service;
+pub mod session;
 pub mod simulate;
 pub mod train;
 pub mod upgrade;
