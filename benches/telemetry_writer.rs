@@ -53,6 +53,7 @@ fn bench(c: &mut Criterion) {
         backend_kind: "statevector".into(),
         backend_version: "prism-q 0.37".into(),
         host: "bench".into(),
+        host_calibration_ms: Some(98.5),
         threads: 1,
         shots: 1024,
         seed: 0,

@@ -1,5 +1,6 @@
 //! `qroute collect`: a SIGKILL mid-sweep leaves only complete files with complete rows, and a
-//! rerun resumes and finishes the sweep without recording any attempt twice.
+//! rerun resumes and finishes the sweep without recording any attempt twice; every row carries
+//! the host's calibration.
 
 mod common;
 
@@ -36,6 +37,23 @@ fn collect(files: &[PathBuf], out: &std::path::Path) -> Command {
     cmd
 }
 
+/// #34: the calibration workload takes a positive, finite time, and is measured again only
+/// once its period has passed.
+#[test]
+fn issue_34_the_host_calibration_is_measured_and_kept_for_its_period() {
+    use qroute::exec::calibration::HostCalibration;
+    let mut c = HostCalibration::new(Duration::from_secs(3600));
+    let t = Instant::now();
+    let first = c.current();
+    let took = t.elapsed();
+    assert!(first.is_finite() && first > 0.0, "{first}");
+    // It is the workload's own time, not more than what the call took.
+    assert!(first <= took.as_secs_f64() * 1e3, "{first} ms in {took:?}");
+    let t = Instant::now();
+    assert_eq!(c.current(), first);
+    assert!(t.elapsed() < took / 10, "a second call measured again");
+}
+
 #[test]
 fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
     let files = small_circuits();
@@ -68,6 +86,12 @@ fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
     assert!(!after_kill.records.is_empty());
     for r in &after_kill.records {
         assert_eq!(r.features.values.len(), qroute::features::NUM_FEATURES);
+        // #34: every row of a sweep carries the host's calibration.
+        assert!(
+            r.host_calibration_ms.is_some_and(|ms| ms > 0.0),
+            "{:?}",
+            r.host_calibration_ms
+        );
         assert!(r.job_id.starts_with(&r.circuit_id));
         if r.status == Status::Ok {
             assert!(

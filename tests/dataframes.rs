@@ -1,6 +1,7 @@
-//! What qroute writes is read by the user's data tools (#30, #32): Python's polars and duckdb
-//! read the telemetry (the compacted reference and a writer's fresh, partitioned output) with
-//! the same rows, columns and types as qroute's own reader, and a model set's meta.json.
+//! What qroute writes is read by the user's data tools (#30, #32): Python's polars, pandas and
+//! duckdb read the telemetry (the compacted reference, schema v1, and a writer's fresh,
+//! partitioned output, schema v2 with typed columns) with the same rows, columns and types as
+//! qroute's own reader, and a model set's meta.json.
 //! polars is deliberately not a crate dependency (README, "Dependencies").
 
 mod common;
@@ -27,21 +28,32 @@ fn python(python: &str, script: &str, args: &[&Path]) -> String {
 }
 
 const TELEMETRY: &str = r#"
-import sys, polars as pl, duckdb
-d = sys.argv[1]
+import glob, sys, polars as pl, duckdb, pandas as pd
+d, version = sys.argv[1], sys.argv[2]
 df = pl.scan_parquet(d + "/**/*.parquet", hive_partitioning=True).collect()
 assert str(df.schema["ts"]) == "Datetime(time_unit='us', time_zone='UTC')", df.schema["ts"]
 assert df.schema["wall_ms"] == pl.Float64 and df.schema["shots"] == pl.UInt64
 assert "log2_sv_work" in df.columns and "tn_width" in df.columns
+if version == "2":
+    # Counts and flags typed as such, repeated text categorical, the host's speed recorded.
+    assert df.schema["num_qubits"] == pl.UInt64, df.schema["num_qubits"]
+    assert df.schema["is_clifford"] == pl.Boolean, df.schema["is_clifford"]
+    assert df.schema["backend"] == pl.Categorical, df.schema["backend"]
+    assert df.schema["host_calibration_ms"] == pl.Float64
+else:
+    assert df.schema["num_qubits"] == pl.Float64 and "host_calibration_ms" not in df.columns
 n, circuits, ok = duckdb.sql(
     f"SELECT count(*), count(DISTINCT circuit_id), count(*) FILTER (WHERE status = 'ok') "
     f"FROM read_parquet('{d}/**/*.parquet', hive_partitioning = true)"
 ).fetchall()[0]
+pdf = pd.concat([pd.read_parquet(f) for f in glob.glob(d + "/**/*.parquet", recursive=True)])
+assert len(pdf) == n and (pdf["status"] == "ok").sum() == ok
 print(df.height, n, circuits, ok, df["circuit_id"].n_unique(), sorted(df["feature_schema_version"].unique().to_list()))
 "#;
 
-/// polars and duckdb count the rows, circuits and successes of `dir` as qroute's reader does.
-fn reads_like_qroute(py: &str, dir: &Path) {
+/// polars, pandas and duckdb count the rows, circuits and successes of `dir` (telemetry of
+/// schema `version`) as qroute's reader does.
+fn reads_like_qroute(py: &str, dir: &Path, version: &str) {
     let rows = read_dir(dir).unwrap().records;
     let circuits: std::collections::BTreeSet<&str> =
         rows.iter().map(|r| r.circuit_id.as_str()).collect();
@@ -51,24 +63,25 @@ fn reads_like_qroute(py: &str, dir: &Path) {
         .count();
     let (n, c) = (rows.len(), circuits.len());
     assert_eq!(
-        python(py, TELEMETRY, &[dir]),
+        python(py, TELEMETRY, &[dir, Path::new(version)]),
         format!("{n} {n} {c} {ok} {c} [2]")
     );
 }
 
 #[test]
-fn polars_and_duckdb_read_the_reference_telemetry_as_qroute_does() {
+fn polars_pandas_and_duckdb_read_the_reference_telemetry_as_qroute_does() {
     let Some(py) = common::dataframe_python() else {
         return;
     };
     reads_like_qroute(
         &py,
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("telemetry/reference"),
+        "1",
     );
 }
 
 #[test]
-fn polars_and_duckdb_read_a_writers_fresh_partitions() {
+fn polars_pandas_and_duckdb_read_a_writers_fresh_partitions() {
     let Some(py) = common::dataframe_python() else {
         return;
     };
@@ -88,11 +101,11 @@ fn polars_and_duckdb_read_a_writers_fresh_partitions() {
     }
     let stats = w.close().unwrap();
     assert!(stats.files.len() >= 3, "{} files", stats.files.len());
-    reads_like_qroute(&py, dir.path());
+    reads_like_qroute(&py, dir.path(), "2");
 }
 
 #[test]
-fn polars_and_duckdb_read_a_model_sets_metadata() {
+fn polars_pandas_and_duckdb_read_a_model_sets_metadata() {
     let Some(py) = common::dataframe_python() else {
         return;
     };

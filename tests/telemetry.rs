@@ -33,6 +33,7 @@ fn record(i: u64, file: &str, status: Status, ts_us: i64) -> ExecutionRecord {
         backend_kind: "statevector".into(),
         backend_version: "prism-q 0.37".into(),
         host: "test-host".into(),
+        host_calibration_ms: (!i.is_multiple_of(3)).then_some(90.0 + i as f64),
         threads: 1,
         shots: 1024,
         seed: i,
@@ -250,7 +251,7 @@ fn unreadable_and_foreign_files_are_named_not_fatal() {
     let props = parquet::file::properties::WriterProperties::builder()
         .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
             qroute::telemetry::schema::VERSION_KEY.to_string(),
-            "2".to_string(),
+            "3".to_string(),
         )]))
         .build();
     let file = std::fs::File::create(part.join("part-future.parquet")).unwrap();
@@ -264,7 +265,7 @@ fn unreadable_and_foreign_files_are_named_not_fatal() {
     assert!(
         report.bad_files[0]
             .1
-            .contains("telemetry schema version 2, this qroute reads version 1"),
+            .contains("telemetry schema version 3, this qroute reads versions 1 to 2"),
         "{:?}",
         report.bad_files
     );
@@ -292,6 +293,132 @@ fn frozen_v1_file_still_loads() {
     assert_eq!(r.features.schema_version, 1);
     assert_eq!(r.features[qroute::features::Feature::NumQubits], 5.0);
     assert_eq!(r.ts_us, NOON);
+}
+
+/// A file of telemetry schema v2 (tests/fixtures/telemetry_v2.parquet: one ok row of ghz_5 on
+/// statevector with a host calibration) must keep loading.
+#[test]
+fn frozen_v2_file_still_loads() {
+    // Written once from `record(1, "mqtbench/ghz_5.qasm", Ok, NOON)`; never regenerate it.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/telemetry_v2.parquet");
+    let rows = qroute::telemetry::reader::read_file(&path).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r.features.schema_version, 2);
+    assert_eq!(r.features[qroute::features::Feature::NumQubits], 5.0);
+    assert_eq!(r.features[qroute::features::Feature::IsClifford], 1.0);
+    assert_eq!(r.host_calibration_ms, Some(91.0));
+    assert_eq!(r.family, None);
+    assert_eq!(r.ts_us, NOON);
+}
+
+/// #32 item 5: telemetry v2 stores counts and flags as integers and booleans, repeated text
+/// dictionary-encoded, and a description on every column; the rows read back unchanged.
+#[test]
+fn issue_32_telemetry_v2_columns_are_typed_and_described() {
+    use arrow_schema::DataType;
+    use qroute::features::{ALL_FEATURES, Domain};
+    use qroute::telemetry::schema::{DICTIONARY_COLUMNS, schema};
+    let s = schema();
+    assert_eq!(s.metadata()[qroute::telemetry::schema::VERSION_KEY], "2");
+    for f in s.fields() {
+        let d = f.metadata().get("description");
+        assert!(
+            d.is_some_and(|d| !d.trim().is_empty()),
+            "{} has no description",
+            f.name()
+        );
+    }
+    for &feat in ALL_FEATURES {
+        let t = s.field_with_name(feat.name()).unwrap().data_type().clone();
+        let want = match feat.domain() {
+            Domain::Count => DataType::UInt64,
+            Domain::Flag => DataType::Boolean,
+            _ => DataType::Float64,
+        };
+        assert_eq!(t, want, "{}", feat.name());
+    }
+    for name in DICTIONARY_COLUMNS {
+        assert!(
+            matches!(
+                s.field_with_name(name).unwrap().data_type(),
+                DataType::Dictionary(..)
+            ),
+            "{name}"
+        );
+    }
+    // Written and read back: the file's own Arrow schema is the typed one.
+    let dir = tempfile::tempdir().unwrap();
+    let w = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
+    let rows = sample();
+    for r in &rows {
+        w.write(r).unwrap();
+    }
+    w.close().unwrap();
+    let file = parquet_files(dir.path())
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&file).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        reader
+            .schema()
+            .field_with_name("is_clifford")
+            .unwrap()
+            .data_type(),
+        &DataType::Boolean
+    );
+    assert!(matches!(
+        reader
+            .schema()
+            .field_with_name("backend")
+            .unwrap()
+            .data_type(),
+        DataType::Dictionary(..)
+    ));
+    let mut back = read_dir(dir.path()).unwrap().records;
+    back.sort_by_key(|r| r.seed);
+    assert_eq!(back, rows);
+}
+
+/// A count feature that is not a whole number cannot be stored as one: the row is refused
+/// with the feature named, as any row that does not fit the schema.
+#[test]
+fn issue_32_a_fractional_count_is_refused_by_name() {
+    let mut r = record(1, "mqtbench/ghz_5.qasm", Status::Ok, NOON);
+    r.features.values[qroute::features::Feature::GateCount as usize] = 2.5;
+    let err = qroute::telemetry::schema::to_batch(&[r]).unwrap_err();
+    assert!(err.to_string().contains("gate_count = 2.5"), "{err}");
+}
+
+/// Compaction keeps each file's schema version: a partition holding v1 and v2 files keeps
+/// every row, readable, in one file per version.
+#[test]
+fn compaction_of_v1_and_v2_files_keeps_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let part = dir.path().join("date=2026-11-23");
+    std::fs::create_dir_all(&part).unwrap();
+    std::fs::copy(fixture(), part.join("part-a-1-1-0.parquet")).unwrap();
+    std::fs::copy(fixture(), part.join("part-a-1-2-0.parquet")).unwrap();
+    let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/telemetry_v2.parquet");
+    std::fs::copy(&v2, part.join("part-b-1-1-0.parquet")).unwrap();
+    std::fs::copy(&v2, part.join("part-b-1-2-0.parquet")).unwrap();
+    let report = compact(dir.path(), &CompactOptions::default()).unwrap();
+    assert_eq!(report.merged_files, 4);
+    assert_eq!(report.written.len(), 2);
+    let rows = read_dir(dir.path()).unwrap();
+    assert!(rows.bad_files.is_empty(), "{:?}", rows.bad_files);
+    let mut versions: Vec<u32> = rows
+        .records
+        .iter()
+        .map(|r| r.features.schema_version)
+        .collect();
+    versions.sort();
+    assert_eq!(versions, [1, 1, 2, 2]);
 }
 
 /// #30: v1 rows upgrade to feature schema v2 from their circuit files, matched by circuit id;

@@ -82,6 +82,11 @@ pub struct CollectParams {
     /// (docs/telemetry.md).
     #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "by-circuit"))]
     pub order: JobOrder,
+    /// Time qroute's fixed calibration workload (about 100 ms) before the first job and
+    /// again after this many seconds, recording it with each row (`host_calibration_ms`:
+    /// the host's speed, to put times from different days and hosts on one scale); 0: never.
+    #[cfg_attr(feature = "cli", arg(long, default_value_t = 300.0))]
+    pub calibrate_every: f64,
     /// Telemetry directory (created if missing).
     #[cfg_attr(feature = "cli", arg(long))]
     pub out: PathBuf,
@@ -123,6 +128,10 @@ impl CollectParams {
             threads: self.threads,
             seed: self.seed,
             order: self.order,
+            calibrate_every: match self.calibrate_every {
+                0.0 => None,
+                every => Some(seconds("--calibrate-every", every)?),
+            },
             out: self.out.clone(),
         })
     }

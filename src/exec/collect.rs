@@ -95,6 +95,9 @@ pub struct CollectSpec {
     pub seed: u64,
     /// Order of the jobs.
     pub order: JobOrder,
+    /// How often the host's speed is measured again ([`super::calibration`]); `None`: not
+    /// measured, and rows carry none.
+    pub calibrate_every: Option<Duration>,
     /// Telemetry directory.
     pub out: PathBuf,
 }
@@ -269,6 +272,9 @@ pub fn collect(
     )?;
     let run_id = format!("collect-{}-{}", host_name(), now_us());
     let host = host_name();
+    let mut calibration = spec
+        .calibrate_every
+        .map(super::calibration::HostCalibration::new);
     for (n, &(ci, bi, rep)) in jobs.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             summary.interrupted = (jobs.len() - n) as u64;
@@ -288,10 +294,13 @@ pub fn collect(
             timeout: Some(spec.timeout),
             options: Default::default(),
         };
+        // Measured between jobs, never beside one.
+        let host_calibration_ms = calibration.as_mut().map(|c| c.current());
         let base = ExecutionRecord {
             circuit_name: c.path.display().to_string(),
             source: c.source.clone(),
             family: c.family.clone(),
+            host_calibration_ms,
             ..ExecutionRecord::attempt(
                 run_id.clone(),
                 key((ci, bi, rep)),

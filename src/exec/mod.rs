@@ -7,6 +7,7 @@
 //! Above `route` and `plan` (it executes their choices) and the one place that both runs
 //! circuits and writes their telemetry for them.
 
+pub mod calibration;
 pub mod collect;
 pub mod plan;
 mod record;

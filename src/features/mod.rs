@@ -19,14 +19,18 @@ pub use extract::extract;
 pub use render::{FeatureRow, OutputFormat, render};
 
 macro_rules! features {
-    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
+    ($( $(#[doc = $doc:literal])* $variant:ident => $name:literal, )*) => {
         /// One feature of schema v2; its discriminant is its position in [`Features::values`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
-        pub enum Feature { $( $(#[$doc])* $variant, )* }
+        pub enum Feature { $( $(#[doc = $doc])* $variant, )* }
 
         /// Feature names in vector order.
         pub const FEATURE_NAMES: &[&str] = &[ $( $name, )* ];
+
+        /// Each feature's one-line description (its doc comment), in vector order: telemetry
+        /// stores it in each column's field metadata.
+        const FEATURE_DOCS: &[&str] = &[ $( concat!($($doc,)*), )* ];
 
         /// Every feature in vector order.
         pub const ALL_FEATURES: &[Feature] = &[ $( Feature::$variant, )* ];
@@ -262,6 +266,11 @@ pub struct FeatureRangeError {
 }
 
 impl Feature {
+    /// What it counts or measures, in one line (`docs/features.md` defines it exactly).
+    pub fn description(self) -> &'static str {
+        FEATURE_DOCS[self as usize].trim()
+    }
+
     /// The values this feature can take.
     pub fn domain(self) -> Domain {
         use Feature::*;

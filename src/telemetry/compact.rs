@@ -26,7 +26,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::KeyValue;
 
 use super::reader::{COMPACTED_FROM_KEY, OpenFile, snapshot, swap_lock};
-use super::writer::{parquet_properties, publish};
+use super::writer::{properties_of, publish};
 use super::{TelemetryError, host_name};
 use crate::time::now_us;
 
@@ -123,10 +123,18 @@ pub fn compact(dir: &Path, opts: &CompactOptions) -> Result<CompactReport, Telem
     drop(swap);
     report.partitions = by_dir.len();
     for (part, files) in by_dir {
-        if files.len() < 2 {
-            continue;
+        // Rows of one schema version per merged file: a partition holding v1 and v2 files
+        // becomes one file of each.
+        let mut by_version: BTreeMap<u32, Vec<OpenFile>> = BTreeMap::new();
+        for f in files {
+            by_version.entry(f.version).or_default().push(f);
         }
-        merge(dir, &part, files, opts, &mut report)?;
+        for (version, files) in by_version {
+            if files.len() < 2 {
+                continue;
+            }
+            merge(dir, &part, version, files, opts, &mut report)?;
+        }
     }
     drop(lock);
     Ok(report)
@@ -135,6 +143,7 @@ pub fn compact(dir: &Path, opts: &CompactOptions) -> Result<CompactReport, Telem
 fn merge(
     dir: &Path,
     part: &Path,
+    version: u32,
     files: Vec<OpenFile>,
     opts: &CompactOptions,
     report: &mut CompactReport,
@@ -187,7 +196,8 @@ fn merge(
         )
     };
     let tmp = part.join(format!(".{}.tmp", name(0)));
-    let props = parquet_properties(
+    let props = properties_of(
+        version,
         opts.row_group_rows,
         vec![KeyValue::new(
             COMPACTED_FROM_KEY.to_string(),

@@ -18,7 +18,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::TelemetryError;
 use super::record::ExecutionRecord;
-use super::schema::{TELEMETRY_SCHEMA_VERSION, VERSION_KEY, from_batch};
+use super::schema::{READABLE_VERSIONS, TELEMETRY_SCHEMA_VERSION, VERSION_KEY, from_batch};
 
 /// Key of a compacted file's metadata listing the files (names in the same directory) whose
 /// rows it holds, as a JSON array.
@@ -75,6 +75,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// An opened telemetry file whose footer has been read and whose version was checked.
 pub(crate) struct OpenFile {
     pub(crate) path: PathBuf,
+    /// Its telemetry schema version (one of [`READABLE_VERSIONS`]).
+    pub(crate) version: u32,
     builder: ParquetRecordBatchReaderBuilder<File>,
 }
 
@@ -136,21 +138,25 @@ pub(crate) fn open_file(path: &Path) -> Result<OpenFile, OpenError> {
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| OpenError::Bad(e.to_string()))?;
-    match metadata_value(&builder, VERSION_KEY).as_deref() {
-        Some(v) if v == TELEMETRY_SCHEMA_VERSION.to_string() => {}
-        Some(v) => {
-            return Err(OpenError::Bad(format!(
-                "telemetry schema version {v}, this qroute reads version {TELEMETRY_SCHEMA_VERSION}"
-            )));
-        }
+    let version = match metadata_value(&builder, VERSION_KEY).as_deref() {
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if READABLE_VERSIONS.contains(&n) => n,
+            _ => {
+                return Err(OpenError::Bad(format!(
+                    "telemetry schema version {v}, this qroute reads versions 1 to \
+                     {TELEMETRY_SCHEMA_VERSION}"
+                )));
+            }
+        },
         None => {
             return Err(OpenError::Bad(format!(
                 "no `{VERSION_KEY}` in the file's metadata: not qroute telemetry"
             )));
         }
-    }
+    };
     Ok(OpenFile {
         path: path.to_path_buf(),
+        version,
         builder,
     })
 }

@@ -36,6 +36,10 @@ pub struct ExecutionRecord {
     pub backend_version: String,
     /// Host name.
     pub host: String,
+    /// Wall time of qroute's fixed calibration workload on this host near the row's time, ms
+    /// (`exec::calibration`): the host's speed, which training and replay can normalise by.
+    /// `None` when not measured (telemetry v1; runs that did not calibrate).
+    pub host_calibration_ms: Option<f64>,
     /// Threads the run could use.
     pub threads: u32,
     /// Shots.
@@ -151,6 +155,7 @@ impl ExecutionRecord {
             backend_kind: String::new(),
             backend_version: String::new(),
             host: String::new(),
+            host_calibration_ms: None,
             threads: 1,
             shots: 0,
             seed: 0,

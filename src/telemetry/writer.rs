@@ -391,10 +391,16 @@ const FILTER_COLUMNS: &[&str] = &["ts", "circuit_id", "backend", "status", "wall
 /// How every telemetry file is written: zstd, `row_group_rows` per row group, the schema
 /// version and `extra` in the key-value metadata.
 pub fn parquet_properties(row_group_rows: usize, extra: Vec<KeyValue>) -> WriterProperties {
-    let mut kv = vec![KeyValue::new(
-        VERSION_KEY.to_string(),
-        TELEMETRY_SCHEMA_VERSION.to_string(),
-    )];
+    properties_of(TELEMETRY_SCHEMA_VERSION, row_group_rows, extra)
+}
+
+/// [`parquet_properties`] for rows of schema `version` (compaction keeps its files' version).
+pub(crate) fn properties_of(
+    version: u32,
+    row_group_rows: usize,
+    extra: Vec<KeyValue>,
+) -> WriterProperties {
+    let mut kv = vec![KeyValue::new(VERSION_KEY.to_string(), version.to_string())];
     kv.extend(extra);
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -409,6 +415,12 @@ pub fn parquet_properties(row_group_rows: usize, extra: Vec<KeyValue>) -> Writer
     for col in FILTER_COLUMNS {
         props =
             props.set_column_statistics_enabled(ColumnPath::from(*col), EnabledStatistics::Chunk);
+    }
+    // The repeated text columns are dictionary arrays (schema v2); written as dictionary
+    // pages they cost the same as plain ones in the writer bench (10.3 vs 11.0 ms per 8k
+    // encode) and keep the file's own encoding what its schema says.
+    for col in super::schema::DICTIONARY_COLUMNS {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*col), true);
     }
     props.build()
 }

@@ -213,7 +213,7 @@ pub const ENV_REQUIRE_DATAFRAMES: &str = "QROUTE_REQUIRE_DATAFRAMES";
 
 /// The Python with polars and duckdb, or `None` (after saying why) when the tests should skip.
 pub fn dataframe_python() -> Option<String> {
-    python_with("polars, duckdb", ENV_REQUIRE_DATAFRAMES)
+    python_with("polars, duckdb, pandas, pyarrow", ENV_REQUIRE_DATAFRAMES)
 }
 
 /// The exact state of a measurement-free circuit from |0…0⟩, by multiplying gate matrices.
