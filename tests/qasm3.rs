@@ -100,14 +100,14 @@ fn the_rest_of_the_subset_reads_as_its_qasm2_twin() {
              h q[0];\nf = measure q[0];\n\
              if (f) { x q[1]; g(0.5) q[0], q[1]; }\n\
              if (f[0] == 1) z q[0];\nif (f == false) y q[1];\n\
-             if (c == 2) { c[0] = measure q[1]; reset q[0]; }\n\
+             if (c == 2) { reset q[0]; c[0] = measure q[1]; }\n\
              barrier q;\nc = measure q;\n",
             "gate g(t) x, y { h x; cx x, y; }\n\
              qreg q[2];\ncreg f[1];\ncreg c[2];\n\
              h q[0];\nmeasure q[0] -> f[0];\n\
              if (f == 1) x q[1];\nif (f == 1) g(0.5) q[0], q[1];\n\
              if (f == 1) z q[0];\nif (f == 0) y q[1];\n\
-             if (c == 2) measure q[1] -> c[0];\nif (c == 2) reset q[0];\n\
+             if (c == 2) reset q[0];\nif (c == 2) measure q[1] -> c[0];\n\
              barrier q;\nmeasure q -> c;\n",
         ),
     ];
@@ -200,4 +200,62 @@ fn a_condition_on_one_bit_of_a_wider_register_runs() {
     let keys: Vec<String> = out.counts.keys().map(|k| k.replace(' ', "")).collect();
     // Classical bit 0 rightmost: r[2] r[1] r[0] c[1] c[0].
     assert_eq!(keys, ["11110"], "{:?}", out.counts);
+}
+
+/// Each operation under `if` reads its condition when it runs. A block that measures into a
+/// bit its condition reads would change the condition for its own later statements and for
+/// its `else`: both are refused where they stand; the measurement as the block's last
+/// statement, with no `else`, runs as written (issue #32's `if` support).
+#[test]
+fn issue_32_a_block_that_writes_its_own_condition_is_refused_where_it_stands() {
+    let head = format!("{H3}qubit[3] q;\nbit[2] c;\nx q[0];\nc[0] = measure q[0];\n");
+    // Line 8: the statement after the measurement into c[0].
+    let e = parse_str(&format!(
+        "{head}if (c[0]) {{ c[0] = measure q[1];\n  x q[2]; }}\n"
+    ))
+    .unwrap_err();
+    assert_eq!((e.line, e.col), (8, 3), "{e}");
+    assert!(
+        e.to_string()
+            .contains("after a measurement into a bit its `if` reads"),
+        "{e}"
+    );
+    // Line 7, at `else`: the if-body wrote c[0].
+    let e = parse_str(&format!(
+        "{head}if (c[0]) {{ c[0] = measure q[1]; }} else {{ x q[2]; }}\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.line, 7, "{e}");
+    assert!(
+        e.to_string()
+            .contains("`else` after an `if` whose body measures"),
+        "{e}"
+    );
+    // A bit the condition does not read may be written anywhere in the block.
+    let ok = parse_str(&format!(
+        "{head}if (c[0]) {{ c[1] = measure q[1]; x q[2]; }} else {{ z q[2]; }}\n"
+    ));
+    assert!(ok.is_ok(), "{ok:?}");
+    // Last in its block and no `else`: it runs as written. c[0] = 1, so x q[2] runs and
+    // c[0] is measured again from q[1] (|0⟩).
+    let circuit = parse_str(&format!(
+        "{head}if (c[0]) {{ x q[2]; c[0] = measure q[1]; }}\nc[1] = measure q[2];\n"
+    ))
+    .unwrap();
+    let out = PrismBackend::new(PrismTarget::Statevector, default_price())
+        .execute(
+            &circuit,
+            &RunSpec {
+                shots: 50,
+                seed: 3,
+                ..RunSpec::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        out.counts.keys().collect::<Vec<_>>(),
+        ["10"],
+        "{:?}",
+        out.counts
+    );
 }

@@ -181,8 +181,18 @@ impl<'s> FileParser<'s, '_> {
         };
         self.expect(Tok::RParen, "`)`")?;
         let cond = Condition { creg, value, bit };
-        self.conditioned_body(cond)?;
+        let wrote = self.conditioned_body(cond)?;
         if self.is_keyword("else") {
+            if wrote {
+                return Err(self.error(
+                    &self.tok,
+                    ParseErrorKind::Unsupported {
+                        what: "`else` after an `if` whose body measures into a bit the \
+                               condition reads (the `else` would read the new value)"
+                            .into(),
+                    },
+                ));
+            }
             // The negation of a one-bit condition is one; a register's `!=` is not in the IR.
             if bit.is_none() && size > 1 {
                 return Err(self.error(
@@ -201,20 +211,52 @@ impl<'s> FileParser<'s, '_> {
         Ok(())
     }
 
-    /// One statement or `{ ... }`, each under `cond`.
-    fn conditioned_body(&mut self, cond: Condition) -> Result<()> {
+    /// One statement or `{ ... }`, each under `cond`. The IR conditions each operation on
+    /// its own, reading the register when it runs, so a block that writes a bit its condition
+    /// reads would change the condition for what follows: such a statement must be the
+    /// block's last. Returns whether the body wrote a bit the condition reads.
+    fn conditioned_body(&mut self, cond: Condition) -> Result<bool> {
         self.st.condition = Some(cond);
         let r = if self.eat(Tok::LBrace)? {
-            let mut r = Ok(());
-            while r.is_ok() && self.tok.kind() != Tok::RBrace {
-                r = self.conditioned();
+            let mut r = Ok(false);
+            while let Ok(false) = r
+                && self.tok.kind() != Tok::RBrace
+            {
+                r = self.conditioned_writes(cond);
             }
-            r.and_then(|()| self.expect(Tok::RBrace, "`}`").map(drop))
+            match r {
+                Ok(true) if self.tok.kind() != Tok::RBrace => Err(self.error(
+                    &self.tok,
+                    ParseErrorKind::Unsupported {
+                        what: "a statement after a measurement into a bit its `if` reads (the \
+                               condition would be read again after it)"
+                            .into(),
+                    },
+                )),
+                r => r.and_then(|wrote| self.expect(Tok::RBrace, "`}`").map(|_| wrote)),
+            }
         } else {
-            self.conditioned()
+            self.conditioned_writes(cond)
         };
         self.st.condition = None;
         r
+    }
+
+    /// One statement under `cond`; whether it measured into a bit `cond` reads.
+    fn conditioned_writes(&mut self, cond: Condition) -> Result<bool> {
+        let before = self.st.circuit.len();
+        self.conditioned()?;
+        let reg = &self.st.circuit.cregs()[cond.creg as usize];
+        let read = match cond.bit {
+            Some(b) => reg.offset + b..reg.offset + b + 1,
+            None => reg.offset..reg.offset + reg.size,
+        };
+        Ok(self
+            .st
+            .circuit
+            .ops()
+            .skip(before)
+            .any(|op| op.clbit.is_some_and(|c| read.contains(&c))))
     }
 
     /// `[i]` after a bit register's name: the index, checked against the register.
