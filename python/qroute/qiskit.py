@@ -90,13 +90,15 @@ def _experiment(circuit: QuantumCircuit, result: Result, shots: int) -> Dict[str
 class QrouteJob(JobV1):
     """A batch running on qroute; ``result()`` waits for it."""
 
-    def __init__(self, backend: "QrouteBackend", job_id: str, fn, circuits, options) -> None:
+    def __init__(
+        self, backend: "QrouteBackend", job_id: str, pool: ThreadPoolExecutor, fn, circuits, options
+    ) -> None:
         super().__init__(backend, job_id)
+        self._pool = pool
         self._fn = fn
         self._circuits = circuits
         self._options = options
         self._future: Optional[Future] = None
-        self._pool = ThreadPoolExecutor(max_workers=1)
 
     def submit(self) -> None:
         if self._future is not None:
@@ -145,6 +147,9 @@ class QrouteBackend(BackendV2):
         )
         self._session = session if session is not None else Session()
         self._target = _target()
+        # Jobs run one after another on one thread of the backend's own (the simulation
+        # releases the interpreter's lock); `threads` parallelises within a job.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qroute")
 
     @property
     def target(self) -> Target:
@@ -177,7 +182,7 @@ class QrouteBackend(BackendV2):
         opts = {**self.options.__dict__, **options}
         if opts["seed"] is None:
             opts["seed"] = 0
-        job = QrouteJob(self, str(uuid.uuid4()), self._execute, circuits, opts)
+        job = QrouteJob(self, str(uuid.uuid4()), self._pool, self._execute, circuits, opts)
         job.submit()
         return job
 

@@ -182,3 +182,14 @@ def test_no_backend_left_is_a_failed_result_not_a_crash(workdir):
     assert not res.ok
     assert res.counts == {}
     assert "no backend" in res.error
+
+
+def test_a_session_with_an_executor_runs_jobs_as_qroute_run_does(workdir, qroute_bin):
+    # Given a qroute binary, jobs run as `qroute run` runs them: in executor processes of it
+    # unless predicted far below the timeout. A binary that is not there is refused up front.
+    session = qroute.Session(executor=qroute_bin)
+    res = session.run(ghz(12), shots=200, seed=1, timeout=30)
+    assert res.ok, res.error
+    assert set(res.counts) == {"0" * 12, "1" * 12}
+    with pytest.raises(qroute.QrouteError, match="nowhere"):
+        qroute.Session(executor=workdir / "nowhere")
