@@ -82,7 +82,7 @@ pub struct CollectParams {
     /// (docs/telemetry.md).
     #[cfg_attr(feature = "cli", arg(long, value_enum, default_value = "by-circuit"))]
     pub order: JobOrder,
-    /// Time qroute's fixed calibration workload (about 100 ms) before the first job and
+    /// Time qroute's fixed calibration workload (about 0.15 s) before the first job and
     /// again after this many seconds, recording it with each row (`host_calibration_ms`:
     /// the host's speed, to put times from different days and hosts on one scale); 0: never.
     #[cfg_attr(feature = "cli", arg(long, default_value_t = 300.0))]

@@ -3,12 +3,13 @@
 //! different hosts, can be put on one scale (#34).
 //!
 //! The workload is two seeded circuits from qroute's own generator on prism-q in this
-//! process, one thread: a 14-qubit random circuit on the dense state vector (memory-bound
-//! amplitude updates) and a 32-qubit brickwork on MPS with bond cap 64 (small dense linear
-//! algebra). Each runs three times and the fastest counts, so that one interruption by
-//! another process does not move the figure; the sum is about 100 ms on the 2-core VM this
-//! was written on. It never changes for a given qroute version: a changed workload would be a
-//! different unit.
+//! process, one thread: a 16-qubit random circuit of depth 40 on the dense state vector
+//! (memory-bound amplitude updates) and a 32-qubit brickwork of depth 10 on MPS with bond cap
+//! 64 (small dense linear algebra). Each runs three times and the fastest counts, so that one
+//! interruption by another process does not move the figure. On the 2-core VM this was written
+//! on the sum is about 45 ms (three `qroute collect` runs: 43.6, 48.0 and 44.0 ms) and a
+//! measurement, three passes, about 0.15 s. It never changes for
+//! a given qroute version: a changed workload would be a different unit.
 
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,12 @@ pub fn measure() -> f64 {
     };
     let price = crate::backend::registry::default_price();
     let kernels = [
-        (PrismTarget::Statevector, GenKind::Random, 14, 40, 1),
+        (PrismTarget::Statevector, GenKind::Random, 16, 40, 1),
         (
             PrismTarget::Mps { max_bond: 64 },
             GenKind::Brickwork,
             32,
-            16,
+            10,
             2,
         ),
     ];
