@@ -218,7 +218,19 @@ def _many(circuits: Any) -> Tuple[List[Any], bool]:
 
 def _warn(answer: Dict[str, Any]) -> None:
     for w in answer.get("warnings", []):
-        warnings.warn(w, stacklevel=3)
+        warnings.warn(w, stacklevel=4)
+
+
+def _constraints(strategy, shots, max_cost, deadline, min_fidelity, exclude) -> Dict[str, Any]:
+    """What each decision must respect, as the extension takes it (it checks the values)."""
+    return {
+        "strategy": strategy,
+        "shots": shots,
+        "max_cost": max_cost,
+        "deadline": deadline,
+        "min_fidelity": min_fidelity,
+        "exclude": list(exclude) if exclude is not None else None,
+    }
 
 
 class Session:
@@ -238,6 +250,15 @@ class Session:
         executor: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
         self._inner = _Session(model=model, config=config, executor=executor)
+
+    @staticmethod
+    def _ask(call, circuits: Any, constraints: Dict[str, Any], **extra: Any):
+        """`call` (the extension's route or run) on the circuits; its answer, parse warnings
+        raised as Python warnings, and whether one circuit was given alone."""
+        items, one = _many(circuits)
+        answer = json.loads(call([_source(c, i) for i, c in enumerate(items)], constraints, **extra))
+        _warn(answer)
+        return answer, one
 
     @property
     def model_version(self) -> str:
@@ -264,19 +285,8 @@ class Session:
         ``deadline`` in seconds. A circuit no backend may take raises ``QrouteError``
         naming each backend and why.
         """
-        items, one = _many(circuits)
-        answer = json.loads(
-            self._inner.route(
-                [_source(c, i) for i, c in enumerate(items)],
-                strategy=strategy,
-                shots=shots,
-                max_cost=max_cost,
-                deadline=deadline,
-                min_fidelity=min_fidelity,
-                exclude=list(exclude) if exclude is not None else None,
-            )
-        )
-        _warn(answer)
+        c = _constraints(strategy, shots, max_cost, deadline, min_fidelity, exclude)
+        answer, one = self._ask(self._inner.route, circuits, c)
         recs = []
         for r in answer["results"]:
             if "error" in r:
@@ -307,23 +317,11 @@ class Session:
         each attempt in an executor process. A job whose every attempt failed is returned
         with ``ok`` false and its ``error``; it does not raise.
         """
-        items, one = _many(circuits)
-        answer = json.loads(
-            self._inner.run(
-                [_source(c, i) for i, c in enumerate(items)],
-                strategy=strategy,
-                shots=shots,
-                max_cost=max_cost,
-                deadline=deadline,
-                min_fidelity=min_fidelity,
-                exclude=list(exclude) if exclude is not None else None,
-                seed=seed,
-                threads=threads,
-                telemetry=telemetry,
-                timeout=timeout,
-            )
+        c = _constraints(strategy, shots, max_cost, deadline, min_fidelity, exclude)
+        answer, one = self._ask(
+            self._inner.run, circuits, c, seed=seed, threads=threads, telemetry=telemetry,
+            timeout=timeout,
         )
-        _warn(answer)
         results = [Result._from(r) for r in answer["results"]]
         return results[0] if one else results
 

@@ -38,40 +38,49 @@ fn py_err(e: qroute::Error) -> PyErr {
     }
 }
 
-/// The constraints of one call, checked.
-fn constraints(
-    strategy: Option<&str>,
+/// What each decision must respect, as the Python package passes it: a dict with every key.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct ConstraintArgs {
+    strategy: Option<String>,
     shots: u64,
     max_cost: Option<f64>,
     deadline: Option<f64>,
     min_fidelity: Option<f64>,
     exclude: Option<Vec<String>>,
-) -> PyResult<Constraints> {
-    let strategy = strategy
-        .map(|s| s.parse::<Strategy>())
-        .transpose()
-        .map_err(|e| PyValueError::new_err(format!("strategy: {e}")))?;
-    let deadline = deadline
-        .map(|d| {
-            qroute::bounds::positive("deadline", d)
-                .map_err(|e| PyValueError::new_err(e.to_string()))
-        })
-        .transpose()?;
-    if shots == 0 {
-        return Err(PyValueError::new_err("shots must be at least 1"));
+}
+
+impl ConstraintArgs {
+    /// The constraints, checked; a value out of range is a `ValueError` naming it.
+    fn check(self) -> PyResult<Constraints> {
+        let strategy = self
+            .strategy
+            .map(|s| s.parse::<Strategy>())
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("strategy: {e}")))?;
+        let deadline = self
+            .deadline
+            .map(|d| {
+                qroute::bounds::positive("deadline", d)
+                    .map_err(|e| PyValueError::new_err(e.to_string()))
+            })
+            .transpose()?;
+        if self.shots == 0 {
+            return Err(PyValueError::new_err("shots must be at least 1"));
+        }
+        let c = Constraints {
+            strategy,
+            shots: Some(self.shots),
+            deadline,
+            max_cost: self.max_cost,
+            min_fidelity: self.min_fidelity,
+            exclude: self.exclude.unwrap_or_default(),
+            ..Constraints::default()
+        };
+        c.check()
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(c)
     }
-    let c = Constraints {
-        strategy,
-        shots: Some(shots),
-        deadline,
-        max_cost,
-        min_fidelity,
-        exclude: exclude.unwrap_or_default(),
-        ..Constraints::default()
-    };
-    c.check()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(c)
 }
 
 /// `(name, text)` pairs; a `None` text names a file to read.
@@ -133,21 +142,13 @@ impl PySession {
 
     /// Routes each circuit; returns the JSON of `qroute route --format json` with the parse
     /// warnings beside it.
-    #[pyo3(signature = (items, *, strategy=None, shots=1024, max_cost=None, deadline=None,
-                        min_fidelity=None, exclude=None))]
-    #[allow(clippy::too_many_arguments)]
     fn route(
         &self,
         py: Python<'_>,
         items: Vec<(String, Option<String>)>,
-        strategy: Option<&str>,
-        shots: u64,
-        max_cost: Option<f64>,
-        deadline: Option<f64>,
-        min_fidelity: Option<f64>,
-        exclude: Option<Vec<String>>,
+        constraints: ConstraintArgs,
     ) -> PyResult<String> {
-        let c = constraints(strategy, shots, max_cost, deadline, min_fidelity, exclude)?;
+        let c = constraints.check()?;
         let items = sources(items);
         py.detach(|| {
             let (jobs, warnings) = self.inner.jobs(&items)?;
@@ -161,26 +162,20 @@ impl PySession {
     /// Routes and runs each circuit (the interpreter's lock released meanwhile); returns the
     /// JSON of each job's report, as `qroute run --format json` prints it, with the parse
     /// warnings beside it.
-    #[pyo3(signature = (items, *, strategy=None, shots=1024, max_cost=None, deadline=None,
-                        min_fidelity=None, exclude=None, seed=0, threads=1, telemetry=None,
-                        timeout=60.0))]
+    #[pyo3(signature = (items, constraints, *, seed=0, threads=1, telemetry=None, timeout=60.0))]
+    // Python keyword arguments, one parameter each.
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         py: Python<'_>,
         items: Vec<(String, Option<String>)>,
-        strategy: Option<&str>,
-        shots: u64,
-        max_cost: Option<f64>,
-        deadline: Option<f64>,
-        min_fidelity: Option<f64>,
-        exclude: Option<Vec<String>>,
+        constraints: ConstraintArgs,
         seed: u64,
         threads: usize,
         telemetry: Option<PathBuf>,
         timeout: f64,
     ) -> PyResult<String> {
-        let c = constraints(strategy, shots, max_cost, deadline, min_fidelity, exclude)?;
+        let c = constraints.check()?;
         let timeout: Duration = qroute::bounds::positive("timeout", timeout)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         if threads == 0 {
