@@ -33,21 +33,39 @@ pub enum GenKind {
     /// Hardware-efficient ansatz: per layer ry, rz on every qubit and a linear cx chain, then
     /// a final ry, rz layer.
     Hea,
+    /// Clifford+T: `clifford` layers, each followed by one t on a random qubit, so the depth
+    /// sets the T count (a few T gates keep the state near a stabilizer state; many do not).
+    CliffordT,
+    /// QAOA for MaxCut on a random graph of degree about 3 (three random perfect matchings,
+    /// long-range edges): h, then per layer rzz(2γ) on every edge and rx(2β).
+    QaoaGraph,
+    /// Mid-circuit measurement and reset: brickwork layers, each followed by measuring a random
+    /// quarter of the qubits into their bits, resetting them and re-preparing them with h.
+    Dynamic,
+    /// Ripple-carry addition with a carry ancilla per bit (Vedral–Barenco–Ekert): m = (n − 1)/3
+    /// bits, b ← a + b for seeded random a and b, carries back to 0; qubits beyond 3m + 1 idle.
+    /// A computational-basis computation: sparse and factored engines stay small.
+    Adder,
 }
 
 impl GenKind {
     /// Whether the kind takes a depth (number of layers).
     pub fn has_depth(self) -> bool {
-        !matches!(self, GenKind::Ghz | GenKind::Qft | GenKind::Wstate)
+        !matches!(
+            self,
+            GenKind::Ghz | GenKind::Qft | GenKind::Wstate | GenKind::Adder
+        )
     }
 
     fn default_depth(self, qubits: u32) -> u32 {
         match self {
             GenKind::Random => 10,
-            GenKind::Clifford | GenKind::Brickwork => qubits.max(1),
-            GenKind::Qaoa => 2,
+            GenKind::Clifford | GenKind::Brickwork | GenKind::CliffordT | GenKind::Dynamic => {
+                qubits.max(1)
+            }
+            GenKind::Qaoa | GenKind::QaoaGraph => 2,
             GenKind::Hea => 3,
-            GenKind::Ghz | GenKind::Qft | GenKind::Wstate => 0,
+            GenKind::Ghz | GenKind::Qft | GenKind::Wstate | GenKind::Adder => 0,
         }
     }
 }
@@ -144,6 +162,93 @@ impl GenSpec {
     }
 }
 
+/// One random Clifford layer: a random single-qubit Clifford on every qubit, then about n/4
+/// random cx/cz/cy/swap on random pairs.
+fn clifford_layer(c: &mut Circuit, rng: &mut Rng, n: u32) -> Result<(), CircuitError> {
+    const ONE: [Gate; 9] = [
+        Gate::H,
+        Gate::S,
+        Gate::Sdg,
+        Gate::X,
+        Gate::Y,
+        Gate::Z,
+        Gate::Sx,
+        Gate::Sxdg,
+        Gate::Id,
+    ];
+    const TWO: [Gate; 4] = [Gate::Cx, Gate::Cz, Gate::Cy, Gate::Swap];
+    for q in 0..n {
+        c.gate(*rng.pick(&ONE), &[q], &[])?;
+    }
+    if n >= 2 {
+        for _ in 0..(n / 4).max(1) {
+            let a = rng.below(n as u64) as u32;
+            let b = (a + 1 + rng.below(n as u64 - 1) as u32) % n;
+            c.gate(*rng.pick(&TWO), &[a, b], &[])?;
+        }
+    }
+    Ok(())
+}
+
+/// One brickwork layer: random u3 on every qubit, then cx on (even, odd) pairs, or (odd,
+/// even) on odd layers.
+fn brickwork_layer(c: &mut Circuit, rng: &mut Rng, n: u32, layer: u32) -> Result<(), CircuitError> {
+    for q in 0..n {
+        let [t, p, l] = [rng.f64(), rng.f64(), rng.f64()].map(|x| x * 2.0 * PI);
+        c.gate(Gate::U3, &[q], &[t, p, l])?;
+    }
+    let mut a = layer % 2;
+    while a + 1 < n {
+        c.gate(Gate::Cx, &[a, a + 1], &[])?;
+        a += 2;
+    }
+    Ok(())
+}
+
+/// The VBE ripple-carry adder on m = (n − 1)/3 bits: qubit 3i is carry c_i, 3i + 1 is a_i,
+/// 3i + 2 is b_i, and 3m is b_m (the carry out). Random a and b are prepared with x; the
+/// adder leaves b + a in b_0..b_m and every carry at 0. Fewer than 4 qubits: no bits, nothing.
+fn adder(c: &mut Circuit, rng: &mut Rng, n: u32) -> Result<(), CircuitError> {
+    let m = (n.saturating_sub(1)) / 3;
+    let (carry, a, b) = (|i: u32| 3 * i, |i: u32| 3 * i + 1, |i: u32| 3 * i + 2);
+    // c_m is b_m: the last carry lands in the sum's top bit.
+    let next = |i: u32| if i + 1 == m { 3 * m } else { carry(i + 1) };
+    for i in 0..m {
+        for q in [a(i), b(i)] {
+            if rng.below(2) == 1 {
+                c.gate(Gate::X, &[q], &[])?;
+            }
+        }
+    }
+    let carry_gate = |c: &mut Circuit, i: u32| -> Result<(), CircuitError> {
+        c.gate(Gate::Ccx, &[a(i), b(i), next(i)], &[])?;
+        c.gate(Gate::Cx, &[a(i), b(i)], &[])?;
+        c.gate(Gate::Ccx, &[carry(i), b(i), next(i)], &[])
+    };
+    let carry_inverse = |c: &mut Circuit, i: u32| -> Result<(), CircuitError> {
+        c.gate(Gate::Ccx, &[carry(i), b(i), next(i)], &[])?;
+        c.gate(Gate::Cx, &[a(i), b(i)], &[])?;
+        c.gate(Gate::Ccx, &[a(i), b(i), next(i)], &[])
+    };
+    let sum = |c: &mut Circuit, i: u32| -> Result<(), CircuitError> {
+        c.gate(Gate::Cx, &[a(i), b(i)], &[])?;
+        c.gate(Gate::Cx, &[carry(i), b(i)], &[])
+    };
+    if m == 0 {
+        return Ok(());
+    }
+    for i in 0..m {
+        carry_gate(c, i)?;
+    }
+    c.gate(Gate::Cx, &[a(m - 1), b(m - 1)], &[])?;
+    sum(c, m - 1)?;
+    for i in (0..m - 1).rev() {
+        carry_inverse(c, i)?;
+        sum(c, i)?;
+    }
+    Ok(())
+}
+
 /// Generates the circuit.
 pub fn generate(spec: &CheckedGenSpec) -> Circuit {
     // Every gate below is applied to distinct in-range qubits with finite angles, so the
@@ -219,44 +324,57 @@ fn build(spec: &CheckedGenSpec) -> Result<Circuit, CircuitError> {
             }
         }
         GenKind::Clifford => {
-            const ONE: [Gate; 9] = [
-                Gate::H,
-                Gate::S,
-                Gate::Sdg,
-                Gate::X,
-                Gate::Y,
-                Gate::Z,
-                Gate::Sx,
-                Gate::Sxdg,
-                Gate::Id,
-            ];
-            const TWO: [Gate; 4] = [Gate::Cx, Gate::Cz, Gate::Cy, Gate::Swap];
             for _ in 0..spec.depth {
-                for q in 0..n {
-                    c.gate(*rng.pick(&ONE), &[q], &[])?;
-                }
-                if n >= 2 {
-                    for _ in 0..(n / 4).max(1) {
-                        let a = rng.below(n as u64) as u32;
-                        let b = (a + 1 + rng.below(n as u64 - 1) as u32) % n;
-                        c.gate(*rng.pick(&TWO), &[a, b], &[])?;
-                    }
-                }
+                clifford_layer(&mut c, &mut rng, n)?;
+            }
+        }
+        GenKind::CliffordT => {
+            for _ in 0..spec.depth {
+                clifford_layer(&mut c, &mut rng, n)?;
+                c.gate(Gate::T, &[rng.below(n as u64) as u32], &[])?;
             }
         }
         GenKind::Brickwork => {
             for layer in 0..spec.depth {
-                for q in 0..n {
-                    let (t, p, l) = (angle(&mut rng), angle(&mut rng), angle(&mut rng));
-                    c.gate(Gate::U3, &[q], &[t, p, l])?;
-                }
-                let mut a = layer % 2;
-                while a + 1 < n {
-                    c.gate(Gate::Cx, &[a, a + 1], &[])?;
-                    a += 2;
+                brickwork_layer(&mut c, &mut rng, n, layer)?;
+            }
+        }
+        GenKind::Dynamic => {
+            let mut order: Vec<u32> = (0..n).collect();
+            for layer in 0..spec.depth {
+                brickwork_layer(&mut c, &mut rng, n, layer)?;
+                rng.shuffle(&mut order);
+                for &q in &order[..(n as usize / 4).max(1)] {
+                    c.measure(q, q)?;
+                    c.reset(q)?;
+                    c.gate(Gate::H, &[q], &[])?;
                 }
             }
         }
+        GenKind::QaoaGraph => {
+            // Three random perfect matchings (one qubit left out of each when n is odd): a
+            // graph of degree about 3 with edges of every length; repeated edges kept.
+            let mut edges = Vec::new();
+            let mut order: Vec<u32> = (0..n).collect();
+            for _ in 0..3 {
+                rng.shuffle(&mut order);
+                edges.extend(order.chunks_exact(2).map(|p| [p[0], p[1]]));
+            }
+            for q in 0..n {
+                c.gate(Gate::H, &[q], &[])?;
+            }
+            for _ in 0..spec.depth {
+                let gamma = rng.f64() * PI;
+                let beta = rng.f64() * FRAC_PI_2;
+                for e in &edges {
+                    c.gate(Gate::Rzz, e, &[2.0 * gamma])?;
+                }
+                for q in 0..n {
+                    c.gate(Gate::Rx, &[q], &[2.0 * beta])?;
+                }
+            }
+        }
+        GenKind::Adder => adder(&mut c, &mut rng, n)?,
         GenKind::Qaoa => {
             for q in 0..n {
                 c.gate(Gate::H, &[q], &[])?;
@@ -367,6 +485,10 @@ mod tests {
             GenKind::Brickwork,
             GenKind::Qaoa,
             GenKind::Hea,
+            GenKind::CliffordT,
+            GenKind::QaoaGraph,
+            GenKind::Dynamic,
+            GenKind::Adder,
         ] {
             let a = generate(&spec(kind, 7));
             assert_eq!(a, generate(&spec(kind, 7)), "{kind:?}");
@@ -405,5 +527,74 @@ mod tests {
             bad(GenKind::Random, 3, Some(0)),
             Err(GenError::Depth { .. })
         ));
+    }
+
+    /// #34: the adder computes b + a into b (carry out in b_m) and returns every carry to 0,
+    /// for several seeded inputs: one basis state with amplitude 1.
+    #[test]
+    fn the_adder_adds() {
+        for seed in 0..6 {
+            let c = generate(
+                &GenSpec {
+                    kind: GenKind::Adder,
+                    qubits: 10,
+                    depth: None,
+                    seed,
+                }
+                .check()
+                .unwrap(),
+            );
+            // The x gates before the first ccx are the inputs: a_i = 3i + 1, b_i = 3i + 2.
+            let (mut a, mut b) = (0u32, 0u32);
+            for op in c.ops().take_while(|o| o.gate() == Some(Gate::X)) {
+                let q = op.qubits[0];
+                let bit = 1 << (q / 3);
+                if q % 3 == 1 { a |= bit } else { b |= bit }
+            }
+            let sum = a + b;
+            // Qubit k is bit k of the basis index.
+            let mut want = 0usize;
+            for i in 0..3 {
+                want |= ((a >> i & 1) as usize) << (3 * i + 1);
+                want |= ((sum >> i & 1) as usize) << (3 * i + 2);
+            }
+            want |= ((sum >> 3 & 1) as usize) << 9;
+            let psi = state(&c);
+            assert!(
+                (psi[want].norm() - 1.0).abs() < 1e-9,
+                "seed {seed}: {a} + {b}"
+            );
+        }
+    }
+
+    /// #34: the T count of clifford-t is its depth; qaoa-graph has three matchings of
+    /// edges per layer, of every length; dynamic measures and resets a quarter of the qubits
+    /// per layer, mid-circuit.
+    #[test]
+    fn the_coverage_families_have_their_shape() {
+        use crate::features::{Feature, extract};
+        let make = |kind, qubits, depth| {
+            generate(
+                &GenSpec {
+                    kind,
+                    qubits,
+                    depth: Some(depth),
+                    seed: 3,
+                }
+                .check()
+                .unwrap(),
+            )
+        };
+        let ct = extract(&make(GenKind::CliffordT, 12, 5));
+        assert_eq!(ct[Feature::TCount], 5.0);
+        assert_eq!(ct[Feature::IsClifford], 0.0);
+        let q = make(GenKind::QaoaGraph, 16, 2);
+        let rzz = q.ops().filter(|o| o.gate() == Some(Gate::Rzz)).count();
+        assert_eq!(rzz, 2 * 3 * 8);
+        assert!(extract(&q)[Feature::MaxGateSpan] >= 8.0);
+        let d = extract(&make(GenKind::Dynamic, 12, 4));
+        assert_eq!(d[Feature::ResetCount], 4.0 * 3.0);
+        assert_eq!(d[Feature::MeasureCount], 4.0 * 3.0 + 12.0);
+        assert_eq!(d[Feature::HasMidCircuitMeasurement], 1.0);
     }
 }
