@@ -471,3 +471,69 @@ fn ghz_measured(n: u32) -> Circuit {
     }
     c
 }
+
+/// #32 item 2: every built-in engine at each side of each of its limits — Clifford-only
+/// (stabilizer, factored stabilizer), no multi-qubit gates (product), an exact MPS's bond cap
+/// under fidelity 1 — and on a dynamic circuit (mid-circuit measurement and reset) is
+/// eligible exactly when it runs.
+#[test]
+fn issue_32_eligibility_agrees_with_every_engine_at_each_limit() {
+    let make = |kind, qubits, depth| {
+        generate(
+            &GenSpec {
+                kind,
+                qubits,
+                depth,
+                seed: 4,
+            }
+            .check()
+            .unwrap(),
+        )
+    };
+    let one_qubit_gates = parse_str(
+        "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[4];\ncreg c[4];\n\
+         h q[0];\nt q[1];\nry(0.3) q[2];\nmeasure q -> c;\n",
+    )
+    .unwrap();
+    let circuits = [
+        ("ghz (Clifford)", make(GenKind::Ghz, 6, None)),
+        ("clifford-t (one T)", make(GenKind::CliffordT, 6, Some(1))),
+        ("one-qubit gates only", one_qubit_gates),
+        ("dynamic", make(GenKind::Dynamic, 6, Some(2))),
+        ("brickwork depth 1", make(GenKind::Brickwork, 8, Some(1))),
+        ("brickwork depth 8", make(GenKind::Brickwork, 8, Some(8))),
+    ];
+    let targets = [
+        PrismTarget::Statevector,
+        PrismTarget::Stabilizer,
+        PrismTarget::FactoredStabilizer,
+        PrismTarget::Sparse,
+        PrismTarget::Mps { max_bond: 4 },
+        PrismTarget::Product,
+        PrismTarget::TensorNetwork,
+        PrismTarget::Factored,
+        PrismTarget::Auto,
+    ];
+    let mut refused = 0;
+    for t in targets {
+        let b = backend(t);
+        for (what, c) in &circuits {
+            let mut spec = spec(50, 1);
+            spec.options.min_fidelity = Some(1.0);
+            let eligible = b.check_circuit(c, &extract(c), &spec);
+            let ran = b.execute(c, &spec);
+            assert_eq!(
+                eligible.is_ok(),
+                ran.is_ok(),
+                "{} on {what}: check {eligible:?}, run {:?}",
+                t.name(),
+                ran.as_ref().err()
+            );
+            refused += usize::from(eligible.is_err());
+        }
+    }
+    // Each limit is crossed: the two stabilizer engines refuse the five non-Clifford
+    // circuits, product the five entangling ones, MPS-4 the deep brickwork (every engine
+    // here takes dynamic circuits).
+    assert_eq!(refused, 16);
+}
