@@ -181,7 +181,8 @@ class Result:
 
 
 Circuit = Union[str, "os.PathLike[str]", Any]
-"""OpenQASM text, a path to a .qasm file, or a qiskit.QuantumCircuit."""
+"""OpenQASM text, a path to a .qasm file (a ``pathlib.Path``, or a one-line string ending in
+``.qasm``), or a qiskit.QuantumCircuit."""
 
 
 def _source(c: Any, i: int) -> Tuple[str, Optional[str]]:
@@ -189,6 +190,9 @@ def _source(c: Any, i: int) -> Tuple[str, Optional[str]]:
     if isinstance(c, os.PathLike):
         return (os.fspath(c), None)
     if isinstance(c, str):
+        # A one-line string naming a .qasm file is that file, not OpenQASM text.
+        if "\n" not in c and c.strip().endswith(".qasm"):
+            return (c.strip(), None)
         return (f"<circuit {i}>", c)
     if hasattr(c, "num_qubits") and hasattr(c, "data"):  # a Qiskit QuantumCircuit
         return (c.name or f"<circuit {i}>", _export(c))

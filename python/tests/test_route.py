@@ -56,6 +56,9 @@ def test_a_parse_error_names_line_and_column(workdir, tmp_path):
     path.write_text(bad)
     with pytest.raises(qroute.QasmError, match=rf"^{path}:4:\d+: "):
         qroute.run(path)
+    # A one-line string ending in .qasm is a file name; a missing one is named.
+    with pytest.raises(qroute.QasmError, match="missing.qasm"):
+        qroute.route(str(tmp_path / "missing.qasm"))
     assert issubclass(qroute.QasmError, qroute.QrouteError)
 
 

@@ -115,8 +115,9 @@ def test_a_batch_returns_one_result_per_circuit_in_order(workdir, tmp_path):
         "h q[0];\ncx q[0],q[1];\nmeasure q -> c;\n"
     )
     text3 = "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[1] q;\nbit[1] c;\nx q[0];\nc[0] = measure q[0];\n"
-    results = qroute.run([ghz(3), path, text3], shots=500, seed=0, threads=2)
-    assert [r.circuit for r in results] == ["ghz_3", str(path), "<circuit 2>"]
+    results = qroute.run([ghz(3), path, text3, str(path)], shots=500, seed=0, threads=2)
+    assert [r.circuit for r in results] == ["ghz_3", str(path), "<circuit 2>", str(path)]
+    assert results[3].counts.keys() == results[1].counts.keys()
     assert set(results[0].counts) == {"000", "111"}
     assert set(results[1].counts) == {"00", "11"}
     assert results[2].counts == {"1": 500}
