@@ -1,5 +1,5 @@
 //! `qroute eval` (#30): a model set scored on full-information telemetry of families it was
-//! not trained on — every strategy, prism-auto and Aer's rule, with regret, geo-mean slowdown,
+//! not trained on — every strategy, the default one hedged, prism-auto and Aer's rule, with regret, geo-mean slowdown,
 //! circuits over 2× and 10× their best, and the worst losses; a set that saw the families is
 //! refused.
 
@@ -77,6 +77,7 @@ fn issue_30_eval_scores_every_policy_on_unseen_families_and_names_the_worst_loss
         "balanced",
         "predictive",
         "adaptive",
+        "performance+hedge",
         "prism-auto",
         "rules-aer",
     ] {

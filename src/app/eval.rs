@@ -2,7 +2,7 @@
 //!
 //! A user collects telemetry of their own circuits on every backend (`qroute collect
 //! --backends all`) and asks how a model set would have routed them: per router strategy,
-//! and for prism-auto and Aer's Clifford rule, the routed total against the fastest backend
+//! the configured strategy hedged (`+hedge`), and for prism-auto and Aer's Clifford rule, the routed total against the fastest backend
 //! per circuit (regret), the geometric mean of the per-circuit slowdown, the circuits more
 //! than 2× and 10× their best, and the share within 10%; then the circuits where the default
 //! strategy lost the most time. Choices are scored by the recorded outcomes as
@@ -16,7 +16,7 @@ use crate::replay::{ModelSource, Policy, Replay, ReplaySpec, replay};
 use crate::route::{RouterConfig, Strategy};
 
 /// Score a model set on full-information telemetry it was not trained on: per router
-/// strategy, and for prism-auto and Aer's rule (stabilizer if Clifford, else state vector),
+/// strategy, the configured one also hedged, and for prism-auto and Aer's rule (stabilizer if Clifford, else state vector),
 /// the regret (routed total / fastest-per-circuit total), geo-mean slowdown, circuits over
 /// 2× and 10× their best and the share within 10%, then the worst losses of the configured
 /// strategy. Nothing runs: choices are scored with the recorded times.
@@ -81,7 +81,13 @@ impl EvalParams {
         }
         let strategy = router.strategy;
         let mut policies: Vec<Policy> = Strategy::ALL.iter().map(|&s| Policy::Router(s)).collect();
-        policies.extend([Policy::PrismAuto, Policy::RulesAer]);
+        // The configured strategy also hedged (#31): given up at its cutoff for the next-best
+        // backend of another family, scored with the recorded times of both.
+        policies.extend([
+            Policy::Hedged(strategy),
+            Policy::PrismAuto,
+            Policy::RulesAer,
+        ]);
         let spec = ReplaySpec {
             traces,
             models: ModelSource::Model(Box::new(super::router::models(&self.model)?)),

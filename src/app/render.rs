@@ -533,7 +533,7 @@ pub fn evaluated(e: &super::eval::Evaluated) -> String {
     let r = &e.replay;
     let mut s = format!(
         "{} circuit(s) scored ({} left out: no backend finished them), model set {}\n\n\
-         {:<14} {:>8} {:>10} {:>7} {:>8} {:>11} {:>5}\n",
+         {:<18} {:>8} {:>10} {:>7} {:>8} {:>11} {:>5}\n",
         r.circuits.len(),
         r.unscorable,
         r.model_versions.join(", "),
@@ -547,7 +547,7 @@ pub fn evaluated(e: &super::eval::Evaluated) -> String {
     );
     for p in &r.results {
         s += &format!(
-            "{:<14} {:>8.3} {:>10.2} {:>7} {:>8} {:>10.1}% {:>5}\n",
+            "{:<18} {:>8.3} {:>10.2} {:>7} {:>8} {:>10.1}% {:>5}\n",
             p.policy,
             p.regret,
             p.slowdown_geo_mean,
