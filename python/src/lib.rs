@@ -11,6 +11,7 @@ use std::time::Duration;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
+use qroute::app::params::ConstraintParams;
 use qroute::app::session::{Session, SessionRun, Source};
 use qroute::route::{Constraints, Strategy};
 
@@ -29,11 +30,13 @@ create_exception!(
 );
 
 /// qroute's error as the Python exception a caller can catch: a parse error is a
-/// `QasmError`, a value out of range a `ValueError`, the rest a `QrouteError`.
+/// `QasmError`, a value out of range (a constraint, a duration) a `ValueError`, the rest a
+/// `QrouteError`.
 fn py_err(e: qroute::Error) -> PyErr {
     match e {
         qroute::Error::Parse(p) => QasmError::new_err(p.to_string()),
         qroute::Error::Route(r) => PyValueError::new_err(r.to_string()),
+        qroute::Error::NotSeconds(e) => PyValueError::new_err(e.to_string()),
         other => QrouteError::new_err(other.to_string()),
     }
 }
@@ -51,35 +54,28 @@ struct ConstraintArgs {
 }
 
 impl ConstraintArgs {
-    /// The constraints, checked; a value out of range is a `ValueError` naming it.
+    /// The constraints, checked as `qroute route` checks its flags; a value out of range is a
+    /// `ValueError` naming it.
     fn check(self) -> PyResult<Constraints> {
         let strategy = self
             .strategy
             .map(|s| s.parse::<Strategy>())
             .transpose()
             .map_err(|e| PyValueError::new_err(format!("strategy: {e}")))?;
-        let deadline = self
-            .deadline
-            .map(|d| {
-                qroute::bounds::positive("deadline", d)
-                    .map_err(|e| PyValueError::new_err(e.to_string()))
-            })
-            .transpose()?;
+        // Zero shots would return no counts, which no Python caller asks for.
         if self.shots == 0 {
             return Err(PyValueError::new_err("shots must be at least 1"));
         }
-        let c = Constraints {
+        ConstraintParams {
             strategy,
-            shots: Some(self.shots),
-            deadline,
+            shots: self.shots,
             max_cost: self.max_cost,
+            deadline: self.deadline,
             min_fidelity: self.min_fidelity,
             exclude: self.exclude.unwrap_or_default(),
-            ..Constraints::default()
-        };
-        c.check()
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(c)
+        }
+        .check()
+        .map_err(py_err)
     }
 }
 
@@ -176,8 +172,8 @@ impl PySession {
         timeout: f64,
     ) -> PyResult<String> {
         let c = constraints.check()?;
-        let timeout: Duration = qroute::bounds::positive("timeout", timeout)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let timeout: Duration =
+            qroute::bounds::positive("timeout", timeout).map_err(|e| py_err(e.into()))?;
         if threads == 0 {
             return Err(PyValueError::new_err("threads must be at least 1"));
         }

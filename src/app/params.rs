@@ -83,6 +83,39 @@ pub struct RouteParams {
 impl RouteParams {
     /// The constraints, checked once before any circuit is routed.
     pub fn constraints(&self) -> crate::Result<Constraints> {
+        ConstraintParams {
+            strategy: self.strategy,
+            shots: self.circuit.shots,
+            max_cost: self.max_cost,
+            deadline: self.deadline,
+            min_fidelity: self.circuit.min_fidelity,
+            exclude: Vec::new(),
+        }
+        .check()
+    }
+}
+
+/// What each routing decision must respect, as `route`, `run` and a host program (the Python
+/// package) give it: unchecked numbers.
+#[derive(Debug, Clone)]
+pub struct ConstraintParams {
+    /// Strategy (default: the configuration's).
+    pub strategy: Option<Strategy>,
+    /// Shots per circuit.
+    pub shots: u64,
+    /// Most a circuit may cost.
+    pub max_cost: Option<f64>,
+    /// Latest acceptable finish per circuit, seconds.
+    pub deadline: Option<f64>,
+    /// Least acceptable fidelity, in [0, 1].
+    pub min_fidelity: Option<f64>,
+    /// Backends not to consider.
+    pub exclude: Vec<String>,
+}
+
+impl ConstraintParams {
+    /// The constraints; a value out of range is refused by its flag's name.
+    pub fn check(self) -> crate::Result<Constraints> {
         let c = Constraints {
             strategy: self.strategy,
             deadline: self
@@ -90,8 +123,9 @@ impl RouteParams {
                 .map(|d| seconds("--deadline", d))
                 .transpose()?,
             max_cost: self.max_cost,
-            shots: Some(self.circuit.shots),
-            min_fidelity: self.circuit.min_fidelity,
+            shots: Some(self.shots),
+            min_fidelity: self.min_fidelity,
+            exclude: self.exclude,
             ..Constraints::default()
         };
         c.check()?;
