@@ -373,13 +373,15 @@ pub(crate) fn fit_backend(
     let linear = Linear::fit(&ts, &ys, h.ridge_alpha)?;
     let fp = ForestParams { seed, ..h.forest };
     let direct = Forest::fit(&xs, &ys, &fp)?;
-    let resid: Vec<f64> = ys
-        .iter()
-        .zip(&ts)
-        .map(|(y, t)| y - linear.predict(t))
-        .collect();
-    let mut residual = Forest::fit(&xs, &resid, &fp)?;
-    residual.scale(h.residual_weight);
+    // A forest on what a base law leaves, shrunk by `residual_weight`.
+    let residual_of = |predict: &dyn Fn(&[f64]) -> f64| {
+        let resid: Vec<f64> = ys.iter().zip(&ts).map(|(y, t)| y - predict(t)).collect();
+        Forest::fit(&xs, &resid, &fp).map(|mut f| {
+            f.scale(h.residual_weight);
+            f
+        })
+    };
+    let residual = residual_of(&|t| linear.predict(t))?;
     let rows: Vec<(&[f64], f64, bool)> = ts
         .iter()
         .zip(&ys)
@@ -393,13 +395,7 @@ pub(crate) fn fit_backend(
         intercept: ys.iter().sum::<f64>() / ys.len() as f64,
         slope: 0.0,
     });
-    let resid: Vec<f64> = ys
-        .iter()
-        .zip(&ts)
-        .map(|(y, t)| y - calibrated.predict(t))
-        .collect();
-    let mut calibrated_residual = Forest::fit(&xs, &resid, &fp)?;
-    calibrated_residual.scale(h.residual_weight);
+    let calibrated_residual = residual_of(&|t| calibrated.predict(t))?;
     let risk = Forest::fit(
         &rx,
         &ry,

@@ -70,29 +70,6 @@ fn log_errors(
         .collect()
 }
 
-/// Mean of [`log_errors`].
-pub(super) fn mean_log_error(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    b: usize,
-    m: usize,
-) -> Option<f64> {
-    let errs = log_errors(ds, circuits, preds, b, m);
-    (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
-}
-
-/// The 90th percentile of [`log_errors`]: how far off the worst tenth is.
-pub(super) fn p90_log_error(
-    ds: &Dataset,
-    circuits: &[usize],
-    preds: &[Vec<Option<CvPred>>],
-    b: usize,
-    m: usize,
-) -> Option<f64> {
-    quantile(&mut log_errors(ds, circuits, preds, b, m), 0.9)
-}
-
 /// Per backend, the mode `criterion` picks from the held-out predictions (for
 /// [`ModeCriterion::Regret`], its starting point: the tail choice).
 pub(crate) fn choose_modes(
@@ -107,9 +84,13 @@ pub(crate) fn choose_modes(
             for (m, mode) in LatencyMode::ALL.iter().enumerate() {
                 let err = match criterion {
                     ModeCriterion::MedianApe => median_ape(&pairs(ds, circuits, preds, b, m)),
-                    ModeCriterion::MeanLogError => mean_log_error(ds, circuits, preds, b, m),
+                    ModeCriterion::MeanLogError => {
+                        let errs = log_errors(ds, circuits, preds, b, m);
+                        (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
+                    }
+                    // The 90th percentile: how far off the worst tenth is.
                     ModeCriterion::Tail | ModeCriterion::Regret => {
-                        p90_log_error(ds, circuits, preds, b, m)
+                        quantile(&mut log_errors(ds, circuits, preds, b, m), 0.9)
                     }
                     ModeCriterion::Residual => return LatencyMode::Residual,
                 };
