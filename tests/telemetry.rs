@@ -511,13 +511,15 @@ fn summary_counts_statuses_and_percentiles_per_backend() {
     assert!(stderr.contains("broken.parquet"), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("10 rows, 2 circuits"), "{stdout}");
-    // ghz_5 succeeded three times (1.5, 5.5 and 9.5 ms), on its only backend: the first two
-    // runs give σ = |ln 1.5 − ln 5.5| / (0.6745 √2) = 1.36, and a choice among one backend
-    // is always right.
+    // ghz_5 succeeded three times (1.5, 5.5 and 9.5 ms), on its only backend. Put on the host
+    // speed of the median calibration (94.5 ms, rows 1, 2, 4, 5, 7, 8), row 4's 5.5 ms
+    // measured at 94 ms becomes 5.5 · 94.5 / 94 and row 0 (no calibration) stays 1.5: the
+    // first two runs give σ = |ln 1.5 − ln 5.529| / (0.6745 √2) = 1.37, and a choice among
+    // one backend is always right.
     assert!(
         stdout.contains(
             "repeatability over 1 circuit whose every successful backend ran at least twice: \
-             one run's ln time scatters with sigma 1.36; choosing the backend by one run, \
+             one run's ln time scatters with sigma 1.37; choosing the backend by one run, \
              scored on another: top-1 100.0%, regret 1.000"
         ),
         "{stdout}"

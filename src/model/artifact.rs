@@ -41,6 +41,11 @@ pub struct TrainingInfo {
     pub families: Vec<String>,
     /// Families held out of training entirely (evaluated in `metrics.holdout`).
     pub holdout_families: Vec<String>,
+    /// The host speed the models predict for: the median `host_calibration_ms` of the
+    /// training rows, to which every training time was scaled (`telemetry::speed`). `None`:
+    /// no row carried a calibration (telemetry v1), times were taken as measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_calibration_ms: Option<f64>,
 }
 
 /// How the models were fitted.

@@ -40,7 +40,7 @@ use crate::model::artifact::Hyperparameters;
 use crate::model::{ModelError, ModelSet};
 use crate::rng::Rng;
 use crate::route::{Constraints, Router, RouterConfig, Strategy};
-use crate::telemetry::{ExecutionRecord, Status};
+use crate::telemetry::{ExecutionRecord, HostScale, Status};
 use crate::time::rfc3339_of;
 use crate::train::{Dataset, Outcome, TrainSpec, median, train_records};
 
@@ -519,7 +519,18 @@ impl<'a> Chooser<'a> {
 /// Arranges the traces and trains or checks the routing models. `progress` is told each
 /// finished fold (for a progress bar).
 pub fn prepare(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Prepared, ReplayError> {
-    let ds = Dataset::from_records(&spec.traces, 0.99)?;
+    // Every time on one host speed: the model set's when it records one (its predictions are
+    // for that speed), else the median of the rows the models are trained on.
+    let scale = match &spec.models {
+        ModelSource::Model(set) => set
+            .meta
+            .training
+            .reference_calibration_ms
+            .and_then(HostScale::new)
+            .or_else(|| HostScale::of(&spec.traces)),
+        ModelSource::Train { records, .. } => HostScale::of(records),
+    };
+    let ds = Dataset::from_records(&spec.traces, 0.99, scale)?;
     let nb = ds.backends.len();
     for p in &spec.policies {
         if let Policy::Always(b) = p
@@ -612,7 +623,7 @@ pub fn prepare(spec: &ReplaySpec, mut progress: impl FnMut(&str)) -> Result<Prep
                         !held.contains(r.family.as_deref().unwrap_or("unknown"))
                             && !replayed_held.contains(r.circuit_id.as_str())
                     })
-                    .cloned()
+                    .map(|r| scale.map_or_else(|| r.clone(), |s| s.normalise(r)))
                     .collect();
                 let train_spec = TrainSpec {
                     telemetry: Vec::new(),

@@ -4,12 +4,14 @@
 //! [`TELEMETRY_SCHEMA_VERSION`], stored in each file's metadata); [`TelemetryWriter`] writes
 //! crash-safe, date-partitioned files; [`reader`] reads a directory tree back, naming files it
 //! cannot read instead of failing; [`compact`] merges small files without a reader ever seeing
-//! a row twice or missing one. Column definitions: `docs/telemetry.md`.
+//! a row twice or missing one; [`speed`] puts times from hosts of different speed on one
+//! scale. Column definitions: `docs/telemetry.md`.
 
 pub mod compact;
 pub mod reader;
 pub mod record;
 pub mod schema;
+pub mod speed;
 pub mod summary;
 pub mod writer;
 
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use reader::{ReadReport, read_dir, read_dirs};
 pub use record::{ExecutionRecord, Status};
 pub use schema::TELEMETRY_SCHEMA_VERSION;
+pub use speed::HostScale;
 pub use writer::{TelemetryWriter, WriterOptions, WriterStats};
 
 /// A telemetry directory or writer failed.

@@ -30,7 +30,7 @@ use crate::model::forest::{Forest, ForestParams};
 use crate::model::linear::{Linear, WORK_TERMS, terms};
 use crate::model::{BackendModel, Calibration, LatencyMode, ModelError, ModelSet};
 use crate::rng::Rng;
-use crate::telemetry::{ExecutionRecord, Status};
+use crate::telemetry::{ExecutionRecord, HostScale, Status};
 use eval::{CvPred, Metrics};
 
 /// What to train.
@@ -148,6 +148,8 @@ pub(crate) struct Dataset {
     pub(crate) fingerprint: String,
     /// Backends left out: never succeeded, or too few observations to fit.
     pub(crate) unmodelled: Vec<String>,
+    /// The host speed every time was put on ([`HostScale`]); `None`: times as measured.
+    pub(crate) scale: Option<HostScale>,
 }
 
 impl Dataset {
@@ -168,9 +170,11 @@ impl Dataset {
         }
     }
 
+    /// The dataset of `records`, their times (wall and timeout) put on `scale` when given.
     pub(crate) fn from_records(
         records: &[ExecutionRecord],
         min_fidelity: f64,
+        scale: Option<HostScale>,
     ) -> Result<Dataset, ModelError> {
         let mut by_circuit: BTreeMap<&str, usize> = BTreeMap::new();
         let mut circuits = Vec::new();
@@ -238,7 +242,8 @@ impl Dataset {
             if let Some(cost) = r.cost {
                 o.costs.push(cost);
             }
-            let wall = r.wall_ms.unwrap_or(0.0);
+            let speed = scale.map_or(1.0, |s| s.factor(r));
+            let wall = r.wall_ms.unwrap_or(0.0) * speed;
             match r.status {
                 Status::Ok => {
                     if r.fidelity_estimate.unwrap_or(1.0) >= min_fidelity {
@@ -250,7 +255,7 @@ impl Dataset {
                 // A hedged run was cut at its cutoff: censored there, as a timeout is.
                 Status::Timeout | Status::Hedged => {
                     o.timeouts += 1;
-                    o.timeout_ms = o.timeout_ms.max(r.timeout_ms.unwrap_or(wall));
+                    o.timeout_ms = o.timeout_ms.max(r.timeout_ms.map_or(wall, |t| t * speed));
                 }
                 Status::Failed => {
                     o.failures += 1;
@@ -276,6 +281,7 @@ impl Dataset {
             rows: records.len() as u64,
             fingerprint: hasher.finalize().to_hex()[..32].to_string(),
             unmodelled,
+            scale,
         })
     }
 }
@@ -510,7 +516,8 @@ pub fn train_records(
             h.folds
         )));
     }
-    let mut ds = Dataset::from_records(records, h.min_fidelity)?;
+    // Times from hosts of different speed, on the scale of the rows' median host.
+    let mut ds = Dataset::from_records(records, h.min_fidelity, HostScale::of(records))?;
     // A backend with fewer than two latency observations among the training circuits cannot
     // be modelled: it is listed as unmodelled instead of failing the whole set.
     let observed: Vec<usize> = (0..ds.backends.len())
@@ -671,6 +678,7 @@ pub fn train_records(
             circuits: pool.len() as u64,
             families: train_fams,
             holdout_families: spec.holdout_families.clone(),
+            reference_calibration_ms: ds.scale.map(|s| s.reference_ms()),
         },
         hyperparameters: h.clone(),
         metrics: Metrics {

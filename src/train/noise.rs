@@ -20,7 +20,7 @@ use super::eval::Tally;
 use super::{Dataset, Outcome, median};
 use crate::model::ModelError;
 use crate::rng::Rng;
-use crate::telemetry::ExecutionRecord;
+use crate::telemetry::{ExecutionRecord, HostScale};
 
 /// Replicates of the simulated re-measurement.
 const DRAWS: usize = 25;
@@ -28,14 +28,15 @@ const DRAWS: usize = 25;
 use crate::model::evaluation::NORMAL_MEDIAN_ABS;
 pub use crate::model::evaluation::Repeatability;
 
-/// The repeatability of every circuit in `records` (successes below `min_fidelity` do not
-/// count as successes; `seed` drives the simulated re-measurement).
+/// The repeatability of every circuit in `records`, their times normalised by host speed
+/// ([`HostScale`]; successes below `min_fidelity` do not count as successes; `seed` drives
+/// the simulated re-measurement).
 pub fn of_records(
     records: &[ExecutionRecord],
     min_fidelity: f64,
     seed: u64,
 ) -> Result<Option<Repeatability>, ModelError> {
-    let ds = Dataset::from_records(records, min_fidelity)?;
+    let ds = Dataset::from_records(records, min_fidelity, HostScale::of(records))?;
     let all: Vec<usize> = (0..ds.circuits.len()).collect();
     Ok(repeatability(&ds, &all, seed))
 }
@@ -179,6 +180,7 @@ mod tests {
             rows: 0,
             fingerprint: String::new(),
             unmodelled: Vec::new(),
+            scale: None,
         }
     }
 

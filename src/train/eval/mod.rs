@@ -226,6 +226,7 @@ mod tests {
             rows: 0,
             fingerprint: String::new(),
             unmodelled: Vec::new(),
+            scale: None,
         };
         let preds: Vec<Vec<Option<CvPred>>> = err
             .iter()
