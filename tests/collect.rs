@@ -175,3 +175,44 @@ fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
         .unwrap_or_else(|| panic!("{line}"));
     assert!(n > 0 && n <= distinct_circuits.len(), "{line}");
 }
+
+/// #34: a (circuit, backend) whose attempt took a second or more gets `--repeat-long`
+/// attempts, the others `--repeat`; a rerun keeps to it.
+#[test]
+fn issue_34_long_runs_are_repeated_repeat_long_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = dir.path().join("random_14.qasm");
+    // A 14-qubit random circuit of depth 40: about 10 ms on the state vector, 2.5 s on MPS-64
+    // here (bond growth), over a second on any host.
+    let made = Command::new(common::qroute_exe())
+        .args(["gen", "random", "-n", "14", "-d", "40", "-s", "3", "-o"])
+        .arg(&circuit)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = dir.path().join("t");
+    let sweep = || {
+        let done = Command::new(common::qroute_exe())
+            .arg("collect")
+            .arg(&circuit)
+            .args(["--backends", "statevector,mps-64", "--repeat", "3"])
+            .args(["--repeat-long", "1", "--calibrate-every", "0", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        String::from_utf8_lossy(&done.stdout).into_owned()
+    };
+    let said = sweep();
+    assert!(said.contains("2 not repeated past --repeat-long"), "{said}");
+    let again = sweep();
+    assert!(again.contains("recorded 0 attempt(s)"), "{again}");
+    let rows = read_dir(&out).unwrap().records;
+    let count = |b: &str| rows.iter().filter(|r| r.backend == b).count();
+    assert_eq!((count("statevector"), count("mps-64")), (3, 1), "{rows:#?}");
+    assert!(rows.iter().all(|r| r.status == Status::Ok));
+}

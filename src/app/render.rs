@@ -229,7 +229,7 @@ pub fn plan(p: &Plan, executed: Option<&Executed>) -> String {
 pub fn collect_summary(summary: &CollectSummary, out: &Path) -> String {
     format!(
         "recorded {} attempt(s) in {}: {} ok, {} failed, {} timeout, {} ineligible; {} not \
-         repeated after a timeout or refusal; {} already there; {} duplicate circuit file(s) \
+         repeated after a timeout or refusal; {}{} already there; {} duplicate circuit file(s) \
          skipped{}",
         summary.ok + summary.failed + summary.timeout + summary.ineligible,
         out.display(),
@@ -238,6 +238,10 @@ pub fn collect_summary(summary: &CollectSummary, out: &Path) -> String {
         summary.timeout,
         summary.ineligible,
         summary.skipped,
+        match summary.skipped_long {
+            0 => String::new(),
+            n => format!("{n} not repeated past --repeat-long after a run of 1 s or more; "),
+        },
         summary.done_before,
         summary.duplicates,
         if summary.interrupted > 0 {

@@ -5,7 +5,8 @@
 //! ([`JobOrder`]: over the whole sweep, or circuit by circuit). A job's
 //! id is `<circuit_id>:<backend>:<repetition>`; jobs whose id is already in the output
 //! directory are skipped, so an interrupted sweep resumes where it stopped. After a timeout or
-//! an ineligible answer the remaining repetitions of that circuit on that backend are not run.
+//! an ineligible answer the remaining repetitions of that circuit on that backend are not run;
+//! after an attempt over [`LONG_RUN`], only [`CollectSpec::repeat_long`] of them are.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -85,6 +86,9 @@ pub struct CollectSpec {
     pub backends: Vec<String>,
     /// Attempts per (circuit, backend).
     pub repeat: u32,
+    /// Attempts per (circuit, backend) once one of them took [`LONG_RUN`] or more (at most
+    /// `repeat`): a long run's time scatters less, and it is most of a sweep's time.
+    pub repeat_long: u32,
     /// Shots per attempt.
     pub shots: u64,
     /// Timeout per attempt.
@@ -136,6 +140,8 @@ pub struct CollectSummary {
     pub ineligible: u64,
     /// Jobs skipped because a repetition before them timed out or was ineligible.
     pub skipped: u64,
+    /// Jobs skipped because `repeat_long` attempts before them were long runs.
+    pub skipped_long: u64,
     /// Jobs found already recorded.
     pub done_before: u64,
     /// Jobs not run because the sweep was interrupted.
@@ -148,6 +154,9 @@ pub struct CollectSummary {
 
 /// Most repetitions per circuit and backend.
 pub const MAX_REPEAT: u32 = 1000;
+
+/// An attempt this long makes its (circuit, backend) a long run ([`CollectSpec::repeat_long`]).
+pub const LONG_RUN: Duration = Duration::from_secs(1);
 
 /// A sweep that could not run.
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +267,20 @@ pub fn collect(
             dead.insert((ci, bi));
         }
     }
+    // A (circuit, backend) with an attempt of LONG_RUN or more gets `repeat_long` attempts.
+    let is_long = |r: &ExecutionRecord| {
+        r.status != Status::Ineligible
+            && r.wall_ms
+                .is_some_and(|ms| ms >= LONG_RUN.as_secs_f64() * 1e3)
+    };
+    let mut long: HashSet<(usize, usize)> = HashSet::new();
+    for r in existing.iter().filter(|r| is_long(r)) {
+        let ci = circuits.iter().position(|c| c.id == r.circuit_id);
+        let bi = backends.iter().position(|b| b.name() == r.backend);
+        if let (Some(ci), Some(bi)) = (ci, bi) {
+            long.insert((ci, bi));
+        }
+    }
     progress(Progress::Planned {
         todo: jobs.len(),
         done_before: summary.done_before as usize,
@@ -282,6 +305,11 @@ pub fn collect(
         }
         if dead.contains(&(ci, bi)) {
             summary.skipped += 1;
+            continue;
+        }
+        // Repetitions run in order (`job_order`), so `rep` attempts came before this one.
+        if rep >= spec.repeat_long && long.contains(&(ci, bi)) {
+            summary.skipped_long += 1;
             continue;
         }
         let c = &circuits[ci];
@@ -325,6 +353,9 @@ pub fn collect(
             Status::Timeout | Status::Hedged => summary.timeout += 1,
             Status::Ineligible => summary.ineligible += 1,
             Status::Failed => summary.failed += 1,
+        }
+        if is_long(&rec) {
+            long.insert((ci, bi));
         }
         if matches!(rec.status, Status::Timeout | Status::Ineligible) {
             dead.insert((ci, bi));
