@@ -273,13 +273,34 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 
 /// A prism-q count key (bit 0 first) as a bitstring with bit 0 rightmost.
 fn bitstring(key: &[u64], num_bits: usize) -> String {
-    (0..num_bits)
-        .rev()
-        .map(|i| {
-            let w = key.get(i / 64).copied().unwrap_or(0);
-            if (w >> (i % 64)) & 1 == 1 { '1' } else { '0' }
-        })
-        .collect()
+    let mut s = String::with_capacity(num_bits);
+    for i in (0..num_bits).rev() {
+        let w = key.get(i / 64).copied().unwrap_or(0);
+        s.push(if (w >> (i % 64)) & 1 == 1 { '1' } else { '0' });
+    }
+    s
+}
+
+/// prism-q's counts as qroute's: keys as bitstrings, in order. Built by sorting a vector
+/// and merging equal keys (bits past `num_bits`) rather than inserting one by one: the
+/// conversion is most of the per-job overhead beyond the simulation on circuits with ~1,000
+/// distinct outcomes of 1,024 shots (`qroute run datasets/demo`: median job overhead 179 µs
+/// with 1,024 shots against 51 µs with one), and the sorted build cut the run's median job
+/// overhead from 94 to 79 µs (six alternating runs each).
+fn bitstring_counts(counts: HashMap<Vec<u64>, u64>, num_bits: usize) -> BTreeMap<String, u64> {
+    let mut v: Vec<(String, u64)> = counts
+        .into_iter()
+        .map(|(key, n)| (bitstring(&key, num_bits), n))
+        .collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(String, u64)> = Vec::with_capacity(v.len());
+    for (key, n) in v {
+        match merged.last_mut() {
+            Some(last) if last.0 == key => last.1 += n,
+            _ => merged.push((key, n)),
+        }
+    }
+    merged.into_iter().collect()
 }
 
 impl Backend for PrismBackend {
@@ -357,12 +378,7 @@ impl Backend for PrismBackend {
         let wall = wall0.elapsed();
         let cpu = cpu0.and_then(|c| c.try_elapsed().ok()).unwrap_or_default();
         let (counts, md) = result.map_err(|e| self.prism_error(e))?;
-        let mut out_counts = BTreeMap::new();
-        if let Some((counts, nbits)) = counts {
-            for (key, n) in counts {
-                *out_counts.entry(bitstring(&key, nbits)).or_insert(0) += n;
-            }
-        }
+        let out_counts = counts.map_or_else(BTreeMap::new, |(c, nbits)| bitstring_counts(c, nbits));
         let fidelity = match md.exactness {
             Exactness::Exact => 1.0,
             Exactness::Approximate {
@@ -423,5 +439,29 @@ impl Backend for PrismBackend {
 
     fn version(&self) -> String {
         format!("prism-q {PRISM_VERSION}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_become_ordered_bitstrings_and_keys_past_the_bits_merge() {
+        let counts: HashMap<Vec<u64>, u64> = [
+            (vec![0b01], 3),
+            (vec![0b10], 4),
+            // Bit 2 is past the two classical bits: the same outcome as 0b01.
+            (vec![0b101], 5),
+            (vec![0, 1], 1),
+        ]
+        .into_iter()
+        .collect();
+        let got = bitstring_counts(counts, 2);
+        let want: BTreeMap<String, u64> = [("00".into(), 1), ("01".into(), 8), ("10".into(), 4)]
+            .into_iter()
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(bitstring(&[0, 1], 66), format!("01{}", "0".repeat(64)));
     }
 }
