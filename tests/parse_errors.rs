@@ -41,11 +41,11 @@ fn cases() -> Vec<(String, u32, u32, &'static str)> {
             "expected `0`, `1`, `true` or `false`",
         ),
         (
-            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[2] c;\nqubit q;\nif (c == 1) { x q; } else { y q; }"
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nbit[9] c;\nqubit q;\nif (c == 1) { x q; } else { y q; }"
                 .into(),
             5,
             22,
-            "`else` after a condition on a register's value",
+            "`else` after a condition on the value of a register of more than 8 bits (this one has 9)",
         ),
         (
             "OPENQASM 3.0;\nqubit q;\nint x = 3;".into(),

@@ -202,6 +202,61 @@ fn a_condition_on_one_bit_of_a_wider_register_runs() {
     assert_eq!(keys, ["11110"], "{:?}", out.counts);
 }
 
+/// #32: `else` after `if (c == n)` on a register runs exactly when the register holds another
+/// value: its body is copied under each other value (the IR has no `!=`), and the copies
+/// survive the version-2 text qroute's executors are sent. An `else` body that measures into
+/// the register is refused.
+#[test]
+fn issue_32_else_after_a_register_condition_runs_the_other_branch() {
+    let run = |n: u64| {
+        let src = format!(
+            "{H3}qubit[3] q;\nbit[2] c;\nbit[3] r;\n\
+             x q[0];\nc[0] = measure q[0];\n\
+             if (c == {n}) {{ x q[1]; }} else {{ x q[2]; }}\n\
+             r = measure q;\n"
+        );
+        let circuit = parse_str(&src).unwrap_or_else(|e| panic!("{e}"));
+        let conds: Vec<u64> = circuit
+            .ops()
+            .filter_map(|o| o.condition.map(|c| c.value))
+            .collect();
+        let others: Vec<u64> = (0..4).filter(|&v| v != n).collect();
+        assert_eq!(conds, [vec![n], others].concat());
+        let back = parse_str(&qroute::circuit::qasm::to_qasm(&circuit)).unwrap();
+        assert_eq!(back, circuit);
+        let out = PrismBackend::new(PrismTarget::Statevector, default_price())
+            .execute(
+                &circuit,
+                &RunSpec {
+                    shots: 50,
+                    seed: 3,
+                    ..RunSpec::default()
+                },
+            )
+            .unwrap();
+        out.counts
+            .keys()
+            .map(|k| k.replace(' ', ""))
+            .collect::<Vec<_>>()
+    };
+    // Classical bit 0 rightmost: r[2] r[1] r[0] c[1] c[0]; c = 1.
+    assert_eq!(
+        run(1),
+        ["01101"],
+        "the `if` branch, and no copy of the `else`"
+    );
+    assert_eq!(run(2), ["10101"], "the `else` branch, once");
+    let err = parse_str(&format!(
+        "{H3}qubit[2] q;\nbit[2] c;\nif (c == 1) {{ x q[0]; }} else {{ c[1] = measure q[1]; }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("an `else` body that measures into the register"),
+        "{err}"
+    );
+}
+
 /// Each operation under `if` reads its condition when it runs. A block that measures into a
 /// bit its condition reads would change the condition for its own later statements and for
 /// its `else`: both are refused where they stand; the measurement as the block's last

@@ -101,7 +101,7 @@ pub enum ParseErrorKind {
     #[error(
         "{what}: not supported (qroute reads the gate-model subset of OpenQASM 3: qubit and \
          bit declarations, gates and their definitions, measure, reset, barrier, gphase, and \
-         `if` on a register's value or one bit)"
+         `if`/`else` on a register's value or one bit)"
     )]
     Unsupported {
         /// What was found, e.g. "`for` loops".

@@ -1,12 +1,16 @@
 //! The statements of OpenQASM 3's gate-model subset that version 2 does not have: `qubit` and
-//! `bit` declarations, `c[0] = measure q[0];`, `if` with a braced body or on one bit,
+//! `bit` declarations, `c[0] = measure q[0];`, `if`/`else` with a braced body or on one bit,
 //! `gphase`, `stdgates.inc`; and the refusal, with its position, of everything else a
 //! version-3 program may hold.
 
 use super::{Arg, Callable, FileParser, Result};
 use crate::circuit::qasm::ParseErrorKind;
 use crate::circuit::qasm::lexer::Tok;
-use crate::circuit::{Condition, Gate};
+use crate::circuit::{Condition, Gate, OpKind};
+
+/// The widest register whose value an `if` with an `else` may test: its `else` body is copied
+/// once for every other value (255 at 8 bits).
+pub(crate) const ELSE_MAX_BITS: u32 = 8;
 
 /// The gates of OpenQASM 3's `stdgates.inc` that the gate table has under the same name.
 /// (`phase`, `cphase` and `CX` are its other names for `p`, `cp` and the built-in.)
@@ -193,14 +197,10 @@ impl<'s> FileParser<'s, '_> {
                     },
                 ));
             }
-            // The negation of a one-bit condition is one; a register's `!=` is not in the IR.
+            // The negation of a one-bit condition is one; a register's `!=` is not in the IR,
+            // so the body is copied under each other value the register can hold.
             if bit.is_none() && size > 1 {
-                return Err(self.error(
-                    &self.tok,
-                    ParseErrorKind::Unsupported {
-                        what: "`else` after a condition on a register's value".into(),
-                    },
-                ));
+                return self.register_else(cond, size);
             }
             self.advance()?;
             self.conditioned_body(Condition {
@@ -208,6 +208,63 @@ impl<'s> FileParser<'s, '_> {
                 ..cond
             })?;
         }
+        Ok(())
+    }
+
+    /// `else body` after `if (c == n)` on a register of `size` bits: the body under
+    /// `c == v` for every other value v, each copy once. Exactly one copy runs, since the
+    /// register holds one value and no copy may write it; that bounds the register at
+    /// [`ELSE_MAX_BITS`] bits (255 copies), and the copies count as parse work as written
+    /// ones do.
+    fn register_else(&mut self, cond: Condition, size: u32) -> Result<()> {
+        if size > ELSE_MAX_BITS {
+            return Err(self.error(
+                &self.tok,
+                ParseErrorKind::Unsupported {
+                    what: format!(
+                        "`else` after a condition on the value of a register of more than \
+                         {ELSE_MAX_BITS} bits (this one has {size})"
+                    ),
+                },
+            ));
+        }
+        let at = self.advance()?;
+        let mut others = (0..1u64 << size).filter(|&v| v != cond.value);
+        let Some(first) = others.next() else {
+            return Ok(());
+        };
+        let before = self.st.circuit.len();
+        if self.conditioned_body(Condition {
+            value: first,
+            ..cond
+        })? {
+            return Err(self.error(
+                &at,
+                ParseErrorKind::Unsupported {
+                    what: "an `else` body that measures into the register its `if` reads \
+                           (after a condition on the register's value)"
+                        .into(),
+                },
+            ));
+        }
+        let body: Vec<(OpKind, Vec<u32>, Vec<f64>, Option<u32>)> = self
+            .st
+            .circuit
+            .ops()
+            .skip(before)
+            .map(|op| (op.kind, op.qubits.to_vec(), op.params.to_vec(), op.clbit))
+            .collect();
+        for value in others {
+            self.st.condition = Some(Condition { value, ..cond });
+            for (kind, qubits, params, clbit) in &body {
+                let pushed = self.push_op(&at, *kind, qubits, params, *clbit);
+                if pushed.is_err() {
+                    self.st.condition = None;
+                    return pushed;
+                }
+            }
+        }
+        self.st.condition = None;
         Ok(())
     }
 
