@@ -55,6 +55,25 @@ def test_dynamic_circuits_run(workdir):
     assert abs(counts["11"] - 1000) < 200
 
 
+def test_a_register_condition_with_else_runs_the_other_branch(workdir):
+    # Qiskit exports if_else on a register as OpenQASM 3 `if (c == 2) {...} else {...}` (#32).
+    q = QuantumRegister(3, "q")
+    c = ClassicalRegister(2, "c")
+    r = ClassicalRegister(3, "r")
+    qc = QuantumCircuit(q, c, r)
+    qc.x(0)
+    qc.measure(0, c[0])
+    with qc.if_test((c, 2)) as else_:
+        qc.x(1)
+    with else_:
+        qc.x(2)
+    qc.measure(q, r)
+    backend = QrouteBackend()
+    counts = backend.run(transpile(qc, backend), shots=20).result().get_counts()
+    # c = 1, not 2: the else branch flips q[2] once.
+    assert counts == {"101 01": 20}
+
+
 def test_options_and_unknown_options(workdir):
     backend = QrouteBackend()
     import pytest
