@@ -12,6 +12,9 @@ use crate::circuit::{Condition, Gate, OpKind};
 /// once for every other value (255 at 8 bits).
 pub(crate) const ELSE_MAX_BITS: u32 = 8;
 
+/// One operation of an `else` body, to copy: kind, qubits, parameters, bit written.
+type BodyOp = (OpKind, Vec<u32>, Vec<f64>, Option<u32>);
+
 /// The gates of OpenQASM 3's `stdgates.inc` that the gate table has under the same name.
 /// (`phase`, `cphase` and `CX` are its other names for `p`, `cp` and the built-in.)
 pub(super) fn in_stdgates(g: Gate) -> bool {
@@ -247,7 +250,7 @@ impl<'s> FileParser<'s, '_> {
                 },
             ));
         }
-        let body: Vec<(OpKind, Vec<u32>, Vec<f64>, Option<u32>)> = self
+        let body: Vec<BodyOp> = self
             .st
             .circuit
             .ops()
