@@ -216,3 +216,63 @@ fn issue_34_long_runs_are_repeated_repeat_long_times() {
     assert_eq!((count("statevector"), count("mps-64")), (3, 1), "{rows:#?}");
     assert!(rows.iter().all(|r| r.status == Status::Ok));
 }
+
+/// Ctrl-C signals the whole process group, the executor of the attempt in flight too: that
+/// attempt is not recorded as a failure of the circuit (found in #34's sweep), and a rerun
+/// runs it.
+#[test]
+fn issue_34_ctrl_c_records_no_failure_for_the_attempt_it_killed() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = dir.path().join("random_14.qasm");
+    // About 2.5 s on MPS-64 here: in flight in its executor when the signal comes.
+    let made = Command::new(common::qroute_exe())
+        .args(["gen", "random", "-n", "14", "-d", "40", "-s", "3", "-o"])
+        .arg(&circuit)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let out = dir.path().join("t");
+    let sweep = || {
+        let mut cmd = Command::new(common::qroute_exe());
+        cmd.arg("collect")
+            .arg(&circuit)
+            .args([
+                "--backends",
+                "mps-64",
+                "--repeat",
+                "2",
+                "--calibrate-every",
+                "0",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let child = sweep().process_group(0).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-INT", "--", &group])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let done = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(said.contains("interrupted with"), "{said}");
+    let rows = read_dir(&out).unwrap().records;
+    assert!(
+        rows.iter().all(|r| r.status == Status::Ok),
+        "{:#?}",
+        rows.iter()
+            .map(|r| (&r.status, &r.error_message))
+            .collect::<Vec<_>>()
+    );
+    let rerun = sweep().output().unwrap();
+    assert!(rerun.status.success());
+    let rows = read_dir(&out).unwrap().records;
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r.status == Status::Ok));
+}

@@ -347,6 +347,13 @@ pub fn collect(
             &host,
         );
         let rec = done.record;
+        // Ctrl-C in a terminal (or `timeout -s INT`) signals the whole process group, so the
+        // executor of the attempt in flight dies with the sweep's stop: that is no outcome of
+        // the circuit. It is left unrecorded, and a rerun runs it again.
+        if stop.load(Ordering::Relaxed) && rec.status == Status::Failed {
+            summary.interrupted = (jobs.len() - n) as u64;
+            break;
+        }
         match rec.status {
             Status::Ok => summary.ok += 1,
             // A sweep runs every attempt to its timeout (execute_and_record never hedges).
