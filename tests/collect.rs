@@ -176,20 +176,25 @@ fn sigkill_mid_sweep_leaves_complete_files_and_a_rerun_resumes() {
     assert!(n > 0 && n <= distinct_circuits.len(), "{line}");
 }
 
-/// #34: a (circuit, backend) whose attempt took a second or more gets `--repeat-long`
-/// attempts, the others `--repeat`; a rerun keeps to it.
-#[test]
-fn issue_34_long_runs_are_repeated_repeat_long_times() {
-    let dir = tempfile::tempdir().unwrap();
-    let circuit = dir.path().join("random_14.qasm");
-    // A 14-qubit random circuit of depth 40: about 10 ms on the state vector, 2.5 s on MPS-64
-    // here (bond growth), over a second on any host.
+/// A 14-qubit random circuit of depth 40, written into `dir`: about 10 ms on the state
+/// vector, 2.5 s on MPS-64 here (bond growth), over a second on any host.
+fn long_on_mps(dir: &std::path::Path) -> PathBuf {
+    let circuit = dir.join("random_14.qasm");
     let made = Command::new(common::qroute_exe())
         .args(["gen", "random", "-n", "14", "-d", "40", "-s", "3", "-o"])
         .arg(&circuit)
         .output()
         .unwrap();
     assert!(made.status.success());
+    circuit
+}
+
+/// #34: a (circuit, backend) whose attempt took a second or more gets `--repeat-long`
+/// attempts, the others `--repeat`; a rerun keeps to it.
+#[test]
+fn issue_34_long_runs_are_repeated_repeat_long_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = long_on_mps(dir.path());
     let out = dir.path().join("t");
     let sweep = || {
         let done = Command::new(common::qroute_exe())
@@ -224,14 +229,8 @@ fn issue_34_long_runs_are_repeated_repeat_long_times() {
 fn issue_34_ctrl_c_records_no_failure_for_the_attempt_it_killed() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
-    let circuit = dir.path().join("random_14.qasm");
-    // About 2.5 s on MPS-64 here: in flight in its executor when the signal comes.
-    let made = Command::new(common::qroute_exe())
-        .args(["gen", "random", "-n", "14", "-d", "40", "-s", "3", "-o"])
-        .arg(&circuit)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
+    // In flight in its executor when the signal comes.
+    let circuit = long_on_mps(dir.path());
     let out = dir.path().join("t");
     let sweep = || {
         let mut cmd = Command::new(common::qroute_exe());
