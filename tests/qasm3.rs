@@ -202,6 +202,21 @@ fn a_condition_on_one_bit_of_a_wider_register_runs() {
     assert_eq!(keys, ["11110"], "{:?}", out.counts);
 }
 
+/// The outcomes (registers run together) of 50 seeded shots on the state vector.
+fn outcomes(circuit: &qroute::circuit::Circuit) -> Vec<String> {
+    let out = PrismBackend::new(PrismTarget::Statevector, default_price())
+        .execute(
+            circuit,
+            &RunSpec {
+                shots: 50,
+                seed: 3,
+                ..RunSpec::default()
+            },
+        )
+        .unwrap();
+    out.counts.keys().map(|k| k.replace(' ', "")).collect()
+}
+
 /// #32: `else` after `if (c == n)` on a register runs exactly when the register holds another
 /// value: its body is copied under each other value (the IR has no `!=`), and the copies
 /// survive the version-2 text qroute's executors are sent. An `else` body that measures into
@@ -224,20 +239,7 @@ fn issue_32_else_after_a_register_condition_runs_the_other_branch() {
         assert_eq!(conds, [vec![n], others].concat());
         let back = parse_str(&qroute::circuit::qasm::to_qasm(&circuit)).unwrap();
         assert_eq!(back, circuit);
-        let out = PrismBackend::new(PrismTarget::Statevector, default_price())
-            .execute(
-                &circuit,
-                &RunSpec {
-                    shots: 50,
-                    seed: 3,
-                    ..RunSpec::default()
-                },
-            )
-            .unwrap();
-        out.counts
-            .keys()
-            .map(|k| k.replace(' ', ""))
-            .collect::<Vec<_>>()
+        outcomes(&circuit)
     };
     // Classical bit 0 rightmost: r[2] r[1] r[0] c[1] c[0]; c = 1.
     assert_eq!(
@@ -297,20 +299,6 @@ fn issue_32_a_block_that_writes_its_own_condition_is_refused_where_it_stands() {
         "{head}if (c[0]) {{ x q[2]; c[0] = measure q[1]; }}\nc[1] = measure q[2];\n"
     ))
     .unwrap();
-    let out = PrismBackend::new(PrismTarget::Statevector, default_price())
-        .execute(
-            &circuit,
-            &RunSpec {
-                shots: 50,
-                seed: 3,
-                ..RunSpec::default()
-            },
-        )
-        .unwrap();
-    assert_eq!(
-        out.counts.keys().collect::<Vec<_>>(),
-        ["10"],
-        "{:?}",
-        out.counts
-    );
+    let seen = outcomes(&circuit);
+    assert_eq!(seen, ["10"], "{:?}", seen);
 }

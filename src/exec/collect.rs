@@ -255,30 +255,24 @@ pub fn collect(
     let before = jobs.len();
     jobs.retain(|&j| !recorded.contains(key(j).as_str()));
     summary.done_before = (before - jobs.len()) as u64;
-    // A (circuit, backend) whose earlier attempt timed out or was ineligible is not repeated.
-    let mut dead: HashSet<(usize, usize)> = HashSet::new();
-    for r in existing
-        .iter()
-        .filter(|r| matches!(r.status, Status::Timeout | Status::Ineligible))
-    {
-        let ci = circuits.iter().position(|c| c.id == r.circuit_id);
-        let bi = backends.iter().position(|b| b.name() == r.backend);
-        if let (Some(ci), Some(bi)) = (ci, bi) {
-            dead.insert((ci, bi));
-        }
-    }
-    // A (circuit, backend) with an attempt of LONG_RUN or more gets `repeat_long` attempts.
+    // A (circuit, backend) whose earlier attempt timed out or was ineligible is not repeated;
+    // one with an attempt of LONG_RUN or more gets `repeat_long` attempts.
     let is_long = |r: &ExecutionRecord| {
         r.status != Status::Ineligible
             && r.wall_ms
                 .is_some_and(|ms| ms >= LONG_RUN.as_secs_f64() * 1e3)
     };
+    let mut dead: HashSet<(usize, usize)> = HashSet::new();
     let mut long: HashSet<(usize, usize)> = HashSet::new();
-    for r in existing.iter().filter(|r| is_long(r)) {
+    for r in &existing {
         let ci = circuits.iter().position(|c| c.id == r.circuit_id);
         let bi = backends.iter().position(|b| b.name() == r.backend);
-        if let (Some(ci), Some(bi)) = (ci, bi) {
-            long.insert((ci, bi));
+        let Some(pair) = ci.zip(bi) else { continue };
+        if matches!(r.status, Status::Timeout | Status::Ineligible) {
+            dead.insert(pair);
+        }
+        if is_long(r) {
+            long.insert(pair);
         }
     }
     progress(Progress::Planned {
