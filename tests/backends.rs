@@ -537,3 +537,52 @@ fn issue_32_eligibility_agrees_with_every_engine_at_each_limit() {
     // here takes dynamic circuits).
     assert_eq!(refused, 16);
 }
+
+/// Past the widest dense distribution its memory budget allows, prism-q's tensor network
+/// refuses a run and samples shots qubit by qubit, a route that failed or timed out on every
+/// circuit of the reference telemetry: the check refuses both, and eligible means it runs.
+#[test]
+fn issue_32_tensor_network_samples_within_its_dense_cap() {
+    let tn = backend(PrismTarget::TensorNetwork);
+    // 24 bytes per basis state (amplitude and probability): 2^10 states fit, 2^11 do not.
+    let budget = 24 << 10;
+    for (qubits, shots, eligible) in [
+        (10, 64, true),
+        (10, 0, true),
+        (11, 64, false),
+        (11, 0, false),
+    ] {
+        let c = generate(
+            &GenSpec {
+                kind: GenKind::Ghz,
+                qubits,
+                depth: None,
+                seed: 1,
+            }
+            .check()
+            .unwrap(),
+        );
+        let mut spec = spec(shots, 1);
+        spec.memory_budget = Some(budget);
+        let check = tn.check_circuit(&c, &extract(&c), &spec);
+        assert_eq!(
+            check.is_ok(),
+            eligible,
+            "{qubits} qubits, {shots} shots: {check:?}"
+        );
+        if let Err(e) = &check {
+            let text = e.to_string();
+            assert!(
+                text.contains("memory budget") && text.contains("at most 10 qubits"),
+                "{text}"
+            );
+        } else {
+            let out = tn.execute(&c, &spec);
+            assert!(
+                out.is_ok(),
+                "{qubits} qubits, {shots} shots: {:?}",
+                out.err()
+            );
+        }
+    }
+}

@@ -217,7 +217,6 @@ impl PrismBackend {
     }
 }
 
-/// Memory a run may use: the spec's budget, else the machine's total memory.
 /// The memory a run is held to: the request's budget, else half of this machine's memory
 /// (prism-q's own default). The router's state-vector check uses it and it is handed to
 /// prism-q explicitly, so that the engine's caps derive from the very number the router
@@ -226,6 +225,28 @@ impl PrismBackend {
 fn budget(spec: &RunSpec) -> Option<u64> {
     spec.memory_budget
         .or_else(|| machine_memory().map(|m| m / 2))
+}
+
+/// Where the budget of [`budget`] came from, for an error that names the setting.
+fn budget_source(spec: &RunSpec) -> &'static str {
+    if spec.memory_budget.is_none() {
+        " (half of this machine's memory; a run's memory budget sets it)"
+    } else {
+        ""
+    }
+}
+
+/// Bytes per basis state of the tensor network's dense distribution: an amplitude and a
+/// probability (prism-q's `tensor_probability_qubits` cap).
+const TN_DENSE_BYTES_PER_STATE: u64 = 24;
+
+/// The widest dense table of `per_state` bytes per basis state that fits in `budget`
+/// bytes, as prism-q derives its caps from the budget it is given.
+fn dense_qubits(budget: u64, per_state: u64) -> u32 {
+    match budget / per_state.max(1) {
+        0 => 0,
+        elements => elements.ilog2(),
+    }
 }
 
 /// Total memory of this machine in bytes (from /proc/meminfo), when known.
@@ -326,12 +347,29 @@ impl Backend for PrismBackend {
                         "needs {} for {n} qubits, memory budget {}{}",
                         human_bytes(need),
                         human_bytes(b as f64),
-                        if spec.memory_budget.is_none() {
-                            " (half of this machine's memory; a run's memory budget sets it)"
-                        } else {
-                            ""
-                        }
+                        budget_source(spec)
                     )));
+                }
+            }
+            PrismTarget::TensorNetwork => {
+                // prism-q's tensor network contracts the dense distribution up to the width
+                // its memory budget allows (its `tensor_probability_qubits` cap) and refuses a
+                // run past it. Sampling past it goes qubit by qubit (a contraction per qubit
+                // per shot) with no check of the peak against the budget; in
+                // telemetry/reference and reference-v2 that failed or hit the 20 s timeout on
+                // every one of its 160 attempts (30 to 200 qubits, 1,024 shots), so it is not
+                // offered either.
+                if let Some(b) = budget(spec) {
+                    let cap = dense_qubits(b, TN_DENSE_BYTES_PER_STATE);
+                    if n > cap as f64 {
+                        return Err(self.ineligible(format!(
+                            "needs {} for the distribution of {n} qubits, memory budget {}{} \
+                             (at most {cap} qubits)",
+                            human_bytes(TN_DENSE_BYTES_PER_STATE as f64 * n.exp2()),
+                            human_bytes(b as f64),
+                            budget_source(spec)
+                        )));
+                    }
                 }
             }
             PrismTarget::Product => {
