@@ -124,6 +124,13 @@ impl Drop for Slot {
     }
 }
 
+/// This machine's cores, asked once: `available_parallelism` reads the cgroup's files on
+/// every call, which was 9.6% of the overhead bench's time on `ghz_20` (perf).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// [`execute_and_record`] in this process on a thread of its own, given up at `cutoff`: the
 /// attempt is then recorded as timed out at the cutoff and returned at once, while the run —
 /// prism-q cannot be stopped mid-run — finishes on its thread and its result is dropped.
@@ -142,7 +149,7 @@ pub fn execute_watched(
     host: &str,
     cutoff: Duration,
 ) -> Option<Recorded> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
     WATCHED
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
             (n < cores).then_some(n + 1)
