@@ -240,13 +240,12 @@ fn budget_source(spec: &RunSpec) -> &'static str {
 /// probability (prism-q's `tensor_probability_qubits` cap).
 const TN_DENSE_BYTES_PER_STATE: u64 = 24;
 
-/// The widest dense table of `per_state` bytes per basis state that fits in `budget`
-/// bytes, as prism-q derives its caps from the budget it is given.
-fn dense_qubits(budget: u64, per_state: u64) -> u32 {
-    match budget / per_state.max(1) {
-        0 => 0,
-        elements => elements.ilog2(),
-    }
+/// The widest dense distribution that fits in `budget` bytes, as prism-q derives its cap
+/// from the budget it is given.
+fn tn_dense_qubits(budget: u64) -> u32 {
+    (budget / TN_DENSE_BYTES_PER_STATE)
+        .checked_ilog2()
+        .unwrap_or(0)
 }
 
 /// Total memory of this machine in bytes (from /proc/meminfo), when known.
@@ -375,7 +374,7 @@ impl Backend for PrismBackend {
                 // every one of its 160 attempts (30 to 200 qubits, 1,024 shots), so it is not
                 // offered either.
                 if let Some(b) = budget(spec) {
-                    let cap = dense_qubits(b, TN_DENSE_BYTES_PER_STATE);
+                    let cap = tn_dense_qubits(b);
                     if n > cap as f64 {
                         return Err(self.ineligible(format!(
                             "needs {} for the distribution of {n} qubits, memory budget {}{} \
