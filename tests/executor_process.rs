@@ -14,6 +14,8 @@ use qroute::backend::{Availability, Backend, BackendError, RunSpec};
 use qroute::circuit::generate::{GenKind, GenSpec, generate};
 use qroute::circuit::qasm::parse_str;
 use qroute::config::default_price;
+use qroute::exec::{Check, execute_and_record};
+use qroute::telemetry::{ExecutionRecord, Status};
 
 fn in_process(t: PrismTarget) -> Arc<dyn Backend> {
     Arc::new(PrismBackend::new(t, default_price()))
@@ -84,6 +86,41 @@ fn a_timeout_kills_the_run_promptly_and_the_next_job_gets_a_fresh_child() {
     );
     let ok = sv.execute(&random(3, 2), &spec(10, 1, Some(60.0)));
     assert!(ok.is_ok(), "{ok:?}");
+}
+
+/// Issue 31: a hedging cutoff before the timeout stops the run there, and its record says
+/// `hedged` (censored at the cutoff) rather than `timeout`.
+#[test]
+fn issue_31_a_cutoff_stops_the_run_before_its_timeout_and_is_recorded_hedged() {
+    let sv: Arc<dyn Backend> = Arc::new(isolated(PrismTarget::Statevector));
+    sv.execute(&random(4, 2), &spec(10, 1, Some(60.0))).unwrap();
+    let long = random(25, 400);
+    let features = qroute::features::extract(&long);
+    let cut = RunSpec {
+        cutoff: Some(Duration::from_millis(300)),
+        ..spec(10, 1, Some(60.0))
+    };
+    let base = ExecutionRecord::attempt("t", "j", long.id().to_string(), features.clone(), "sv");
+    let t0 = Instant::now();
+    let done = execute_and_record(sv.as_ref(), &long, &features, &cut, Check::Done, base, "h");
+    let took = t0.elapsed();
+    assert!(
+        matches!(done.result, Err(BackendError::Timeout { timeout, .. }) if timeout == Duration::from_millis(300)),
+        "{:?}",
+        done.result
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "stopped {took:?} after start"
+    );
+    assert_eq!(done.record.status, Status::Hedged);
+    assert_eq!(done.record.timeout_ms, Some(300.0));
+    assert_eq!(done.record.wall_ms, Some(300.0));
+    // The same run stopped at its own timeout is a timeout.
+    let base = ExecutionRecord::attempt("t", "j", long.id().to_string(), features.clone(), "sv");
+    let own = spec(10, 1, Some(0.3));
+    let done = execute_and_record(sv.as_ref(), &long, &features, &own, Check::Done, base, "h");
+    assert_eq!(done.record.status, Status::Timeout);
 }
 
 #[test]

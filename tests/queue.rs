@@ -19,7 +19,12 @@ use qroute::backend::registry::builtin;
 use qroute::backend::{Backend, Price, RunSpec};
 use qroute::circuit::Circuit;
 use qroute::circuit::qasm::parse_str;
-use qroute::queue::{QueueConfig, QueueParams, RemoteBackend, status};
+use qroute::exec::{IsolationPolicy, RunOptions, Runner};
+use qroute::queue::{QueueConfig, QueueParams, RemoteBackend, remote_registry, status};
+use qroute::route::{Constraints, Job, Router, RouterSection, Strategy};
+use qroute::telemetry::Status;
+
+use common::synthetic::{fixed, registry, synthetic};
 
 /// `QROUTE_REQUIRE_REDIS=1`: fail instead of skipping when `redis-server` is missing.
 const ENV_REQUIRE_REDIS: &str = "QROUTE_REQUIRE_REDIS";
@@ -716,4 +721,107 @@ fn r28_worker_rows_are_on_disk_before_the_ack() {
     let (status, err) = worker.stop();
     assert!(status.success(), "{err}");
     assert!(err.contains("telemetry: 1 row(s)"), "{err}");
+}
+
+/// Issue 31: behind the queue too, a run still going at its hedging cutoff is stopped on the
+/// worker and recorded there as `hedged` (censored at the cutoff), and the job finishes on the
+/// next-best backend of another family, whose counts come back.
+#[test]
+fn issue_31_a_run_overrunning_its_cutoff_on_a_worker_is_hedged() {
+    let Some(redis) = RedisServer::start(false) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let w = WorkerProc::start(
+        &redis,
+        "w",
+        "statevector,stabilizer",
+        &["--concurrency", "2"],
+        dir.path(),
+    );
+    let queue = redis.queue(|_| {});
+    wait_until("the worker's heartbeat", Duration::from_secs(30), || {
+        !status(&queue, &mut queue.connect(), &[])
+            .unwrap()
+            .workers
+            .is_empty()
+    });
+    // A 22-qubit Clifford circuit: seconds on a dense state vector, a blink on a tableau.
+    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
+    for layer in 0..10 {
+        for i in 0..22 {
+            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
+        }
+    }
+    src += " measure q -> c;";
+    let job = Job::new("clifford-22", parse_str(&src).unwrap());
+    // The models say the state vector takes 1 ms and the tableau 50: both wrong.
+    let models = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("stabilizer", fixed(50.0, 1.0)),
+        ],
+        0.05,
+    );
+    let cfg = RouterSection {
+        hedge_factor: Some(1.0),
+        hedge_floor_ms: Some(100.0),
+        ..Default::default()
+    };
+    let r = Router::new(
+        models,
+        remote_registry(&registry(&["statevector", "stabilizer"]), &queue),
+        cfg.check().unwrap(),
+    );
+    let opts = RunOptions {
+        timeout: Duration::from_secs(120),
+        seed: 1,
+        run_id: "t".into(),
+        isolation: IsolationPolicy::default(),
+        baseline: None,
+    };
+    let performance = Constraints {
+        strategy: Some(Strategy::Performance),
+        ..Constraints::default()
+    };
+    let started = Instant::now();
+    let rep = Runner::new(&r, None, None, opts)
+        .run(0, &job, &performance)
+        .unwrap();
+    let took = started.elapsed();
+    let tried: Vec<(&str, Status)> = rep
+        .attempts
+        .iter()
+        .map(|a| (a.backend.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        tried,
+        [("statevector", Status::Hedged), ("stabilizer", Status::Ok)]
+    );
+    let given_up = rep.attempts[0].error.as_deref().unwrap();
+    assert!(given_up.contains("hedging cutoff of 100 ms"), "{given_up}");
+    let counts = &rep.outcome.as_ref().unwrap().counts;
+    assert_eq!(counts.values().sum::<u64>(), 1024);
+    assert!(rep.error.is_none(), "{:?}", rep.error);
+    // The cutoff plus the tableau's run, not the state vector's seconds (a generous bound for
+    // a loaded machine).
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let (st, err) = w.stop();
+    assert!(st.success(), "{err}");
+    // The worker recorded both attempts; the stopped one censored at its cutoff.
+    let rows = qroute::telemetry::read_dir(&dir.path().join("w"))
+        .unwrap()
+        .records;
+    let mut seen: Vec<(&str, Status)> = rows
+        .iter()
+        .map(|r| (r.backend.as_str(), r.status))
+        .collect();
+    seen.sort_by_key(|(b, _)| b.to_string());
+    assert_eq!(
+        seen,
+        [("stabilizer", Status::Ok), ("statevector", Status::Hedged)]
+    );
+    let hedged = rows.iter().find(|r| r.status == Status::Hedged).unwrap();
+    assert_eq!(hedged.timeout_ms, Some(100.0));
+    assert_eq!(hedged.wall_ms, Some(100.0));
 }

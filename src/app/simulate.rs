@@ -220,6 +220,7 @@ impl SimulateParams {
                 .timeout
                 .map(|t| super::params::seconds("--timeout", t))
                 .transpose()?,
+            cutoff: None,
             options: BackendOptions {
                 precision: self.precision,
                 ..Default::default()

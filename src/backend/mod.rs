@@ -132,9 +132,36 @@ pub struct RunSpec {
     /// Wall-clock limit (enforced by executor processes; in-process runs cannot be cancelled).
     #[serde(with = "opt_duration_secs")]
     pub timeout: Option<Duration>,
+    /// Hedging cutoff (#31): a run that can be stopped — in an executor process, on a worker
+    /// — and is still going here is stopped, and its status is `hedged` (its time so far a
+    /// censored observation) rather than `timeout`, so that another backend takes the job.
+    /// Only a cutoff before `timeout` matters; in-process runs ignore it (the runner watches
+    /// them on a thread instead).
+    #[serde(
+        default,
+        with = "opt_duration_secs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cutoff: Option<Duration>,
     /// Backend-specific options.
     #[serde(default)]
     pub options: BackendOptions,
+}
+
+impl RunSpec {
+    /// When a stoppable run is stopped: the earlier of the timeout and the cutoff.
+    pub fn limit(&self) -> Option<Duration> {
+        match (self.timeout, self.cutoff) {
+            (Some(t), Some(k)) => Some(t.min(k)),
+            (t, k) => t.or(k),
+        }
+    }
+
+    /// Whether a run stopped at [`RunSpec::limit`] was stopped by its hedging cutoff.
+    pub fn cut_short(&self) -> bool {
+        self.cutoff
+            .is_some_and(|k| self.timeout.is_none_or(|t| k < t))
+    }
 }
 
 impl Default for RunSpec {
@@ -145,6 +172,7 @@ impl Default for RunSpec {
             memory_budget: None,
             threads: 1,
             timeout: None,
+            cutoff: None,
             options: BackendOptions::default(),
         }
     }

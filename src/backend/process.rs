@@ -432,14 +432,15 @@ impl Backend for ProcessBackend {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let req = Request::Run(RunRequest::of(id, &self.config.backend, circuit, spec));
         let mut child = self.take()?;
-        let deadline = spec.timeout.map(|t| Instant::now() + t);
+        // Stopped at the timeout, or before it at a hedging cutoff.
+        let deadline = spec.limit().map(|t| Instant::now() + t);
         let resp = match child.request(&req, deadline) {
             Ok(r) => r,
             Err(Failure::Timeout) => {
                 child.kill();
                 return Err(BackendError::Timeout {
                     backend: self.name.clone(),
-                    timeout: spec.timeout.unwrap_or_default(),
+                    timeout: spec.limit().unwrap_or_default(),
                 });
             }
             Err(Failure::Died(detail)) => {
@@ -472,7 +473,7 @@ impl Backend for ProcessBackend {
             (true, Some(r), _) => r
                 .into_outcome()
                 .map_err(|e| self.executor_error(e.to_string())),
-            (false, _, Some(e)) => Err(e.into_backend_error(&self.name, spec.timeout)),
+            (false, _, Some(e)) => Err(e.into_backend_error(&self.name, spec.limit())),
             _ => Err(self.executor_error("response has neither a result nor an error".into())),
         }
     }
@@ -570,6 +571,7 @@ fn run_request(resolve: &impl Fn(&str) -> Option<Arc<dyn Backend>>, req: RunRequ
         memory_budget: req.memory_budget,
         threads: req.threads,
         timeout: None,
+        cutoff: None,
         options: req.options,
     };
     let measured = reset_peak_memory();

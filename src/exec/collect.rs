@@ -314,6 +314,7 @@ pub fn collect(
             memory_budget: None,
             threads: spec.threads,
             timeout: Some(spec.timeout),
+            cutoff: None,
             options: Default::default(),
         };
         // Measured between jobs, never beside one.

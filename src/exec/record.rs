@@ -54,7 +54,7 @@ pub fn execute_and_record(
         Check::Done => backend.execute(circuit, spec),
     };
     let elapsed = started.elapsed();
-    record.set_result(&result, backend.price());
+    record.set_result(&result, backend.price(), spec);
     if let Ok(out) = &result
         && let Some(adapter) = out.metadata.get("adapter")
     {
@@ -132,7 +132,7 @@ fn cores() -> usize {
 }
 
 /// [`execute_and_record`] in this process on a thread of its own, given up at `cutoff`: the
-/// attempt is then recorded as timed out at the cutoff and returned at once, while the run —
+/// attempt is then recorded as `hedged` at the cutoff and returned at once, while the run —
 /// prism-q cannot be stopped mid-run — finishes on its thread and its result is dropped.
 ///
 /// Why not an executor process, which can be killed: for the short jobs that run in-process,
@@ -157,7 +157,7 @@ pub fn execute_watched(
         .ok()?;
     let slot = Slot;
     let mut spec = spec.clone();
-    spec.timeout = Some(cutoff);
+    spec.cutoff = Some(cutoff);
     let (tx, rx) = std::sync::mpsc::channel();
     let given_up = base.clone();
     let run = (
@@ -190,7 +190,7 @@ pub fn execute_watched(
     let failed = |e: BackendError| {
         let mut record = given_up.on(backend.as_ref(), &spec, host, crate::time::now_us());
         let result = Err(e);
-        record.set_result(&result, backend.price());
+        record.set_result(&result, backend.price(), &spec);
         Recorded {
             record,
             result,
@@ -227,6 +227,7 @@ mod tests {
             memory_budget: None,
             threads: 1,
             timeout: None,
+            cutoff: None,
             options: Default::default(),
         };
         let base = ExecutionRecord::attempt("run", "job", c.id().to_string(), f.clone(), "x");

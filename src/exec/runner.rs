@@ -291,8 +291,7 @@ impl<'a> Runner<'a> {
             let mut spec: RunSpec = self.router.run_spec(&c);
             spec.seed = self.opts.seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let limit = self.opts.timeout.min(c.deadline.unwrap_or(Duration::MAX));
-            // A remote backend keeps its own timeout: its worker runs the job.
-            let cut = cutoff.filter(|&k| k < limit && !backend.records_remotely());
+            let cut = cutoff.filter(|&k| k < limit);
             spec.timeout = Some(limit);
             let queue_wait = submitted.elapsed();
             let guard = self.router.begin(&rec);
@@ -310,11 +309,11 @@ impl<'a> Runner<'a> {
                 )
             };
             let done = match cut {
-                // An executor process is killed at the cutoff.
-                Some(k) if isolated => run(
+                // An executor process is killed at the cutoff, here or on a worker.
+                Some(k) if isolated || backend.records_remotely() => run(
                     backend,
                     &RunSpec {
-                        timeout: Some(k),
+                        cutoff: Some(k),
                         ..spec.clone()
                     },
                     base,
@@ -340,7 +339,7 @@ impl<'a> Runner<'a> {
                                 run(
                                     p,
                                     &RunSpec {
-                                        timeout: Some(k),
+                                        cutoff: Some(k),
                                         ..spec.clone()
                                     },
                                     base,
@@ -355,10 +354,9 @@ impl<'a> Runner<'a> {
             drop(guard);
             let (mut row, result, elapsed) = (done.record, done.result, done.elapsed);
             row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
-            // Killed at the cutoff, not at the job's own limit: given up for another family.
-            hedged_last = cut.is_some() && row.status == Status::Timeout;
+            // Stopped at the cutoff, not at the job's own limit: given up for another family.
+            hedged_last = row.status == Status::Hedged;
             if hedged_last {
-                row.status = Status::Hedged;
                 hedges += 1;
             }
             let mut a = Attempt {

@@ -243,6 +243,11 @@ pub struct JobMessage {
     pub run: RunRequest,
     /// Wall-clock limit of the execution, seconds.
     pub timeout_s: Option<f64>,
+    /// Hedging cutoff, seconds (#31): a run still going here is stopped and recorded as
+    /// `hedged`, and the router hands the job to another backend. Absent from the messages
+    /// of routers before it; a worker before it ignores it and runs the job to `timeout_s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cutoff_s: Option<f64>,
     /// When it was enqueued, µs since the Unix epoch.
     pub enqueued_us: i64,
 }
@@ -341,5 +346,33 @@ mod tests {
         assert!(e.to_string().contains("line 2"), "{e}");
         let e = JobMessage::decode(r#"{"id": "x"}"#).unwrap_err();
         assert!(e.to_string().contains("missing"), "{e}");
+    }
+
+    /// The hedging cutoff (#31) is optional both ways: a message without it (from a router
+    /// before it) still reads, and a message without a cutoff is written as before.
+    #[test]
+    fn the_hedging_cutoff_is_optional_in_messages() {
+        let circuit = crate::circuit::qasm::parse_str(
+            "OPENQASM 2.0; include \"qelib1.inc\"; qreg q[1]; h q[0];",
+        )
+        .unwrap();
+        let run = RunRequest::of(0, "statevector", &circuit, &Default::default());
+        let plain = JobMessage {
+            v: MESSAGE_VERSION,
+            id: "a".into(),
+            run,
+            timeout_s: Some(60.0),
+            cutoff_s: None,
+            enqueued_us: 1,
+        };
+        let text = serde_json::to_string(&plain).unwrap();
+        assert!(!text.contains("cutoff_s"), "{text}");
+        assert_eq!(JobMessage::decode(&text).unwrap(), plain);
+        let hedged = JobMessage {
+            cutoff_s: Some(0.25),
+            ..plain
+        };
+        let text = serde_json::to_string(&hedged).unwrap();
+        assert_eq!(JobMessage::decode(&text).unwrap().cutoff_s, Some(0.25));
     }
 }

@@ -94,6 +94,7 @@ impl RemoteBackend {
             id: id.clone(),
             run: RunRequest::of(0, self.inner.name(), circuit, spec),
             timeout_s: spec.timeout.map(|t| t.as_secs_f64()),
+            cutoff_s: spec.cutoff.map(|t| t.as_secs_f64()),
             enqueued_us: now_us(),
         };
         let payload = serde_json::to_string(&msg).map_err(|e| QueueError::Decode {
@@ -162,7 +163,7 @@ impl RemoteBackend {
                 backend: name.to_string(),
                 detail: e.message,
             }),
-            (None, Some(e)) => Err(e.into_backend_error(name, spec.timeout)),
+            (None, Some(e)) => Err(e.into_backend_error(name, spec.limit())),
             (None, None) => Err(BackendError::Executor {
                 backend: name.to_string(),
                 detail: format!("worker {} wrote an empty result", r.worker),

@@ -94,7 +94,7 @@ impl ExecutionRecord {
             threads: spec.threads as u32,
             shots: spec.shots,
             seed: spec.seed,
-            timeout_ms: spec.timeout.map(|t| t.as_secs_f64() * 1e3),
+            timeout_ms: spec.limit().map(|t| t.as_secs_f64() * 1e3),
             ..self
         }
     }
@@ -102,11 +102,13 @@ impl ExecutionRecord {
     /// Fills in how the execution ended. Success: wall and CPU time, peak memory, cost under
     /// `price` (for the record's threads and shots) and fidelity. Failure: the status (timed
     /// out, refused, failed), the error's kind and detail, and for a timeout its limit as the
-    /// wall time (a censored observation).
+    /// wall time (a censored observation). A run `spec` stopped at its hedging cutoff rather
+    /// than its timeout is `hedged`.
     pub fn set_result(
         &mut self,
         result: &Result<crate::backend::Outcome, crate::backend::BackendError>,
         price: crate::backend::Price,
+        spec: &crate::backend::RunSpec,
     ) {
         use crate::backend::BackendError;
         match result {
@@ -119,11 +121,12 @@ impl ExecutionRecord {
             }
             Err(e) => {
                 self.status = match e {
+                    BackendError::Timeout { .. } if spec.cut_short() => Status::Hedged,
                     BackendError::Timeout { .. } => Status::Timeout,
                     BackendError::Ineligible(_) => Status::Ineligible,
                     _ => Status::Failed,
                 };
-                if self.status == Status::Timeout {
+                if matches!(self.status, Status::Timeout | Status::Hedged) {
                     self.wall_ms = self.timeout_ms;
                 }
                 self.error_kind = Some(e.kind().to_string());

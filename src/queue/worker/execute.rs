@@ -44,6 +44,7 @@ impl Worker {
             memory_budget: msg.run.memory_budget,
             threads: msg.run.threads,
             timeout: Some(timeout),
+            cutoff: msg.cutoff_s.and_then(crate::bounds::positive_seconds),
             options: msg.run.options.clone(),
         };
         let features = crate::features::extract(&circuit);

@@ -30,6 +30,7 @@ impl Router {
             memory_budget: c.memory_budget,
             threads: c.cores.unwrap_or(1) as usize,
             timeout: c.deadline,
+            cutoff: None,
             options: BackendOptions {
                 min_fidelity: c.min_fidelity.or(self.config.min_fidelity),
                 ..Default::default()
