@@ -707,6 +707,85 @@ fn jobs_run_isolated_when_asked_and_overhead_is_measured() {
     }
 }
 
+/// A backend whose engine refuses every run when it starts (as the tensor network refuses a
+/// contraction peak over its budget), under a real backend's name.
+struct Refusing(&'static str);
+
+impl Backend for Refusing {
+    fn name(&self) -> &str {
+        self.0
+    }
+    fn kind(&self) -> BackendKind {
+        BackendKind::Statevector
+    }
+    fn check(&self, _: &CircuitFacts<'_>, _: &RunSpec) -> Result<Fidelity, Ineligible> {
+        Ok(Fidelity::Exact)
+    }
+    fn execute(&self, _: &Circuit, _: &RunSpec) -> Result<Outcome, BackendError> {
+        Err(BackendError::Ineligible(Ineligible {
+            backend: self.0.into(),
+            reason: "peak intermediate over the memory budget".into(),
+        }))
+    }
+}
+
+/// A failure is retried on the next backend after the backoff; a refusal at run time is
+/// final for its backend, so the next one starts at once.
+#[test]
+fn a_refusal_at_run_time_falls_back_without_the_backoff() {
+    let (c, _) = small();
+    let job = Job::new("small", c);
+    let backoff = Duration::from_secs(2);
+    for (first, status) in [
+        (
+            Arc::new(Broken("statevector")) as Arc<dyn Backend>,
+            Status::Failed,
+        ),
+        (
+            Arc::new(Refusing("statevector")) as Arc<dyn Backend>,
+            Status::Ineligible,
+        ),
+    ] {
+        let m = synthetic(
+            &[
+                ("statevector", fixed(1.0, 1.0)),
+                ("mps-64", fixed(3.0, 1.0)),
+            ],
+            0.05,
+        );
+        let reg = Registry::new(vec![first, builtin("mps-64", default_price()).unwrap()]);
+        let cfg = RouterSection {
+            retry_backoff_ms: Some(backoff.as_secs_f64() * 1e3),
+            ..Default::default()
+        };
+        let r = Router::new(m, reg, cfg.check().unwrap());
+        let opts = RunOptions {
+            timeout: Duration::from_secs(10),
+            seed: 1,
+            run_id: "t".into(),
+            isolation: IsolationPolicy::Never,
+            baseline: None,
+        };
+        let started = std::time::Instant::now();
+        let rep = Runner::new(&r, None, None, opts)
+            .run(0, &job, &with(Strategy::Performance))
+            .unwrap();
+        let took = started.elapsed();
+        let tried: Vec<(&str, Status)> = rep
+            .attempts
+            .iter()
+            .map(|a| (a.backend.as_str(), a.status))
+            .collect();
+        assert_eq!(tried, [("statevector", status), ("mps-64", Status::Ok)]);
+        if status == Status::Failed {
+            assert!(took >= backoff, "{took:?}");
+        } else {
+            // A 3-qubit circuit on mps-64: milliseconds, with room for a loaded machine.
+            assert!(took < backoff / 2, "{took:?}");
+        }
+    }
+}
+
 #[test]
 fn model_sets_swap_atomically_and_a_bad_one_is_refused() {
     let (_, f) = small();

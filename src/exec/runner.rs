@@ -218,7 +218,7 @@ impl<'a> Runner<'a> {
         let mut backoff = cfg.retry_backoff;
         let mut tried: Vec<String> = Vec::new();
         let mut hedges = 0u32;
-        let mut hedged_last = false;
+        let mut pause = false;
         for attempt in 0..cfg.max_attempts + cfg.hedge.max {
             if attempt >= cfg.max_attempts + hedges {
                 break;
@@ -265,8 +265,11 @@ impl<'a> Runner<'a> {
                     break;
                 }
             };
-            // A hedge is no failure of the backend: the next one starts at once.
-            if attempt > 0 && !hedged_last {
+            // The backoff gives a transient failure (a crash, an overloaded host) time to
+            // pass. A hedge is no failure, and a refusal — the engine finding at run time that
+            // it cannot take the circuit, e.g. the tensor network's contraction peak — is
+            // final for that backend, which is excluded now: the next one starts at once.
+            if pause {
                 std::thread::sleep(backoff);
                 backoff *= 2;
             }
@@ -355,10 +358,11 @@ impl<'a> Runner<'a> {
             let (mut row, result, elapsed) = (done.record, done.result, done.elapsed);
             row.queue_wait_ms = Some(queue_wait.as_secs_f64() * 1e3);
             // Stopped at the cutoff, not at the job's own limit: given up for another family.
-            hedged_last = row.status == Status::Hedged;
+            let hedged_last = row.status == Status::Hedged;
             if hedged_last {
                 hedges += 1;
             }
+            pause = matches!(row.status, Status::Failed | Status::Timeout);
             let mut a = Attempt {
                 backend: rec.backend.clone(),
                 isolated,
