@@ -424,6 +424,39 @@ fn adaptive_corrects_predictions_from_what_it_observes() {
     assert!((err.median_ape.unwrap() - 0.9).abs() < 1e-9);
 }
 
+/// Issue 31: a run stopped at its cutoff (or timeout) took at least its wall time; that lower
+/// bound raises the online correction when it is above it, and only then.
+#[test]
+fn issue_31_adaptive_learns_from_runs_stopped_at_their_cutoff() {
+    let (_, f) = small();
+    let m = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("mps-64", fixed(3.0, 1.0)),
+        ],
+        0.05,
+    );
+    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    let adaptive = with(Strategy::Adaptive);
+    assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
+    // Given up at 10 ms: the state vector takes at least ten times its prediction.
+    r.observe(&observed("statevector", &f, Status::Hedged, 10.0));
+    let rec = r.recommend(&f, &adaptive).unwrap();
+    assert_eq!(rec.backend, "mps-64", "{}", rec.reason);
+    let correction = |r: &Router| r.stats().realtime.load["statevector"].correction;
+    assert!((correction(&r) - 10.0).abs() < 1e-6, "{}", correction(&r));
+    // A bound below the corrected prediction says nothing new.
+    r.observe(&observed("statevector", &f, Status::Timeout, 2.0));
+    assert!((correction(&r) - 10.0).abs() < 1e-6, "{}", correction(&r));
+    // A higher bound raises it further.
+    r.observe(&observed("statevector", &f, Status::Timeout, 40.0));
+    assert!(correction(&r) > 10.0, "{}", correction(&r));
+    // And a success below it lowers it, as any success does.
+    let before = correction(&r);
+    r.observe(&observed("statevector", &f, Status::Ok, 1.0));
+    assert!(correction(&r) < before);
+}
+
 #[test]
 fn adaptive_counts_work_in_flight_as_queue_wait() {
     let (_, f) = small();
@@ -665,48 +698,6 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
     assert_eq!(s.routing.by_strategy["performance"], s.routing.decisions);
 }
 
-#[test]
-fn jobs_run_isolated_when_asked_and_overhead_is_measured() {
-    let (c, _) = small();
-    let job = Job::new("small", c);
-    let r = Router::new(
-        ModelSet::load(&fixture()).unwrap(),
-        registry(&["statevector"]),
-        RouterConfig::default(),
-    );
-    let exe = common::qroute_exe();
-    let isolated = Config {
-        backends: qroute::config::BackendsSection {
-            builtin: Some(vec!["statevector".into()]),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .registry(&Isolation::Process { exe: exe.into() })
-    .unwrap();
-    for (policy, want) in [
-        (IsolationPolicy::Always, true),
-        (IsolationPolicy::Never, false),
-    ] {
-        let opts = RunOptions {
-            timeout: Duration::from_secs(10),
-            seed: 1,
-            run_id: "t".into(),
-            isolation: policy,
-            baseline: Some("statevector".into()),
-        };
-        let rep = Runner::new(&r, Some(&isolated), None, opts)
-            .run(0, &job, &Constraints::default())
-            .unwrap();
-        let a = rep.success().unwrap();
-        assert_eq!(a.isolated, want);
-        assert!(a.overhead_ms >= 0.0 && a.wall_ms.unwrap() > 0.0);
-        assert!(rep.baseline_ms.unwrap() > 0.0);
-        // Both ways the same seeded run gives the same counts.
-        assert_eq!(rep.outcome.unwrap().counts.values().sum::<u64>(), 1024);
-    }
-}
-
 /// A backend whose engine refuses every run when it starts (as the tensor network refuses a
 /// contraction peak over its budget), under a real backend's name.
 struct Refusing(&'static str);
@@ -783,6 +774,48 @@ fn a_refusal_at_run_time_falls_back_without_the_backoff() {
             // A 3-qubit circuit on mps-64: milliseconds, with room for a loaded machine.
             assert!(took < backoff / 2, "{took:?}");
         }
+    }
+}
+
+#[test]
+fn jobs_run_isolated_when_asked_and_overhead_is_measured() {
+    let (c, _) = small();
+    let job = Job::new("small", c);
+    let r = Router::new(
+        ModelSet::load(&fixture()).unwrap(),
+        registry(&["statevector"]),
+        RouterConfig::default(),
+    );
+    let exe = common::qroute_exe();
+    let isolated = Config {
+        backends: qroute::config::BackendsSection {
+            builtin: Some(vec!["statevector".into()]),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .registry(&Isolation::Process { exe: exe.into() })
+    .unwrap();
+    for (policy, want) in [
+        (IsolationPolicy::Always, true),
+        (IsolationPolicy::Never, false),
+    ] {
+        let opts = RunOptions {
+            timeout: Duration::from_secs(10),
+            seed: 1,
+            run_id: "t".into(),
+            isolation: policy,
+            baseline: Some("statevector".into()),
+        };
+        let rep = Runner::new(&r, Some(&isolated), None, opts)
+            .run(0, &job, &Constraints::default())
+            .unwrap();
+        let a = rep.success().unwrap();
+        assert_eq!(a.isolated, want);
+        assert!(a.overhead_ms >= 0.0 && a.wall_ms.unwrap() > 0.0);
+        assert!(rep.baseline_ms.unwrap() > 0.0);
+        // Both ways the same seeded run gives the same counts.
+        assert_eq!(rep.outcome.unwrap().counts.values().sum::<u64>(), 1024);
     }
 }
 

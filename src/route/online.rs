@@ -21,6 +21,17 @@ impl Correction {
         self.log_ratio += alpha * (log_ratio - self.log_ratio);
     }
 
+    /// Folds in a censored observation: a run stopped at its timeout or hedging cutoff took
+    /// at least its time, so its log ratio is at least `lower`. That says something only when
+    /// the bound is above the current average, and then it moves the average up (as if the
+    /// run had ended at the bound: the least the run can have taken). Ignoring such runs left
+    /// a backend that had turned slow chosen, and given up at its cutoff, job after job.
+    pub(crate) fn update_censored(&mut self, lower: f64, span: u32) {
+        if lower > self.log_ratio {
+            self.update(lower, span);
+        }
+    }
+
     /// The factor predictions are multiplied by.
     pub(crate) fn factor(&self) -> f64 {
         self.log_ratio.exp()

@@ -94,8 +94,10 @@ impl Router {
             return;
         };
         let loaded = self.loaded();
+        // A run stopped at its timeout or cutoff: its wall time is a lower bound.
+        let censored = matches!(rec.status, Status::Timeout | Status::Hedged);
         let residual = match (rec.status, rec.wall_ms, loaded.index[i]) {
-            (Status::Ok, Some(wall), Some(m))
+            (Status::Ok | Status::Timeout | Status::Hedged, Some(wall), Some(m))
                 if wall > 0.0 && FEATURE_SCHEMA.check(rec.features).is_ok() =>
             {
                 let x = &rec.features.values[..NUM_FEATURES];
@@ -107,8 +109,12 @@ impl Router {
         let now = Instant::now();
         let mut st = self.lock();
         let b = &mut st.backends[i];
-        if let Some(r) = residual {
-            b.correction.update(r, self.config.prediction_horizon);
+        match residual {
+            Some(r) if censored => b
+                .correction
+                .update_censored(r, self.config.prediction_horizon),
+            Some(r) => b.correction.update(r, self.config.prediction_horizon),
+            None => {}
         }
         match rec.status {
             Status::Ok => b.breaker.record(
