@@ -339,6 +339,41 @@ fn drift_slows_one_backend_and_adaptive_moves_away_from_it() {
     assert!(drift(&spec, &prep, &DriftSpec { factor: -1.0, ..d }).is_err());
 }
 
+/// Issue 31: under a drift, a hedged policy gives up the drifted runs that pass their cutoff,
+/// where the same strategy unhedged waits them out.
+#[test]
+fn issue_31_hedging_bounds_what_a_drift_costs() {
+    let rows = traces();
+    let probe = spec_for(rows.clone(), vec!["predictive".parse().unwrap()]);
+    let busiest =
+        default_drift_backend(&replay(&probe, |_| {}).unwrap(), 0.5).expect("a chosen backend");
+    let policies: Vec<Policy> = ["predictive", "predictive+hedge"]
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let mut spec = spec_for(rows, policies);
+    spec.router.hedge.factor = 1.0;
+    spec.router.hedge.floor_ms = 0.0;
+    let prep = prepare(&spec, |_| {}).unwrap();
+    let d = DriftSpec {
+        backend: busiest,
+        factor: 1000.0,
+        at: 0.5,
+        window: 10,
+    };
+    let res = drift(&spec, &prep, &d).unwrap();
+    let (plain, hedged) = (&res[0], &res[1]);
+    assert_eq!(hedged.policy, "predictive+hedge");
+    // The same choices: the same share still sent to the drifted backend.
+    assert_eq!(plain.drifted_share_after, hedged.drifted_share_after);
+    assert!(plain.drifted_share_after > 0.0, "{plain:?}");
+    assert!(hedged.after < plain.after, "{hedged:?} vs {plain:?}");
+    assert!(
+        hedged.excess_ms < plain.excess_ms,
+        "{hedged:?} vs {plain:?}"
+    );
+}
+
 #[cfg(feature = "plots")]
 #[test]
 fn figures_are_written_as_svg_and_png() {

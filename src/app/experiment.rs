@@ -153,8 +153,8 @@ pub fn run(
     let prep = prepare(&replay_spec, &mut progress)?;
     progress("replaying");
     let replay = replay_prepared(&replay_spec, &prep)?;
-    // Load and drift simulate whole runs on their recorded times; hedging is scored by the
-    // replay only, so the hedged variants are left out of both.
+    // Load simulates whole runs on their recorded times: the hedged variants are left out of
+    // it. Drift scores them (a drifted run overruns its cutoff).
     let unhedged = ReplaySpec {
         policies: (spec.policies.iter())
             .filter(|p| !matches!(p, Policy::Hedged(_)))
@@ -186,7 +186,7 @@ pub fn run(
     let drifted = match &drift_spec {
         Some(d) => {
             progress(&format!("drifting {}", d.backend));
-            Some(sim::drift(&unhedged, &prep, d)?)
+            Some(sim::drift(&replay_spec, &prep, d)?)
         }
         None => None,
     };

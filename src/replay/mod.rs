@@ -719,27 +719,22 @@ pub fn replay_prepared(spec: &ReplaySpec, prep: &Prepared) -> Result<Replay, Rep
         let features = prep.features(c)?;
         for pi in 0..spec.policies.len() {
             let (b, rec) = chooser.choose(pi, c, &features);
+            let scored = match (&spec.policies[pi], &rec) {
+                (Policy::Hedged(_), Some(rec)) => {
+                    hedged(prep, c, rec, b, &spec.router.hedge, (oms, ocost), &|_| 1.0)
+                }
+                _ => unhedged(&ds.obs[c][b], (oms, ocost), 1.0),
+            };
             // As a live router is used: the job is in flight until its result is observed.
             if let (Some(router), Some(rec)) = (chooser.router(pi, c), &rec) {
                 let _in_flight = router.begin(rec);
                 if let Policy::Router(Strategy::Adaptive) | Policy::Hedged(Strategy::Adaptive) =
                     spec.policies[pi]
                 {
-                    router.observe(&observed(
-                        circ,
-                        &ds.backends[b],
-                        &ds.obs[c][b],
-                        &features,
-                        1.0,
-                    ));
+                    let hedge = &spec.router.hedge;
+                    feed(router, prep, c, b, rec, &scored, hedge, &features, &|_| 1.0);
                 }
             }
-            let scored = match (&spec.policies[pi], &rec) {
-                (Policy::Hedged(_), Some(rec)) => {
-                    hedged(prep, c, rec, b, &spec.router.hedge, (oms, ocost))
-                }
-                _ => unhedged(&ds.obs[c][b], (oms, ocost)),
-            };
             let (time_ms, cost, lost) = (scored.time_ms, scored.cost, scored.lost);
             let r = &mut results[pi];
             r.hedged += scored.hedged_to.is_some() as u64;
@@ -803,12 +798,13 @@ struct Scored {
 }
 
 /// A choice run to its end: its recorded time, or when it was lost the time it lost plus a
-/// retry on the fastest backend (`oracle`: that backend's time and cost).
-fn unhedged(obs: &crate::train::Obs, oracle: (f64, f64)) -> Scored {
-    let own = median_or_zero(&obs.costs);
+/// retry on the fastest backend (`oracle`: that backend's time and cost). `scale` multiplies
+/// the backend's recorded time and cost (1 but in a drift, see [`sim::drift`]).
+fn unhedged(obs: &crate::train::Obs, oracle: (f64, f64), scale: f64) -> Scored {
+    let own = median_or_zero(&obs.costs) * scale;
     let (time_ms, cost, lost) = match obs.outcome() {
-        Outcome::Ok(ms) => (ms, own, false),
-        Outcome::Lost(ms) => (ms + oracle.0, own + oracle.1, true),
+        Outcome::Ok(ms) => (ms * scale, own, false),
+        Outcome::Lost(ms) => (ms * scale + oracle.0, own + oracle.1, true),
         Outcome::Ineligible => (oracle.0, oracle.1, false),
     };
     Scored {
@@ -824,6 +820,7 @@ fn unhedged(obs: &crate::train::Obs, oracle: (f64, f64)) -> Scored {
 /// the circuit to the best-ranked alternative of another family, at most `hedge.max` times.
 /// A backend that finishes, or is lost, within its cutoff is scored as [`unhedged`], so the
 /// two differ only where a run overran: the runner's rule without a free slot to race on.
+/// `scale(b)` multiplies backend `b`'s recorded time and cost, as in [`unhedged`].
 fn hedged(
     prep: &Prepared,
     c: usize,
@@ -831,6 +828,7 @@ fn hedged(
     first: usize,
     hedge: &crate::route::Hedge,
     oracle: (f64, f64),
+    scale: &dyn Fn(usize) -> f64,
 ) -> Scored {
     let ds = &prep.ds;
     let eligible = prep.eligible(c);
@@ -847,12 +845,13 @@ fn hedged(
             .then(|| hedge.next(rec, name, &tried, usable))
             .flatten();
         let cutoff = hedge.cutoff_ms(est);
+        let k = scale(b);
         let overran = match obs.outcome() {
-            Outcome::Ok(ms) | Outcome::Lost(ms) => (ms > cutoff).then_some(ms),
+            Outcome::Ok(ms) | Outcome::Lost(ms) => (ms * k > cutoff).then_some(ms * k),
             Outcome::Ineligible => None,
         };
         let (Some(ms), Some(e)) = (overran, next) else {
-            let end = unhedged(obs, oracle);
+            let end = unhedged(obs, oracle, k);
             return Scored {
                 time_ms: spent_ms + end.time_ms,
                 cost: spent_cost + end.cost,
@@ -861,7 +860,7 @@ fn hedged(
             };
         };
         spent_ms += cutoff;
-        spent_cost += median_or_zero(&obs.costs) * cutoff / ms;
+        spent_cost += median_or_zero(&obs.costs) * k * cutoff / ms;
         b = index(&e.backend).expect("usable backends are in the traces");
         est = e;
     }
@@ -869,6 +868,38 @@ fn hedged(
 
 fn median_or_zero(v: &[f64]) -> f64 {
     if v.is_empty() { 0.0 } else { median(v) }
+}
+
+/// Feeds an adaptive router what a live runner would have observed of a replayed choice of
+/// backend `b` for circuit `c`: its record — or, when it was given up at its cutoff, that
+/// record censored at the cutoff (status `hedged`), then the record of the backend that
+/// finished (with more than one hedge, the ones between are not fed). `scale(b)` multiplies
+/// backend `b`'s recorded time, as in [`unhedged`].
+#[allow(clippy::too_many_arguments)]
+fn feed(
+    router: &crate::route::Router,
+    prep: &Prepared,
+    c: usize,
+    b: usize,
+    rec: &crate::route::Recommendation,
+    scored: &Scored,
+    hedge: &crate::route::Hedge,
+    features: &Features,
+    scale: &dyn Fn(usize) -> f64,
+) {
+    let ds = &prep.ds;
+    let circ = &ds.circuits[c];
+    let mut first = observed(circ, &ds.backends[b], &ds.obs[c][b], features, scale(b));
+    match scored.hedged_to {
+        Some(h) => {
+            first.status = Status::Hedged;
+            first.wall_ms = Some(hedge.cutoff_ms(&rec.chosen));
+            router.observe(&first);
+            let last = observed(circ, &ds.backends[h], &ds.obs[c][h], features, scale(h));
+            router.observe(&last);
+        }
+        None => router.observe(&first),
+    }
 }
 
 /// The record an adaptive router would have observed for a replayed choice.

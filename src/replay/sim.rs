@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use serde::Serialize;
 
-use super::{Chooser, Policy, Prepared, ReplayError, ReplaySpec, observed, percentile};
+use super::{
+    Chooser, Policy, Prepared, ReplayError, ReplaySpec, feed, hedged, observed, percentile,
+};
 use crate::rng::Rng;
 use crate::route::{InFlight, Strategy};
 use crate::train::Outcome;
@@ -311,8 +313,8 @@ pub fn load(
     Ok(out)
 }
 
-/// Load and drift simulate whole runs on their recorded times; a hedged policy would be
-/// scored as if it never hedged, so it is refused rather than mislabelled.
+/// Load simulates whole runs on their recorded times; a hedged policy would be scored as if
+/// it never hedged, so it is refused rather than mislabelled.
 fn unhedged_only(spec: &ReplaySpec, mode: &str) -> Result<(), ReplayError> {
     match spec
         .policies
@@ -332,7 +334,6 @@ pub fn drift(
     prep: &Prepared,
     drift: &DriftSpec,
 ) -> Result<Vec<DriftResult>, ReplayError> {
-    unhedged_only(spec, "drift")?;
     let ds = &prep.ds;
     let Some(db) = ds.backends.iter().position(|b| *b == drift.backend) else {
         return Err(ReplayError::UnknownBackend {
@@ -391,36 +392,56 @@ pub fn drift(
         for (pi, policy) in spec.policies.iter().enumerate() {
             // The oracle knows the drift: it is the drifted lower bound.
             // In flight until observed (the end of this iteration), as in a live router.
-            let (b, _in_flight) = if *policy == Policy::Oracle {
-                (best[k].0, None)
+            let (b, rec, _in_flight) = if *policy == Policy::Oracle {
+                (best[k].0, None, None)
             } else {
                 let (b, rec) = chooser.choose(pi, c, &features[k]);
                 let guard = match (chooser.router(pi, c), &rec) {
                     (Some(router), Some(rec)) => router.begin(rec),
                     _ => None,
                 };
-                (b, guard)
+                (b, rec, guard)
             };
-            let t = match time(k, b) {
-                Some((ms, false)) => ms,
-                Some((ms, true)) => ms + oracle[k],
-                None => oracle[k],
-            };
-            if let (Some(router), Policy::Router(Strategy::Adaptive)) =
-                (chooser.router(pi, c), policy)
-            {
-                let f = if b == db && k >= from {
+            let scale = |x: usize| {
+                if x == db && k >= from {
                     drift.factor
                 } else {
                     1.0
-                };
-                router.observe(&observed(
-                    &ds.circuits[c],
-                    &ds.backends[b],
-                    &ds.obs[c][b],
-                    &features[k],
-                    f,
-                ));
+                }
+            };
+            // Hedged on the drifted times: a drifted run overruns its cutoff.
+            let scored = match (policy, &rec) {
+                (Policy::Hedged(_), Some(rec)) => {
+                    let hedge = &spec.router.hedge;
+                    Some(hedged(prep, c, rec, b, hedge, (oracle[k], 0.0), &scale))
+                }
+                _ => None,
+            };
+            let t = match (&scored, time(k, b)) {
+                (Some(s), _) => s.time_ms,
+                (None, Some((ms, false))) => ms,
+                (None, Some((ms, true))) => ms + oracle[k],
+                (None, None) => oracle[k],
+            };
+            if let (
+                Some(router),
+                Some(rec),
+                Policy::Router(Strategy::Adaptive) | Policy::Hedged(Strategy::Adaptive),
+            ) = (chooser.router(pi, c), &rec, policy)
+            {
+                match &scored {
+                    Some(s) => {
+                        let hedge = &spec.router.hedge;
+                        feed(router, prep, c, b, rec, s, hedge, &features[k], &scale);
+                    }
+                    None => router.observe(&observed(
+                        &ds.circuits[c],
+                        &ds.backends[b],
+                        &ds.obs[c][b],
+                        &features[k],
+                        scale(b),
+                    )),
+                }
             }
             if k >= from && b == db {
                 drifted[pi] += 1;
