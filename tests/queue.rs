@@ -21,10 +21,10 @@ use qroute::circuit::Circuit;
 use qroute::circuit::qasm::parse_str;
 use qroute::exec::{IsolationPolicy, RunOptions, Runner};
 use qroute::queue::{QueueConfig, QueueParams, RemoteBackend, remote_registry, status};
-use qroute::route::{Constraints, Job, Router, RouterSection, Strategy};
+use qroute::route::{Constraints, Job, Router, Strategy};
 use qroute::telemetry::Status;
 
-use common::synthetic::{fixed, registry, synthetic};
+use common::synthetic::{misrouted_clifford, registry};
 
 /// `QROUTE_REQUIRE_REDIS=1`: fail instead of skipping when `redis-server` is missing.
 const ENV_REQUIRE_REDIS: &str = "QROUTE_REQUIRE_REDIS";
@@ -198,6 +198,19 @@ fn spec(seed: u64) -> RunSpec {
         timeout: Some(Duration::from_secs(60)),
         ..RunSpec::default()
     }
+}
+
+/// A worker `w` serving `backends` (two jobs at once), once its heartbeat is in, and the queue.
+fn worker_ready(redis: &RedisServer, backends: &str, dir: &Path) -> (WorkerProc, QueueConfig) {
+    let w = WorkerProc::start(redis, "w", backends, &["--concurrency", "2"], dir);
+    let queue = redis.queue(|_| {});
+    wait_until("the worker's heartbeat", Duration::from_secs(30), || {
+        !status(&queue, &mut queue.connect(), &[])
+            .unwrap()
+            .workers
+            .is_empty()
+    });
+    (w, queue)
 }
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -500,20 +513,7 @@ fn run_with_redis_routes_every_circuit_through_the_workers() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let w = WorkerProc::start(
-        &redis,
-        "w",
-        "statevector,stabilizer,mps-64,sparse",
-        &["--concurrency", "2"],
-        dir.path(),
-    );
-    let queue = redis.queue(|_| {});
-    wait_until("the worker's heartbeat", Duration::from_secs(30), || {
-        !status(&queue, &mut queue.connect(), &[])
-            .unwrap()
-            .workers
-            .is_empty()
-    });
+    let (w, queue) = worker_ready(&redis, "statevector,stabilizer,mps-64,sparse", dir.path());
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo");
     let out = Command::new(common::qroute_exe())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -732,42 +732,9 @@ fn issue_31_a_run_overrunning_its_cutoff_on_a_worker_is_hedged() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let w = WorkerProc::start(
-        &redis,
-        "w",
-        "statevector,stabilizer",
-        &["--concurrency", "2"],
-        dir.path(),
-    );
-    let queue = redis.queue(|_| {});
-    wait_until("the worker's heartbeat", Duration::from_secs(30), || {
-        !status(&queue, &mut queue.connect(), &[])
-            .unwrap()
-            .workers
-            .is_empty()
-    });
-    // A 22-qubit Clifford circuit: seconds on a dense state vector, a blink on a tableau.
-    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
-    for layer in 0..10 {
-        for i in 0..22 {
-            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
-        }
-    }
-    src += " measure q -> c;";
+    let (w, queue) = worker_ready(&redis, "statevector,stabilizer", dir.path());
+    let (src, models, cfg) = misrouted_clifford();
     let job = Job::new("clifford-22", parse_str(&src).unwrap());
-    // The models say the state vector takes 1 ms and the tableau 50: both wrong.
-    let models = synthetic(
-        &[
-            ("statevector", fixed(1.0, 1.0)),
-            ("stabilizer", fixed(50.0, 1.0)),
-        ],
-        0.05,
-    );
-    let cfg = RouterSection {
-        hedge_factor: Some(1.0),
-        hedge_floor_ms: Some(100.0),
-        ..Default::default()
-    };
     let r = Router::new(
         models,
         remote_registry(&registry(&["statevector", "stabilizer"]), &queue),
@@ -789,11 +756,7 @@ fn issue_31_a_run_overrunning_its_cutoff_on_a_worker_is_hedged() {
         .run(0, &job, &performance)
         .unwrap();
     let took = started.elapsed();
-    let tried: Vec<(&str, Status)> = rep
-        .attempts
-        .iter()
-        .map(|a| (a.backend.as_str(), a.status))
-        .collect();
+    let tried = common::tried(&rep);
     assert_eq!(
         tried,
         [("statevector", Status::Hedged), ("stabilizer", Status::Ok)]

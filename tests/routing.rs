@@ -29,7 +29,7 @@ use qroute::route::{
 };
 use qroute::telemetry::{ExecutionRecord, Status, TelemetryWriter, WriterOptions, read_dir};
 
-use common::synthetic::{Fixed, fixed, fixture, registry, synthetic};
+use common::synthetic::{Fixed, fixed, fixture, misrouted_clifford, registry, synthetic};
 
 fn router(models: ModelSet, names: &[&str], config: RouterSection) -> Router {
     Router::new(models, registry(names), config.check().unwrap())
@@ -387,8 +387,9 @@ fn observed(backend: &str, f: &Features, status: Status, wall_ms: f64) -> Execut
     }
 }
 
-#[test]
-fn adaptive_corrects_predictions_from_what_it_observes() {
+/// A router whose models say the state vector takes 1 ms and mps-64 3 ms, and the small
+/// circuit's features.
+fn sv_predicted_faster() -> (Router, Features) {
     let (_, f) = small();
     let m = synthetic(
         &[
@@ -398,6 +399,12 @@ fn adaptive_corrects_predictions_from_what_it_observes() {
         0.05,
     );
     let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    (r, f)
+}
+
+#[test]
+fn adaptive_corrects_predictions_from_what_it_observes() {
+    let (r, f) = sv_predicted_faster();
     let adaptive = with(Strategy::Adaptive);
     assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
     // statevector keeps taking ten times its prediction.
@@ -428,15 +435,7 @@ fn adaptive_corrects_predictions_from_what_it_observes() {
 /// bound raises the online correction when it is above it, and only then.
 #[test]
 fn issue_31_adaptive_learns_from_runs_stopped_at_their_cutoff() {
-    let (_, f) = small();
-    let m = synthetic(
-        &[
-            ("statevector", fixed(1.0, 1.0)),
-            ("mps-64", fixed(3.0, 1.0)),
-        ],
-        0.05,
-    );
-    let r = router(m, &["statevector", "mps-64"], RouterSection::default());
+    let (r, f) = sv_predicted_faster();
     let adaptive = with(Strategy::Adaptive);
     assert_eq!(r.recommend(&f, &adaptive).unwrap().backend, "statevector");
     // Given up at 10 ms: the state vector takes at least ten times its prediction.
@@ -586,12 +585,17 @@ fn exploration_is_seeded_capped_and_near_the_best() {
     assert_eq!(e.key, "explore_rate");
 }
 
-/// A backend that fails every run, under a real backend's name.
-struct Broken(&'static str);
+/// A backend under a real backend's name whose every run fails, or — `refuses` — is refused
+/// by its engine when it starts (as the tensor network refuses a contraction peak over its
+/// budget).
+struct Broken {
+    name: &'static str,
+    refuses: bool,
+}
 
 impl Backend for Broken {
     fn name(&self) -> &str {
-        self.0
+        self.name
     }
     fn kind(&self) -> BackendKind {
         BackendKind::Statevector
@@ -600,10 +604,29 @@ impl Backend for Broken {
         Ok(Fidelity::Exact)
     }
     fn execute(&self, _: &Circuit, _: &RunSpec) -> Result<Outcome, BackendError> {
-        Err(BackendError::Simulation {
-            backend: self.0.into(),
-            message: "device lost".into(),
+        let backend = self.name.into();
+        Err(if self.refuses {
+            BackendError::Ineligible(Ineligible {
+                backend,
+                reason: "peak intermediate over the memory budget".into(),
+            })
+        } else {
+            BackendError::Simulation {
+                backend,
+                message: "device lost".into(),
+            }
         })
+    }
+}
+
+/// Jobs run in this process, with a 10 s timeout.
+fn in_process_options() -> RunOptions {
+    RunOptions {
+        timeout: Duration::from_secs(10),
+        seed: 1,
+        run_id: "t".into(),
+        isolation: IsolationPolicy::Never,
+        baseline: None,
     }
 }
 
@@ -619,7 +642,10 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
         0.05,
     );
     let reg = Registry::new(vec![
-        Arc::new(Broken("statevector")) as Arc<dyn Backend>,
+        Arc::new(Broken {
+            name: "statevector",
+            refuses: false,
+        }) as Arc<dyn Backend>,
         builtin("mps-64", default_price()).unwrap(),
     ]);
     let cfg = RouterSection {
@@ -632,22 +658,12 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
     let r = Router::new(m, reg, cfg.check().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let writer = TelemetryWriter::open(dir.path(), WriterOptions::default()).unwrap();
-    let opts = RunOptions {
-        timeout: Duration::from_secs(10),
-        seed: 1,
-        run_id: "t".into(),
-        isolation: IsolationPolicy::Never,
-        baseline: None,
-    };
+    let opts = in_process_options();
     let runner = Runner::new(&r, None, Some(&writer), opts);
     let perf = with(Strategy::Performance);
     for n in 0..2 {
         let rep = runner.run(n, &job, &perf).unwrap();
-        let tried: Vec<(&str, Status)> = rep
-            .attempts
-            .iter()
-            .map(|a| (a.backend.as_str(), a.status))
-            .collect();
+        let tried = common::tried(&rep);
         assert_eq!(
             tried,
             [("statevector", Status::Failed), ("mps-64", Status::Ok)]
@@ -698,28 +714,6 @@ fn failures_fall_back_open_the_breaker_and_are_recorded() {
     assert_eq!(s.routing.by_strategy["performance"], s.routing.decisions);
 }
 
-/// A backend whose engine refuses every run when it starts (as the tensor network refuses a
-/// contraction peak over its budget), under a real backend's name.
-struct Refusing(&'static str);
-
-impl Backend for Refusing {
-    fn name(&self) -> &str {
-        self.0
-    }
-    fn kind(&self) -> BackendKind {
-        BackendKind::Statevector
-    }
-    fn check(&self, _: &CircuitFacts<'_>, _: &RunSpec) -> Result<Fidelity, Ineligible> {
-        Ok(Fidelity::Exact)
-    }
-    fn execute(&self, _: &Circuit, _: &RunSpec) -> Result<Outcome, BackendError> {
-        Err(BackendError::Ineligible(Ineligible {
-            backend: self.0.into(),
-            reason: "peak intermediate over the memory budget".into(),
-        }))
-    }
-}
-
 /// A failure is retried on the next backend after the backoff; a refusal at run time is
 /// final for its backend, so the next one starts at once.
 #[test]
@@ -729,11 +723,17 @@ fn a_refusal_at_run_time_falls_back_without_the_backoff() {
     let backoff = Duration::from_secs(2);
     for (first, status) in [
         (
-            Arc::new(Broken("statevector")) as Arc<dyn Backend>,
+            Arc::new(Broken {
+                name: "statevector",
+                refuses: false,
+            }) as Arc<dyn Backend>,
             Status::Failed,
         ),
         (
-            Arc::new(Refusing("statevector")) as Arc<dyn Backend>,
+            Arc::new(Broken {
+                name: "statevector",
+                refuses: true,
+            }) as Arc<dyn Backend>,
             Status::Ineligible,
         ),
     ] {
@@ -750,23 +750,13 @@ fn a_refusal_at_run_time_falls_back_without_the_backoff() {
             ..Default::default()
         };
         let r = Router::new(m, reg, cfg.check().unwrap());
-        let opts = RunOptions {
-            timeout: Duration::from_secs(10),
-            seed: 1,
-            run_id: "t".into(),
-            isolation: IsolationPolicy::Never,
-            baseline: None,
-        };
+        let opts = in_process_options();
         let started = std::time::Instant::now();
         let rep = Runner::new(&r, None, None, opts)
             .run(0, &job, &with(Strategy::Performance))
             .unwrap();
         let took = started.elapsed();
-        let tried: Vec<(&str, Status)> = rep
-            .attempts
-            .iter()
-            .map(|a| (a.backend.as_str(), a.status))
-            .collect();
+        let tried = common::tried(&rep);
         assert_eq!(tried, [("statevector", status), ("mps-64", Status::Ok)]);
         if status == Status::Failed {
             assert!(took >= backoff, "{took:?}");
@@ -992,14 +982,7 @@ fn a_watched_model_directory_is_reloaded_when_it_changes() {
 /// cutoff) and the counts are the winner's.
 #[test]
 fn issue_31_an_overrunning_run_is_given_up_for_another_family() {
-    // A 22-qubit Clifford circuit: seconds on a dense state vector, a blink on a tableau.
-    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
-    for layer in 0..10 {
-        for i in 0..22 {
-            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
-        }
-    }
-    src += " measure q -> c;";
+    let (src, _, _) = misrouted_clifford();
     let (c, _) = qasm(&src);
     let job = Job::new("clifford-22", c);
     let isolated = Config {
@@ -1019,19 +1002,7 @@ fn issue_31_an_overrunning_run_is_given_up_for_another_family() {
         (IsolationPolicy::Always, false),
         (IsolationPolicy::default(), true),
     ] {
-        // The models say the state vector takes 1 ms and the tableau 50: both wrong.
-        let m = synthetic(
-            &[
-                ("statevector", fixed(1.0, 1.0)),
-                ("stabilizer", fixed(50.0, 1.0)),
-            ],
-            0.05,
-        );
-        let cfg = RouterSection {
-            hedge_factor: Some(1.0),
-            hedge_floor_ms: Some(100.0),
-            ..Default::default()
-        };
+        let (_, m, cfg) = misrouted_clifford();
         let r = Router::new(
             m,
             registry(&["statevector", "stabilizer"]),

@@ -295,3 +295,11 @@ pub fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
 pub fn json_body(response: &str) -> serde_json::Value {
     serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
 }
+
+/// Which backends a job tried, in order, and how each attempt ended.
+pub fn tried(rep: &qroute::exec::JobReport) -> Vec<(&str, qroute::telemetry::Status)> {
+    rep.attempts
+        .iter()
+        .map(|a| (a.backend.as_str(), a.status))
+        .collect()
+}

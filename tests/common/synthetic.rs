@@ -9,6 +9,7 @@ use qroute::features::NUM_FEATURES;
 use qroute::model::{
     BackendModel, Calibration, Forest, ForestParams, LatencyMode, Linear, ModelSet, N_TERMS,
 };
+use qroute::route::RouterSection;
 
 /// The frozen v2 model set.
 pub fn fixture() -> PathBuf {
@@ -83,4 +84,30 @@ pub fn synthetic(backends: &[(&str, Fixed)], sigma: f64) -> ModelSet {
     set.meta.backends = backends.iter().map(|(n, _)| n.to_string()).collect();
     set.meta.name = "synthetic".into();
     set
+}
+
+/// Issue 31's misroute: a 22-qubit Clifford circuit (seconds on a dense state vector, a blink
+/// on a tableau), models that say the state vector takes 1 ms and the tableau 50 (both
+/// wrong), and a hedging cutoff of max(1 × the top of the interval, 100 ms).
+pub fn misrouted_clifford() -> (String, ModelSet, RouterSection) {
+    let mut src = String::from("OPENQASM 2.0; include \"qelib1.inc\"; qreg q[22]; creg c[22];");
+    for layer in 0..10 {
+        for i in 0..22 {
+            src += &format!(" h q[{i}]; cx q[{i}], q[{}];", (i + 1 + layer % 21) % 22);
+        }
+    }
+    src += " measure q -> c;";
+    let models = synthetic(
+        &[
+            ("statevector", fixed(1.0, 1.0)),
+            ("stabilizer", fixed(50.0, 1.0)),
+        ],
+        0.05,
+    );
+    let cfg = RouterSection {
+        hedge_factor: Some(1.0),
+        hedge_floor_ms: Some(100.0),
+        ..Default::default()
+    };
+    (src, models, cfg)
 }
