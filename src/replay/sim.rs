@@ -361,13 +361,17 @@ pub fn drift(
     let mut chooser = Chooser::new(prep, &spec.policies, &routers, spec.seed);
     let features = prep.ordered_features()?;
     // Recorded time of backend b for circuit k (drifted from `from` on), and whether lost.
-    let time = |k: usize, b: usize| -> Option<(f64, bool)> {
-        let c = prep.order[k];
-        let f = if b == db && k >= from {
+    // How much longer backend b's recorded times are for circuit k.
+    let factor = |k: usize, b: usize| {
+        if b == db && k >= from {
             drift.factor
         } else {
             1.0
-        };
+        }
+    };
+    let time = |k: usize, b: usize| -> Option<(f64, bool)> {
+        let c = prep.order[k];
+        let f = factor(k, b);
         match ds.obs[c][b].outcome() {
             Outcome::Ok(ms) => Some((ms * f, false)),
             Outcome::Lost(ms) => Some((ms * f, true)),
@@ -402,13 +406,7 @@ pub fn drift(
                 };
                 (b, rec, guard)
             };
-            let scale = |x: usize| {
-                if x == db && k >= from {
-                    drift.factor
-                } else {
-                    1.0
-                }
-            };
+            let scale = |x: usize| factor(k, x);
             // Hedged on the drifted times: a drifted run overruns its cutoff.
             let scored = match (policy, &rec) {
                 (Policy::Hedged(_), Some(rec)) => {

@@ -310,32 +310,33 @@ fn bitstring(key: &[u64], num_bits: usize) -> String {
 /// bitstrings' order) and making each outcome's string once, after merging, took the overhead
 /// bench's median over the demo circuits from 304 to 265 µs (three alternating rounds).
 fn bitstring_counts(counts: HashMap<Vec<u64>, u64>, num_bits: usize) -> BTreeMap<String, u64> {
+    // Each key made `num_bits` wide once (padded, bits past it cleared), so that keys compare
+    // as numbers with the high word first and equal outcomes are equal keys.
     let words = num_bits.div_ceil(64);
-    // Word `i` of a key with the bits past `num_bits` cleared.
-    let word = |key: &[u64], i: usize| {
-        let w = key.get(i).copied().unwrap_or(0);
-        match num_bits - 64 * i {
-            used @ 0..64 => w & ((1u64 << used) - 1),
-            _ => w,
-        }
-    };
-    let order = |a: &[u64], b: &[u64]| {
-        (0..words)
-            .rev()
-            .map(|i| word(a, i).cmp(&word(b, i)))
-            .find(|o| o.is_ne())
-            .unwrap_or(std::cmp::Ordering::Equal)
-    };
-    let mut v: Vec<(Vec<u64>, u64)> = counts.into_iter().collect();
-    v.sort_unstable_by(|a, b| order(&a.0, &b.0));
-    let mut merged: Vec<(String, u64)> = Vec::with_capacity(v.len());
-    for (i, (key, n)) in v.iter().enumerate() {
+    let mut v: Vec<(Vec<u64>, u64)> = counts
+        .into_iter()
+        .map(|(mut key, n)| {
+            key.resize(words, 0);
+            if let Some(top) = key.last_mut()
+                && !num_bits.is_multiple_of(64)
+            {
+                *top &= (1u64 << (num_bits % 64)) - 1;
+            }
+            (key, n)
+        })
+        .collect();
+    v.sort_unstable_by(|a, b| a.0.iter().rev().cmp(b.0.iter().rev()));
+    let mut merged: Vec<(Vec<u64>, u64)> = Vec::with_capacity(v.len());
+    for (key, n) in v {
         match merged.last_mut() {
-            Some(last) if order(&v[i - 1].0, key).is_eq() => last.1 += n,
-            _ => merged.push((bitstring(key, num_bits), *n)),
+            Some(last) if last.0 == key => last.1 += n,
+            _ => merged.push((key, n)),
         }
     }
-    merged.into_iter().collect()
+    merged
+        .into_iter()
+        .map(|(key, n)| (bitstring(&key, num_bits), n))
+        .collect()
 }
 
 impl Backend for PrismBackend {
